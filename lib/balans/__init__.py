@@ -1,0 +1,41 @@
+"""Balans: scenario planner for the budget of a Swedish regional healthcare board (HSN).
+
+One calculation package for every face (the Voilà app, the planners' workbench, the
+papermill report and the command line)::
+
+    from balans import load_case, load_scenario, run
+    result = run(load_scenario("scenarios/baseline.yaml"))
+    result.years_frame()
+"""
+
+from .api import Result, get_engine, run, run_file
+from .case import DEFAULT_CASE_DIR, Case, load_case
+from .engine import STEPS, BatchResult, Engine, LeverArrays
+from .errors import BalansError, DataError, ScenarioError
+from .scenario import Scenario, json_schema, load_scenario, parse_scenario, save_scenario
+
+__version__ = "0.1.0"
+MODEL_VERSION = __version__
+
+__all__ = [
+    "DEFAULT_CASE_DIR",
+    "MODEL_VERSION",
+    "STEPS",
+    "BalansError",
+    "BatchResult",
+    "Case",
+    "DataError",
+    "Engine",
+    "LeverArrays",
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "get_engine",
+    "json_schema",
+    "load_case",
+    "load_scenario",
+    "parse_scenario",
+    "run",
+    "run_file",
+    "save_scenario",
+]

@@ -1,0 +1,295 @@
+"""The package's front door: run a scenario and read its result as tables or JSON.
+
+Every face (CLI, Voilà app, workbench, papermill report) calls these functions; none of
+them computes a figure of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .case import Case, load_case
+from .engine import STEPS, BatchResult, Engine
+from .scenario import Scenario, load_scenario
+
+_ENGINES: dict[tuple[str, str], Engine] = {}
+
+
+def get_engine(case: Case | str | Path | None = None) -> Engine:
+    """The engine for a case (default: the shipped case), built once per case content."""
+    if not isinstance(case, Case):
+        case = load_case(case)
+    key = (str(case.folder.resolve()), case.data_hash)
+    if key not in _ENGINES:
+        _ENGINES[key] = Engine(case)
+    return _ENGINES[key]
+
+
+def run(scenario: Scenario, case: Case | str | Path | None = None, source: str | None = None) -> Result:
+    """Evaluate one scenario against a case and return its :class:`Result`."""
+    engine = get_engine(case)
+    levers = engine.compile([scenario], sources=[source] if source else None)
+    return Result(engine.evaluate(levers), 0, scenario)
+
+
+def run_file(path: str | Path, case: Case | str | Path | None = None) -> Result:
+    """Read, validate and run a scenario file."""
+    return run(load_scenario(path), case, source=str(path))
+
+
+def run_many(scenarios: list[Scenario], case: Case | str | Path | None = None) -> list[Result]:
+    """Evaluate many scenarios in one array pass; one :class:`Result` each."""
+    engine = get_engine(case)
+    batch = engine.evaluate(engine.compile(scenarios))
+    return [Result(batch, i, s) for i, s in enumerate(scenarios)]
+
+
+def _month_label(ym: tuple[int, int]) -> str:
+    return f"{ym[0]}-{ym[1]:02d}"
+
+
+@dataclass
+class Result:
+    """One scenario's result: tables (pandas) and a JSON-ready dict. Money in mkr."""
+
+    batch: BatchResult
+    index: int
+    scenario: Scenario
+
+    @property
+    def engine(self) -> Engine:
+        return self.batch.engine
+
+    @property
+    def case(self) -> Case:
+        return self.engine.case
+
+    @cached_property
+    def stamp(self) -> dict[str, str]:
+        from . import MODEL_VERSION
+
+        return {
+            "model_version": MODEL_VERSION,
+            "data_hash": self.case.data_hash,
+            "scenario_hash": self.scenario.hash,
+            "scenario_name": self.scenario.name,
+            "case": self.case.id,
+            "cutoff": _month_label(self.case.cutoff),
+        }
+
+    # ------------------------------------------------------------ arrays for this scenario
+
+    def _row(self, arr: np.ndarray) -> np.ndarray:
+        return arr[self.index]
+
+    @cached_property
+    def _by_account(self) -> np.ndarray:  # (T, A) tkr
+        # a single row of the batch, without building the whole (S, T, A) array
+        e, i = self.engine, self.index
+        out = e.baseline.copy()
+        for step in STEPS:
+            for a, arr in self.batch.effects[step].items():
+                out[:, a] += arr[i]
+        return out
+
+    @cached_property
+    def months(self) -> list[str]:
+        return [_month_label(m) for m in self.case.months]
+
+    # ------------------------------------------------------------ tables
+
+    def years_frame(self) -> pd.DataFrame:
+        """Full-year forecast against budget per year (mkr)."""
+        e, b, i = self.engine, self.batch, self.index
+        Ym = e.year_matrix
+        acc = self._by_account
+        base_net = Ym @ e.baseline.sum(axis=1) / 1000.0
+        rows = []
+        for yi, y in enumerate(e.years):
+            net = b.net_by_year_mkr[i, yi]
+            rev = float(Ym[yi] @ acc[:, e.is_rev].sum(axis=1)) / 1000.0
+            bud_rev = float(Ym[yi] @ e.budget[:, e.is_rev].sum(axis=1)) / 1000.0
+            bud_net = float(Ym[yi] @ e.budget.sum(axis=1)) / 1000.0
+            rows.append(
+                {
+                    "year": y,
+                    "budget_net_mkr": bud_net,
+                    "forecast_net_mkr": float(net),
+                    "deviation_mkr": float(net - bud_net),
+                    "baseline_net_mkr": float(base_net[yi]),
+                    "change_vs_baseline_mkr": float(net - base_net[yi]),
+                    "revenue_mkr": rev,
+                    "gross_cost_mkr": float(net) - rev,
+                    "budget_revenue_mkr": bud_rev,
+                    "budget_gross_cost_mkr": bud_net - bud_rev,
+                    "board_forecast_net_mkr": self.case.board_forecast_net_mkr.get(y),
+                    "actual_months": int(((e.year_idx == yi) & ~e.forecast).sum()),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def bridge_frame(self) -> pd.DataFrame:
+        """Baseline -> each step -> scenario, per year (mkr); steps add up to the change."""
+        e = self.engine
+        br = self.batch.bridge_mkr[self.index]  # (K, Y)
+        return pd.DataFrame(
+            [
+                {"year": y, "step": s, "effect_mkr": float(br[k, yi])}
+                for yi, y in enumerate(e.years)
+                for k, s in enumerate(STEPS)
+            ]
+        )
+
+    def accounts_frame(self) -> pd.DataFrame:
+        """Per year and account: budget, baseline, forecast and deviation (mkr)."""
+        e = self.engine
+        Ym = e.year_matrix
+        fc = Ym @ self._by_account / 1000.0
+        base = Ym @ e.baseline / 1000.0
+        bud = Ym @ e.budget / 1000.0
+        rows = []
+        for yi, y in enumerate(e.years):
+            for a, acc in enumerate(self.case.accounts):
+                rows.append(
+                    {
+                        "year": y,
+                        "account": acc.id,
+                        "name_sv": acc.name_sv,
+                        "name_en": acc.name_en,
+                        "side": acc.side,
+                        "budget_mkr": float(bud[yi, a]),
+                        "baseline_mkr": float(base[yi, a]),
+                        "forecast_mkr": float(fc[yi, a]),
+                        "deviation_mkr": float(fc[yi, a] - bud[yi, a]),
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def divisions_frame(self) -> pd.DataFrame:
+        """Per year and division: revenue, gross cost, net, budget and deviation (mkr).
+
+        The documents give divisions only as totals, so each division takes its share of
+        the year-to-date actual revenue and gross cost (and of the budget) - an allocation,
+        not a per-division model."""
+        e = self.engine
+        Ym = e.year_matrix
+        acc = self._by_account
+        rev = Ym @ acc[:, e.is_rev].sum(axis=1) / 1000.0
+        cost = Ym @ acc[:, e.is_cost].sum(axis=1) / 1000.0
+        brev = Ym @ e.budget[:, e.is_rev].sum(axis=1) / 1000.0
+        bcost = Ym @ e.budget[:, e.is_cost].sum(axis=1) / 1000.0
+        rows = []
+        for yi, y in enumerate(e.years):
+            for d, div in enumerate(self.case.divisions):
+                r = rev[yi] * e.div_share["revenue"][d]
+                c = cost[yi] * e.div_share["cost"][d]
+                bn = brev[yi] * e.div_budget_share["revenue"][d] + bcost[yi] * e.div_budget_share["cost"][d]
+                rows.append(
+                    {
+                        "year": y,
+                        "division": div.id,
+                        "name_sv": div.name_sv,
+                        "revenue_mkr": float(r),
+                        "gross_cost_mkr": float(c),
+                        "net_mkr": float(r + c),
+                        "budget_net_mkr": float(bn),
+                        "deviation_mkr": float(r + c - bn),
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def monthly_frame(self) -> pd.DataFrame:
+        """Per month: actual or forecast, budget and baseline, each month and cumulative (mkr)."""
+        e = self.engine
+        acc = self._by_account
+        net = acc.sum(axis=1) / 1000.0
+        rev = acc[:, e.is_rev].sum(axis=1) / 1000.0
+        bud = e.budget.sum(axis=1) / 1000.0
+        base = e.baseline.sum(axis=1) / 1000.0
+        df = pd.DataFrame(
+            {
+                "month": self.months,
+                "year": [y for y, _ in self.case.months],
+                "is_actual": ~e.forecast,
+                "revenue_mkr": rev,
+                "gross_cost_mkr": net - rev,
+                "net_mkr": net,
+                "baseline_net_mkr": base,
+                "budget_net_mkr": bud,
+            }
+        )
+        for col in ("net_mkr", "baseline_net_mkr", "budget_net_mkr"):
+            df["cumulative_" + col] = df.groupby("year")[col].cumsum()
+        df["cumulative_deviation_mkr"] = df["cumulative_net_mkr"] - df["cumulative_budget_net_mkr"]
+        return df
+
+    def staffing_frame(self) -> pd.DataFrame:
+        """Per month: own FTE, agency hours and FTE, agency share against the targets."""
+        e, b, i = self.engine, self.batch, self.index
+        acc = self._by_account
+        hours = b.agency_hours[i]  # (T, C)
+        df = pd.DataFrame(
+            {
+                "month": self.months,
+                "year": [y for y, _ in self.case.months],
+                "is_actual": ~e.forecast,
+                "own_fte": b.own_fte[i],
+                "agency_hours": hours.sum(axis=1),
+                "agency_fte": hours.sum(axis=1) / e.hours_per_fte_month,
+                "personnel_cost_mkr": acc[:, e.i_pers] / 1000.0,
+                "agency_cost_mkr": acc[:, e.i_agency] / 1000.0,
+                "agency_share_pct": b.agency_share_pct[i],
+                "agency_share_target_pct": self.case.param("agency_share_target_pct"),
+            }
+        )
+        shares = b.category_share_pct[i]
+        for c, cat in enumerate(self.case.agency):
+            df[f"agency_hours_{cat.id}"] = hours[:, c]
+            if cat.agency_share_target_pct is not None:
+                df[f"agency_share_{cat.id}_pct"] = shares[:, c]
+                df[f"agency_share_{cat.id}_target_pct"] = cat.agency_share_target_pct
+        return df
+
+    def access_frame(self) -> pd.DataFrame:
+        """Per month: care hours not delivered, by reason."""
+        x, i = self.batch.extra, self.index
+        df = pd.DataFrame(
+            {
+                "month": self.months,
+                "year": [y for y, _ in self.case.months],
+                "agency_not_replaced_hours": x["agency_not_replaced_hours"][i],
+                "agency_fill_shortfall_hours": x["agency_fill_shortfall_hours"][i],
+                "rest_rule_uncovered_hours": x["rest_uncovered_hours"][i],
+            }
+        )
+        df["not_delivered_hours"] = df.iloc[:, 2:].sum(axis=1)
+        return df
+
+    # ------------------------------------------------------------ JSON
+
+    def to_dict(self) -> dict[str, Any]:
+        """The full result as plain JSON-ready data."""
+
+        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+            return [
+                {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+                for row in df.to_dict(orient="records")
+            ]
+
+        return {
+            "scenario": {"name": self.scenario.name, "hash": self.scenario.hash, "description": self.scenario.description},
+            "stamp": self.stamp,
+            "years": records(self.years_frame()),
+            "bridge": records(self.bridge_frame()),
+            "accounts": records(self.accounts_frame()),
+            "divisions": records(self.divisions_frame()),
+            "monthly": records(self.monthly_frame()),
+            "staffing": records(self.staffing_frame()),
+            "access": records(self.access_frame()),
+        }

@@ -1,0 +1,759 @@
+"""Load a case folder (``data/<case>/``): read, validate and reconcile its figures.
+
+A case is one healthcare board's sourced figures in plain CSV files and one ``case.yaml``.
+Loading checks types and ranges (a bad cell is named by file, line and column) and
+reconciles the figures against the documents' own totals: the cost accounts add up to the
+year-to-date totals, the divisions to the board total, the budgets to the net budgets.
+Nothing about the shipped region is hard-coded here: another region's folder of the same
+shape loads the same way (``load_case(path)``).
+
+Files (see ``data/README.md`` for every column):
+
+- ``case.yaml``: months of the horizon, the cut-off, the budget rule per year, reconciliation keys.
+- ``accounts.csv``: year-to-date actual, budget and prior year per cost account (tkr).
+- ``divisions.csv``: revenue, gross cost and net cost per division (mkr).
+- ``agency.csv``: agency staff cost (mkr) and FTE equivalents per category.
+- ``staff.csv``: employees per date.
+- ``figures.csv``: the documents' totals and reference figures.
+- ``parameters.csv``: drivers and lever defaults, each a document figure, a derivation or a
+  labelled assumption with its plausible range.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import DataError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CASE_DIR = REPO_ROOT / "data" / "rjh_hsn"
+
+SIDES = ("revenue", "cost")
+ROLES = ("revenue", "personnel", "agency", "drugs", "purchased_care", "other")
+DRIVERS = ("none", "pay", "agency", "drugs", "price")
+METHODS = ("run_rate", "budget")
+KINDS = ("document", "derived", "assumption")
+LINES = ("revenue", "gross_cost", "net_cost")
+REQUIRED_ROLES = ("personnel", "agency", "drugs", "purchased_care")
+
+# Parameters the engine reads; a case must define each one.
+REQUIRED_PARAMETERS = (
+    "pay_revision_month",
+    "drug_cost_growth_pct",
+    "national_drug_cost_growth_pct",
+    "price_growth_pct",
+    "hours_per_fte_year",
+    "fte_per_employee",
+    "attrition_pct_per_year",
+    "agency_to_own_cost_ratio",
+    "purchased_care_to_own_cost_ratio",
+    "overtime_cost_factor",
+    "rest_rule_start",
+    "rest_rule_share_24_7_pct",
+    "rest_rule_extra_need_pct",
+    "rest_rule_weekend_mitigation_pct",
+    "rest_rule_overtime_pct",
+    "rest_rule_agency_pct",
+    "agency_replacement_own_staff_pct",
+    "agency_replacement_purchased_care_pct",
+    "agency_replacement_not_replaced_pct",
+    "agency_fill_rate_pct",
+    "realisation_history_pct",
+    "agency_share_target_pct",
+)
+
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One sourced figure: a value with its unit, kind (document/derived/assumption) and source."""
+
+    key: str
+    value: float | str
+    unit: str
+    kind: str
+    source: str
+    note: str = ""
+    low: float | None = None
+    high: float | None = None
+    label_sv: str = ""
+    label_en: str = ""
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    name_sv: str
+    name_en: str
+    side: str  # revenue | cost
+    role: str
+    driver: str
+    baseline_method: str
+    actual_ytd_tkr: float
+    budget_ytd_tkr: float
+    actual_ytd_prior_year_tkr: float
+    source: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Division:
+    id: str
+    name_sv: str
+    name_en: str
+    # line (revenue, gross_cost, net_cost) -> column -> mkr
+    figures: dict[str, dict[str, float]]
+    source: str
+
+
+@dataclass(frozen=True)
+class AgencyCategory:
+    id: str
+    name_sv: str
+    name_en: str
+    part_of: str
+    cost_ytd_mkr: float
+    fte_ytd: float
+    forecast_first_year_mkr: float | None
+    cost_ytd_prior_year_mkr: float | None
+    fte_prior_year: float | None
+    agency_share_pct: float | None
+    agency_share_target_pct: float | None
+    source: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Case:
+    """A loaded, validated and reconciled case. Months are ``(year, month)`` tuples."""
+
+    folder: Path
+    id: str
+    name: str
+    short_name: str
+    months: tuple[tuple[int, int], ...]
+    cutoff_index: int
+    accounts: tuple[Account, ...]
+    divisions: tuple[Division, ...]
+    agency: tuple[AgencyCategory, ...]  # top-level categories (part_of empty)
+    agency_subsets: tuple[AgencyCategory, ...]
+    employees: float
+    figures: dict[str, Figure]
+    parameters: dict[str, Figure]
+    budget_net_mkr: dict[int, float]
+    budget_revenue_mkr: dict[int, float]
+    board_forecast_net_mkr: dict[int, float]
+    last_month_share: dict[str, float]  # side -> share of year-to-date in the last actual month
+    data_hash: str
+    reconciliation: tuple[str, ...] = field(default=())
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        return tuple(sorted({y for y, _ in self.months}))
+
+    @property
+    def cutoff(self) -> tuple[int, int]:
+        return self.months[self.cutoff_index]
+
+    def param(self, key: str) -> float:
+        return float(self.parameters[key].value)
+
+    def account_index(self, role: str) -> int:
+        return next(i for i, a in enumerate(self.accounts) if a.role == role)
+
+    def month_index(self, text: str) -> int | None:
+        """Index of a ``YYYY-MM`` month in the horizon, or None."""
+        m = _MONTH_RE.match(text)
+        if not m:
+            return None
+        ym = (int(m.group(1)), int(m.group(2)))
+        return self.months.index(ym) if ym in self.months else None
+
+
+# --------------------------------------------------------------------------- CSV reading
+
+
+@dataclass(frozen=True)
+class Col:
+    name: str
+    kind: str = "str"  # str | float | int | choice | month
+    required: bool = True  # must the cell be non-empty
+    choices: tuple[str, ...] = ()
+    lo: float | None = None
+    hi: float | None = None
+
+
+def _parse_month(text: str) -> tuple[int, int] | None:
+    m = _MONTH_RE.match(text)
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        return None
+    return int(m.group(1)), int(m.group(2))
+
+
+def _read_csv(folder: Path, name: str, cols: list[Col]) -> list[dict[str, Any]]:
+    path = folder / name
+    if not path.is_file():
+        raise DataError(
+            str(path), "the file is missing", allowed=f"a CSV file with columns {_names(cols)}"
+        )
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            str(path), f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    lines = text.splitlines()
+    if not lines:
+        raise DataError(str(path), "the file is empty", allowed=f"a header {_names(cols)}")
+    if ";" in lines[0] and "," not in lines[0]:
+        raise DataError(
+            str(path),
+            "the header is separated by ';'",
+            row=1,
+            allowed="comma-separated values (save as 'CSV UTF-8, comma')",
+        )
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    known = {c.name for c in cols}
+    for h in header:
+        if h not in known:
+            raise DataError(
+                str(path), "unknown column", row=1, column=h, allowed=f"columns {_names(cols)}"
+            )
+    for c in cols:
+        if c.name not in header:
+            raise DataError(str(path), "a column is missing", row=1, column=c.name)
+    rows = []
+    for line_no, raw in enumerate(reader, start=2):
+        if None in raw:
+            raise DataError(
+                str(path),
+                "the row has more cells than the header",
+                row=line_no,
+                value=raw[None],
+            )
+        row: dict[str, Any] = {"_line": line_no}
+        for c in cols:
+            cell = (raw.get(c.name) or "").strip()
+            row[c.name] = _parse_cell(path, line_no, c, cell)
+        rows.append(row)
+    if not rows:
+        raise DataError(str(path), "the file has no rows")
+    return rows
+
+
+def _names(cols: list[Col]) -> str:
+    return ", ".join(c.name for c in cols)
+
+
+def _parse_cell(path: Path, line_no: int, c: Col, cell: str) -> Any:
+    if cell == "":
+        if c.required:
+            raise DataError(str(path), "the cell is empty", row=line_no, column=c.name)
+        return None
+    if c.kind == "str":
+        return cell
+    if c.kind == "choice":
+        if cell not in c.choices:
+            raise DataError(
+                str(path),
+                "not a known value",
+                row=line_no,
+                column=c.name,
+                value=cell,
+                allowed=" | ".join(c.choices),
+            )
+        return cell
+    if c.kind == "month":
+        if _parse_month(cell) is None:
+            raise DataError(
+                str(path), "not a month", row=line_no, column=c.name, value=cell, allowed="YYYY-MM"
+            )
+        return cell
+    try:
+        number = float(cell.replace("\u2212", "-").replace(" ", "").replace("\u00a0", ""))
+    except ValueError:
+        raise DataError(
+            str(path),
+            "not a number",
+            row=line_no,
+            column=c.name,
+            value=cell,
+            allowed="a number with '.' as decimal point, e.g. -1234.5",
+        ) from None
+    if not math.isfinite(number):
+        raise DataError(
+            str(path), "not a finite number", row=line_no, column=c.name, value=cell
+        )
+    if c.kind == "int" and number != int(number):
+        raise DataError(
+            str(path), "not a whole number", row=line_no, column=c.name, value=cell
+        )
+    if (c.lo is not None and number < c.lo) or (c.hi is not None and number > c.hi):
+        raise DataError(
+            str(path),
+            "out of range",
+            row=line_no,
+            column=c.name,
+            value=cell,
+            allowed=f"{c.lo} to {c.hi}",
+        )
+    return number
+
+
+# --------------------------------------------------------------------------- the loader
+
+_ACCOUNT_COLS = [
+    Col("account"),
+    Col("name_sv"),
+    Col("name_en"),
+    Col("side", "choice", choices=SIDES),
+    Col("role", "choice", choices=ROLES),
+    Col("driver", "choice", choices=DRIVERS),
+    Col("baseline_method", "choice", choices=METHODS),
+    Col("actual_ytd_tkr", "float"),
+    Col("budget_ytd_tkr", "float"),
+    Col("actual_ytd_prior_year_tkr", "float"),
+    Col("doc_diff_budget_tkr", "float", required=False),
+    Col("doc_diff_prior_year_tkr", "float", required=False),
+    Col("source"),
+    Col("note", required=False),
+]
+_DIVISION_VALUE_COLS = (
+    "last_month_actual_mkr",
+    "last_month_budget_mkr",
+    "ytd_actual_mkr",
+    "ytd_budget_mkr",
+    "ytd_prior_year_actual_mkr",
+    "budget_first_year_mkr",
+)
+_DIVISION_COLS = [
+    Col("division"),
+    Col("name_sv"),
+    Col("name_en"),
+    Col("line", "choice", choices=LINES),
+    *[Col(c, "float", required=c.startswith(("ytd_actual", "budget_first"))) for c in _DIVISION_VALUE_COLS],
+    Col("source"),
+]
+_AGENCY_COLS = [
+    Col("category"),
+    Col("name_sv"),
+    Col("name_en"),
+    Col("part_of", required=False),
+    Col("cost_ytd_two_years_ago_mkr", "float", required=False, hi=0),
+    Col("cost_ytd_prior_year_mkr", "float", required=False, hi=0),
+    Col("cost_ytd_mkr", "float", hi=0),
+    Col("forecast_first_year_mkr", "float", required=False, hi=0),
+    Col("fte_prior_year", "float", required=False, lo=0),
+    Col("fte_ytd", "float", lo=0),
+    Col("agency_share_pct", "float", required=False, lo=0, hi=100),
+    Col("agency_share_target_pct", "float", required=False, lo=0, hi=100),
+    Col("source"),
+    Col("note", required=False),
+]
+_STAFF_COLS = [
+    Col("date"),
+    Col("employees", "float", lo=0),
+    Col("women", "float", required=False, lo=0),
+    Col("men", "float", required=False, lo=0),
+    Col("source"),
+]
+_FIGURE_COLS = [
+    Col("key"),
+    Col("value", "float"),
+    Col("unit"),
+    Col("kind", "choice", choices=KINDS),
+    Col("source"),
+    Col("note", required=False),
+]
+_PARAM_COLS = [
+    Col("key"),
+    Col("value"),  # a number, or a YYYY-MM month for *_start
+    Col("unit"),
+    Col("kind", "choice", choices=KINDS),
+    Col("low", "float", required=False),
+    Col("high", "float", required=False),
+    Col("label_sv"),
+    Col("label_en"),
+    Col("source"),
+    Col("note", required=False),
+]
+
+DATA_FILES = (
+    "case.yaml",
+    "accounts.csv",
+    "divisions.csv",
+    "agency.csv",
+    "staff.csv",
+    "figures.csv",
+    "parameters.csv",
+)
+
+
+def data_hash(folder: Path) -> str:
+    """sha256 over the case's data files (name and bytes), first 16 hex digits."""
+    h = hashlib.sha256()
+    for name in DATA_FILES:
+        p = folder / name
+        h.update(name.encode())
+        h.update(p.read_bytes() if p.is_file() else b"<missing>")
+    return h.hexdigest()[:16]
+
+
+_CACHE: dict[tuple[str, str], Case] = {}
+
+
+def load_case(folder: str | Path | None = None) -> Case:
+    """Load, validate and reconcile the case in ``folder`` (default: the shipped case).
+
+    Raises :class:`DataError` naming the file, row and column of the first problem.
+    Loading is cached per folder and content hash.
+    """
+    folder = Path(folder) if folder is not None else DEFAULT_CASE_DIR
+    if not folder.is_dir():
+        raise DataError(str(folder), "the case folder does not exist", allowed="a folder like data/rjh_hsn")
+    key = (str(folder.resolve()), data_hash(folder))
+    if key not in _CACHE:
+        _CACHE[key] = _load(folder, key[1])
+    return _CACHE[key]
+
+
+def _load_yaml_meta(folder: Path) -> dict[str, Any]:
+    path = folder / "case.yaml"
+    if not path.is_file():
+        raise DataError(str(path), "the file is missing", allowed="case.yaml with the case's months and budget rules")
+    try:
+        meta = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark else ""
+        raise DataError(f"{path}{where}", f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(meta, dict):
+        raise DataError(str(path), "expected a mapping of settings", value=type(meta).__name__)
+    for k in ("id", "name", "first_month", "cutoff_month", "last_month", "employees_date", "budget"):
+        if k not in meta:
+            raise DataError(str(path), "a setting is missing", column=k)
+    return meta
+
+
+def _months(path: str, meta: dict[str, Any]) -> tuple[tuple[tuple[int, int], ...], int]:
+    parsed = {}
+    for k in ("first_month", "cutoff_month", "last_month"):
+        ym = _parse_month(str(meta[k]))
+        if ym is None:
+            raise DataError(path, "not a month", column=k, value=meta[k], allowed="YYYY-MM")
+        parsed[k] = ym
+    first, cut, last = parsed["first_month"], parsed["cutoff_month"], parsed["last_month"]
+    if first[1] != 1:
+        raise DataError(path, "the horizon must start in January", column="first_month", value=meta["first_month"])
+    if last[1] != 12:
+        raise DataError(path, "the horizon must end in December", column="last_month", value=meta["last_month"])
+    if cut[0] != first[0] or cut[1] >= 12:
+        raise DataError(
+            path,
+            "the cut-off must be in the first year, before December",
+            column="cutoff_month",
+            value=meta["cutoff_month"],
+            allowed=f"{first[0]}-01 to {first[0]}-11",
+        )
+    if last[0] < first[0] + 1:
+        raise DataError(path, "the horizon must cover at least two years", column="last_month", value=meta["last_month"])
+    months = tuple((y, m) for y in range(first[0], last[0] + 1) for m in range(1, 13))
+    return months, months.index(cut)
+
+
+def _figure_lookup(path: str, figures: dict[str, Figure], key: Any, setting: str) -> float:
+    if key not in figures:
+        raise DataError(path, "names a figure that figures.csv does not have", column=setting, value=key)
+    return float(figures[key].value)
+
+
+def _load(folder: Path, hash_: str) -> Case:
+    meta = _load_yaml_meta(folder)
+    meta_path = str(folder / "case.yaml")
+    months, cutoff_index = _months(meta_path, meta)
+    years = sorted({y for y, _ in months})
+
+    acc_rows = _read_csv(folder, "accounts.csv", _ACCOUNT_COLS)
+    div_rows = _read_csv(folder, "divisions.csv", _DIVISION_COLS)
+    ag_rows = _read_csv(folder, "agency.csv", _AGENCY_COLS)
+    staff_rows = _read_csv(folder, "staff.csv", _STAFF_COLS)
+    fig_rows = _read_csv(folder, "figures.csv", _FIGURE_COLS)
+    par_rows = _read_csv(folder, "parameters.csv", _PARAM_COLS)
+
+    acc_file = str(folder / "accounts.csv")
+    _unique(acc_file, acc_rows, "account")
+    accounts = tuple(
+        Account(
+            id=r["account"],
+            name_sv=r["name_sv"],
+            name_en=r["name_en"],
+            side=r["side"],
+            role=r["role"],
+            driver=r["driver"],
+            baseline_method=r["baseline_method"],
+            actual_ytd_tkr=r["actual_ytd_tkr"],
+            budget_ytd_tkr=r["budget_ytd_tkr"],
+            actual_ytd_prior_year_tkr=r["actual_ytd_prior_year_tkr"],
+            source=r["source"],
+            note=r["note"] or "",
+        )
+        for r in acc_rows
+    )
+    for r, a in zip(acc_rows, accounts, strict=True):
+        if (a.side == "revenue") != (a.role == "revenue"):
+            raise DataError(
+                acc_file,
+                "side and role disagree",
+                row=r["_line"],
+                column="role",
+                value=a.role,
+                allowed="role 'revenue' exactly on side 'revenue'",
+            )
+        if a.role == "agency" and a.driver != "agency":
+            raise DataError(acc_file, "the agency account must have driver 'agency'", row=r["_line"], column="driver", value=a.driver)
+        if a.role == "personnel" and a.driver != "pay":
+            raise DataError(acc_file, "the personnel account must have driver 'pay'", row=r["_line"], column="driver", value=a.driver)
+        for col, diff in (("doc_diff_budget_tkr", a.actual_ytd_tkr - a.budget_ytd_tkr), ("doc_diff_prior_year_tkr", a.actual_ytd_tkr - a.actual_ytd_prior_year_tkr)):
+            if r[col] is not None and abs(r[col] - diff) > 1.0:
+                raise DataError(
+                    acc_file,
+                    f"the document's difference does not match actual minus the compared figure ({diff:.0f})",
+                    row=r["_line"],
+                    column=col,
+                    value=r[col],
+                    allowed="within 1 tkr of rounding",
+                )
+    for role in REQUIRED_ROLES:
+        n = sum(a.role == role for a in accounts)
+        if n != 1:
+            raise DataError(acc_file, f"exactly one account must have role '{role}' (found {n})", column="role")
+
+    fig_file = str(folder / "figures.csv")
+    _unique(fig_file, fig_rows, "key")
+    figures = {
+        r["key"]: Figure(r["key"], r["value"], r["unit"], r["kind"], r["source"], r["note"] or "")
+        for r in fig_rows
+    }
+    for r in fig_rows:
+        _check_unit(fig_file, r)
+
+    par_file = str(folder / "parameters.csv")
+    _unique(par_file, par_rows, "key")
+    parameters: dict[str, Figure] = {}
+    for r in par_rows:
+        _check_unit(par_file, r)
+        value: float | str
+        if r["key"].endswith("_start"):
+            if _parse_month(r["value"]) is None:
+                raise DataError(par_file, "not a month", row=r["_line"], column="value", value=r["value"], allowed="YYYY-MM")
+            value = r["value"]
+        else:
+            try:
+                value = float(r["value"])
+            except ValueError:
+                raise DataError(par_file, "not a number", row=r["_line"], column="value", value=r["value"]) from None
+            lo, hi = r["low"], r["high"]
+            if lo is not None and hi is not None and lo > hi:
+                raise DataError(par_file, "low is above high", row=r["_line"], column="low", value=lo, allowed=f"at most {hi}")
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                raise DataError(par_file, "the value lies outside its own range", row=r["_line"], column="value", value=r["value"], allowed=f"{lo} to {hi}")
+        if r["kind"] == "assumption" and not (r["note"] or "").strip():
+            raise DataError(par_file, "an assumption must say why (note)", row=r["_line"], column="note")
+        parameters[r["key"]] = Figure(
+            r["key"], value, r["unit"], r["kind"], r["source"], r["note"] or "",
+            r["low"], r["high"], r["label_sv"], r["label_en"],
+        )
+    for k in REQUIRED_PARAMETERS:
+        if k not in parameters:
+            raise DataError(par_file, "a required parameter is missing", column="key", value=k)
+    for y in years:
+        k = f"pay_revision_pct_{y}"
+        if k not in parameters:
+            raise DataError(par_file, f"the pay revision for {y} is missing", column="key", value=k)
+    if parameters["rest_rule_start"].value not in {f"{y}-{m:02d}" for y, m in months}:
+        raise DataError(par_file, "rest_rule_start lies outside the horizon", column="value", value=parameters["rest_rule_start"].value)
+    mix = sum(parameters[f"agency_replacement_{k}_pct"].value for k in ("own_staff", "purchased_care", "not_replaced"))
+    if abs(mix - 100) > 1e-9:
+        raise DataError(par_file, "the agency replacement defaults must add up to 100", column="value", value=mix)
+
+    # -- budgets per year
+    budget_net: dict[int, float] = {}
+    budget_rev: dict[int, float] = {}
+    rules = meta["budget"]
+    if not isinstance(rules, dict):
+        raise DataError(meta_path, "budget must map years to figure keys", column="budget")
+    for y in years:
+        rule = rules.get(y, rules.get(str(y)))
+        if not isinstance(rule, dict) or "net_cost" not in rule:
+            raise DataError(meta_path, f"the budget for {y} needs at least net_cost", column=f"budget.{y}")
+        budget_net[y] = _figure_lookup(meta_path, figures, rule["net_cost"], f"budget.{y}.net_cost")
+        if "revenue" in rule:
+            budget_rev[y] = _figure_lookup(meta_path, figures, rule["revenue"], f"budget.{y}.revenue")
+        elif y - 1 in budget_rev:
+            budget_rev[y] = budget_rev[y - 1]
+        else:
+            raise DataError(meta_path, f"the first year's budget needs revenue ({y})", column=f"budget.{y}.revenue")
+        if "gross_cost" in rule:
+            gross = _figure_lookup(meta_path, figures, rule["gross_cost"], f"budget.{y}.gross_cost")
+            if abs(budget_rev[y] + gross - budget_net[y]) > 1.0:
+                raise DataError(meta_path, f"budget {y}: revenue + gross cost ({budget_rev[y] + gross:.1f}) is not net cost", column=f"budget.{y}", value=budget_net[y], allowed="within 1 mkr")
+
+    notes: list[str] = []
+    # -- accounts reconcile to the documents' totals
+    tol_rev = 0.5 * sum(a.side == "revenue" for a in accounts) + 0.5
+    tol_cost = 0.5 * sum(a.side == "cost" for a in accounts) + 0.5
+    for col, keys in (meta.get("reconcile") or {}).items():
+        if col not in ("actual_ytd_tkr", "budget_ytd_tkr", "actual_ytd_prior_year_tkr"):
+            raise DataError(meta_path, "unknown reconcile column", column=f"reconcile.{col}", allowed="actual_ytd_tkr | budget_ytd_tkr | actual_ytd_prior_year_tkr")
+        rev = sum(getattr(a, col) for a in accounts if a.side == "revenue")
+        cost = sum(getattr(a, col) for a in accounts if a.side == "cost")
+        for line, got, tol in (("revenue", rev, tol_rev), ("gross_cost", cost, tol_cost), ("net_cost", rev + cost, tol_rev + tol_cost)):
+            if line not in keys:
+                continue
+            want = _figure_lookup(meta_path, figures, keys[line], f"reconcile.{col}.{line}")
+            if abs(got - want) > tol:
+                raise DataError(
+                    acc_file,
+                    f"column {col}: the {line.replace('_', ' ')} accounts add up to {got:,.0f} tkr, not the document's {want:,.0f} tkr ({keys[line]})".replace(",", " "),
+                    column=col,
+                    allowed=f"within {tol:g} tkr of rounding",
+                )
+            notes.append(f"{col} {line}: accounts {got:,.0f} tkr, document {want:,.0f} tkr, difference {got - want:+,.0f} tkr".replace(",", " "))
+
+    # -- divisions
+    div_file = str(folder / "divisions.csv")
+    div_ids: list[str] = []
+    by_div: dict[str, dict[str, Any]] = {}
+    for r in div_rows:
+        d = by_div.setdefault(r["division"], {"name_sv": r["name_sv"], "name_en": r["name_en"], "source": r["source"], "lines": {}})
+        if r["division"] not in div_ids:
+            div_ids.append(r["division"])
+        if r["line"] in d["lines"]:
+            raise DataError(div_file, "the division has this line twice", row=r["_line"], column="line", value=r["line"])
+        d["lines"][r["line"]] = {c: r[c] for c in _DIVISION_VALUE_COLS} | {"_line": r["_line"]}
+    for did, d in by_div.items():
+        missing = [ln for ln in LINES if ln not in d["lines"]]
+        if missing:
+            raise DataError(div_file, f"division '{did}' lacks the line(s) {', '.join(missing)}", column="line")
+        for c in ("ytd_actual_mkr", "budget_first_year_mkr"):
+            rv, gc, nc = (d["lines"][ln][c] for ln in LINES)
+            if abs(rv + gc - nc) > 1.0:
+                raise DataError(div_file, f"division '{did}': revenue + gross cost ({rv + gc:g}) is not net cost", row=d["lines"]["net_cost"]["_line"], column=c, value=nc, allowed="within 1 mkr of rounding")
+    ytd_totals = {"revenue": sum(a.actual_ytd_tkr for a in accounts if a.side == "revenue") / 1000}
+    ytd_totals["gross_cost"] = sum(a.actual_ytd_tkr for a in accounts if a.side == "cost") / 1000
+    ytd_totals["net_cost"] = ytd_totals["revenue"] + ytd_totals["gross_cost"]
+    first = years[0]
+    budget_totals = {"revenue": budget_rev[first], "net_cost": budget_net[first], "gross_cost": budget_net[first] - budget_rev[first]}
+    tol_div = 0.5 * len(by_div) + 0.5
+    for line in LINES:
+        for c, want in (("ytd_actual_mkr", ytd_totals[line]), ("budget_first_year_mkr", budget_totals[line])):
+            got = sum(d["lines"][line][c] for d in by_div.values())
+            if abs(got - want) > tol_div:
+                raise DataError(div_file, f"the divisions' {line.replace('_', ' ')} add up to {got:g} mkr, not the board total {want:.1f} mkr", column=c, allowed=f"within {tol_div:g} mkr of rounding")
+            notes.append(f"divisions {c} {line}: {got:g} mkr against board total {want:.1f} mkr")
+    divisions = tuple(
+        Division(did, by_div[did]["name_sv"], by_div[did]["name_en"], {ln: {k: v for k, v in by_div[did]["lines"][ln].items() if k != "_line"} for ln in LINES}, by_div[did]["source"])
+        for did in div_ids
+    )
+
+    # -- agency categories reconcile to the agency account
+    ag_file = str(folder / "agency.csv")
+    _unique(ag_file, ag_rows, "category")
+    cats = [
+        AgencyCategory(
+            r["category"], r["name_sv"], r["name_en"], r["part_of"] or "", r["cost_ytd_mkr"], r["fte_ytd"],
+            r["forecast_first_year_mkr"], r["cost_ytd_prior_year_mkr"], r["fte_prior_year"],
+            r["agency_share_pct"], r["agency_share_target_pct"], r["source"], r["note"] or "",
+        )
+        for r in ag_rows
+    ]
+    top = tuple(c for c in cats if not c.part_of)
+    subsets = tuple(c for c in cats if c.part_of)
+    for r, c in zip(ag_rows, cats, strict=True):
+        if c.part_of and c.part_of not in {t.id for t in top}:
+            raise DataError(ag_file, "part_of names no top-level category", row=r["_line"], column="part_of", value=c.part_of, allowed=" | ".join(t.id for t in top))
+        if not c.part_of and c.cost_ytd_mkr < 0 and c.fte_ytd <= 0:
+            raise DataError(ag_file, "a category with cost needs FTE equivalents to price its hours", row=r["_line"], column="fte_ytd", value=c.fte_ytd, allowed="more than 0")
+    agency_acc = next(a for a in accounts if a.role == "agency")
+    got = sum(c.cost_ytd_mkr for c in top)
+    tol_ag = 0.5 * len(top) + 0.5
+    if abs(got - agency_acc.actual_ytd_tkr / 1000) > tol_ag:
+        raise DataError(ag_file, f"the categories add up to {got:g} mkr, not the agency account's {agency_acc.actual_ytd_tkr / 1000:.1f} mkr", column="cost_ytd_mkr", allowed=f"within {tol_ag:g} mkr of rounding")
+    notes.append(f"agency categories: {got:g} mkr against the account's {agency_acc.actual_ytd_tkr / 1000:.3f} mkr")
+
+    # -- staff
+    staff_file = str(folder / "staff.csv")
+    emp = [r for r in staff_rows if r["date"] == str(meta["employees_date"])]
+    if not emp:
+        raise DataError(staff_file, "no row for the case's employees_date", column="date", value=str(meta["employees_date"]))
+    employees = emp[0]["employees"]
+
+    # -- the last actual month's share of the year to date (splits actuals into months)
+    last_share = {}
+    lm = meta.get("last_actual_month_totals") or {}
+    for side, line in (("revenue", "revenue"), ("cost", "gross_cost")):
+        if line in lm:
+            v = _figure_lookup(meta_path, figures, lm[line], f"last_actual_month_totals.{line}")
+            share = v / ytd_totals[line]
+            if not 0 < share < 1:
+                raise DataError(meta_path, f"the last month's {line} is not a share of the year to date", column=f"last_actual_month_totals.{line}", value=v)
+            last_share[side] = share
+
+    board = {}
+    for y, k in (meta.get("board_forecasts") or {}).items():
+        board[int(y)] = _figure_lookup(meta_path, figures, k, f"board_forecasts.{y}")
+
+    return Case(
+        folder=folder,
+        id=str(meta["id"]),
+        name=str(meta["name"]),
+        short_name=str(meta.get("short_name", meta["name"])),
+        months=months,
+        cutoff_index=cutoff_index,
+        accounts=accounts,
+        divisions=divisions,
+        agency=top,
+        agency_subsets=subsets,
+        employees=employees,
+        figures=figures,
+        parameters=parameters,
+        budget_net_mkr=budget_net,
+        budget_revenue_mkr=budget_rev,
+        board_forecast_net_mkr=board,
+        last_month_share=last_share,
+        data_hash=hash_,
+        reconciliation=tuple(notes),
+    )
+
+
+_UNIT_SUFFIX = ("_tkr", "_mkr", "_pct", "_hours", "_fte")
+
+
+def _check_unit(file: str, r: dict[str, Any]) -> None:
+    """A key that names its unit (…_tkr, …_mkr, …_pct) must agree with the unit column."""
+    key, unit = r["key"], r["unit"]
+    for suffix in _UNIT_SUFFIX:
+        if key.endswith(suffix) and not unit.startswith(suffix[1:]):
+            raise DataError(file, f"the key says {suffix[1:]} but the unit column says otherwise", row=r["_line"], column="unit", value=unit, allowed=f"{suffix[1:]}…")
+
+
+def _unique(file: str, rows: list[dict[str, Any]], col: str) -> None:
+    seen: dict[str, int] = {}
+    for r in rows:
+        if r[col] in seen:
+            raise DataError(file, f"duplicate {col} (first on line {seen[r[col]]})", row=r["_line"], column=col, value=r[col])
+        seen[r[col]] = r["_line"]

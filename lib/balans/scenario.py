@@ -1,0 +1,338 @@
+"""Scenario files: a YAML file that states only the levers it moves from the baseline.
+
+A file with only ``name:`` is the baseline. Every lever is optional; a lever that is present
+but leaves a field out takes that field's default from the case's ``parameters.csv`` (where
+the default has a source) or from the model below (conventions: start = the first forecast
+month, ramp = 0 months). The format::
+
+    name: Hyrstopp med återrekrytering
+    description: Fritext som visas i appen och rapporten.
+    levers:
+      staffing_reduction: {target_pct: 6, start: 2024-01, ramp_months: 12}
+      agency: {change_pct: -50, start: 2024-02,
+               replacement: {own_staff_pct: 40, purchased_care_pct: 20, not_replaced_pct: 40}}
+      drug_cost_growth_pct: 10
+      rest_rule: {start: 2023-10, extra_need_pct: 3, weekend_mitigation_pct: 30}
+      realisation_pct: 100
+      pay_revision_pct: 4.1
+      measures: [{name: Inköp, mkr_per_year: 100, start: 2024-01}]
+
+Validation happens when the file is read: unknown keys and out-of-range values raise a
+:class:`~balans.errors.ScenarioError` that names the file, the field path, the value and
+the allowed range. ``json_schema()`` gives the JSON Schema for editors (``balans schema``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import tempfile
+import typing
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import MISSING, ScenarioError
+
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+Month = Annotated[str, Field(pattern=MONTH_PATTERN, description="A month, YYYY-MM.")]
+
+
+def _rng(lo: float, hi: float, unit: str, description: str) -> Any:
+    return Field(default=None, ge=lo, le=hi, description=f"{description} Unit: {unit}; {lo} to {hi}.")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StaffingReduction(_Model):
+    """Personalneddragning: fewer own staff through natural attrition (hiring freeze)."""
+
+    target_pct: float = Field(
+        ge=0, le=20, description="Target reduction of own staff (FTE and personnel cost). Unit: pct; 0 to 20."
+    )
+    start: Month | None = Field(default=None, description="First month of the reduction, YYYY-MM. Default: the first forecast month.")
+    ramp_months: int | None = Field(
+        default=None, ge=0, le=36, description="Months to full effect; the pace never exceeds the attrition rate. Default 12. Unit: months; 0 to 36."
+    )
+
+
+class Replacement(_Model):
+    """How the agency hours taken away are replaced (the board's phase-out decision flow, 000)."""
+
+    own_staff_pct: float = Field(ge=0, le=100, description="Own staff, re-hired or reallocated, at own-staff cost. Unit: pct.")
+    purchased_care_pct: float = Field(ge=0, le=100, description="Purchased care (köpt vård) at its own price. Unit: pct.")
+    not_replaced_pct: float = Field(ge=0, le=100, description="Not replaced: saves the cost, loses the care hours. Unit: pct.")
+
+    @model_validator(mode="after")
+    def _adds_to_100(self) -> Replacement:
+        total = self.own_staff_pct + self.purchased_care_pct + self.not_replaced_pct
+        if abs(total - 100) > 1e-6:
+            raise ValueError(f"the replacement shares must add up to 100 (they add up to {total:g})")
+        return self
+
+
+class Agency(_Model):
+    """Hyrtimmar: agency hours per category, with the replacement mix and a fill rate."""
+
+    change_pct: float | None = Field(
+        default=None, ge=-100, le=50, description="Change in agency hours ordered, all categories. Unit: pct; -100 to 50."
+    )
+    categories: dict[str, Annotated[float, Field(ge=-100, le=50)]] | None = Field(
+        default=None, description="Change per category (e.g. doctors, nurses, other), overriding change_pct. Unit: pct; -100 to 50."
+    )
+    start: Month | None = Field(default=None, description="First month, YYYY-MM. Default: the first forecast month.")
+    ramp_months: int | None = Field(default=None, ge=0, le=24, description="Months to full effect. Default 0. Unit: months; 0 to 24.")
+    replacement: Replacement | None = Field(default=None, description="Default: the case's parameters (an assumption).")
+    fill_rate_pct: float | None = Field(
+        default=None, ge=50, le=100, description="Hours delivered per hour ordered (levererade/avropade). Unit: pct; 50 to 100."
+    )
+
+
+class RestRule(_Model):
+    """Dygnsvila: extra staffing need in round-the-clock care from a start month."""
+
+    start: Month | None = Field(default=None, description="YYYY-MM. Default: the case's rest_rule_start (October 2023).")
+    extra_need_pct: float | None = Field(default=None, ge=0, le=15, description="Extra staffing need in 24/7 care. Unit: pct; 0 to 15.")
+    weekend_mitigation_pct: float | None = Field(
+        default=None, ge=0, le=100, description="Share of the need that sparser weekend duty removes. Unit: pct; 0 to 100."
+    )
+    overtime_pct: float | None = Field(default=None, ge=0, le=100, description="Share covered by own-staff overtime. Unit: pct.")
+    agency_pct: float | None = Field(default=None, ge=0, le=100, description="Share covered by agency nurses. Unit: pct.")
+
+    @model_validator(mode="after")
+    def _coverage_at_most_100(self) -> RestRule:
+        if self.overtime_pct is not None and self.agency_pct is not None and self.overtime_pct + self.agency_pct > 100 + 1e-6:
+            raise ValueError(
+                f"overtime_pct + agency_pct must be at most 100 (they add up to {self.overtime_pct + self.agency_pct:g}); the rest is not covered"
+            )
+        return self
+
+
+class Revenue(_Model):
+    """Intäkter: a change in revenue from a start month."""
+
+    change_pct: float | None = Field(default=None, ge=-20, le=20, description="Change of all revenue. Unit: pct; -20 to 20.")
+    mkr_per_year: float | None = Field(default=None, ge=-500, le=500, description="Added revenue. Unit: mkr per year; -500 to 500.")
+    start: Month | None = Field(default=None, description="YYYY-MM. Default: the first forecast month.")
+
+
+class Measure(_Model):
+    """A named measure of an action plan (åtgärd), in mkr a year from a start month."""
+
+    name: str = Field(min_length=1, max_length=80)
+    mkr_per_year: float = Field(ge=0, le=1000, description="Planned saving. Unit: mkr per year; 0 to 1000.")
+    start: Month | None = Field(default=None, description="YYYY-MM. Default: the first forecast month.")
+    ramp_months: int | None = Field(default=None, ge=0, le=36, description="Months to full effect. Default 0.")
+    account: str | None = Field(default=None, description="The cost or revenue account it acts on. Default: other_costs.")
+
+
+PayRevision = float | dict[int, Annotated[float, Field(ge=0, le=10)]]
+
+
+class Levers(_Model):
+    staffing_reduction: StaffingReduction | None = None
+    agency: Agency | None = None
+    drug_cost_growth_pct: float | None = Field(
+        default=None, ge=-5, le=25, description="Läkemedelskostnadsökning, compounding monthly. Unit: pct per year; -5 to 25."
+    )
+    price_growth_pct: float | None = Field(
+        default=None, ge=0, le=10, description="Price growth on other costs. Unit: pct per year; 0 to 10."
+    )
+    rest_rule: RestRule | None = None
+    realisation_pct: float | None = Field(
+        default=None, ge=0, le=100, description="Share of every planned saving that is realised. Unit: pct; 0 to 100. History: 37."
+    )
+    pay_revision_pct: PayRevision | None = Field(
+        default=None,
+        description="Annual pay revision from the revision month: one figure for every year, or per year {2023: 4.1, 2024: 3.3}. Unit: pct; 0 to 10.",
+    )
+    revenue: Revenue | None = None
+    measures: list[Measure] | None = Field(default=None, max_length=50)
+
+    @model_validator(mode="after")
+    def _pay_in_range(self) -> Levers:
+        if isinstance(self.pay_revision_pct, float | int) and not 0 <= self.pay_revision_pct <= 10:
+            raise ValueError(f"pay_revision_pct must be 0 to 10 (got {self.pay_revision_pct:g})")
+        return self
+
+
+class Scenario(_Model):
+    """One scenario: a name, a description and the levers it moves from the baseline."""
+
+    name: str = Field(min_length=1, max_length=120)
+    description: str = Field(default="", max_length=4000)
+    levers: Levers = Field(default_factory=Levers)
+    assumptions: dict[str, float] = Field(
+        default_factory=dict,
+        description="Overrides of the case's assumptions (parameters.csv keys), each within its plausible range.",
+    )
+
+    @property
+    def hash(self) -> str:
+        """sha256 of the scenario's content (not its file's bytes), first 16 hex digits."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.levers == Levers() and not self.assumptions
+
+    def to_yaml(self) -> str:
+        """The scenario as YAML, with only what it sets (a reform states only what it changes)."""
+        data = self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        data = {"name": self.name, **data}
+        return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} is given twice (first on line {seen[key] + 1})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
+    """Validate already-parsed data (a dict) into a :class:`Scenario`."""
+    if data is None:
+        raise ScenarioError(source, [("", MISSING, "the file is empty; a scenario needs at least 'name:'")])
+    if not isinstance(data, dict):
+        raise ScenarioError(source, [("", MISSING, f"expected a mapping with 'name:' and 'levers:', got {type(data).__name__}")])
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(source, [_explain(e) for e in exc.errors()]) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; raise :class:`ScenarioError` naming what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(str(path), [("", MISSING, "the file does not exist")])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(str(path), [("", MISSING, "the file is not UTF-8 text")]) from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(str(path), [(where, MISSING, f"not valid YAML: {problem}")]) from None
+    return parse_scenario(data, str(path))
+
+
+def save_scenario(scenario: Scenario, path: str | Path) -> Path:
+    """Write a scenario file atomically (a crash never leaves half a file)."""
+    path = Path(path)
+    write_text_atomic(path, scenario.to_yaml())
+    return path
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the scenario format, for editors (``balans schema``)."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Balans scenario"
+    return schema
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class found by walking ``loc`` down from :class:`Scenario`."""
+    current: Any = Scenario
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel) and isinstance(part, str):
+            field = current.model_fields.get(part)
+            if field is None:
+                return None
+            current = _unwrap(field.annotation)
+        elif isinstance(part, int):
+            continue
+        else:
+            return None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model inside Optional[...] / list[...]; otherwise the annotation."""
+    for arg in typing.get_args(annotation) or ():
+        inner = _unwrap(arg)
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            return inner
+    return annotation
+
+
+def _field_description(loc: tuple[Any, ...]) -> str:
+    parent = _model_at(loc[:-1])
+    if parent is not None and isinstance(loc[-1], str) and loc[-1] in parent.model_fields:
+        return parent.model_fields[loc[-1]].description or ""
+    return ""
+
+
+def _explain(err: dict[str, Any]) -> tuple[str, object, str]:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in {"float", "int", "str", "dict[int,constrained-float]", "function-after[_pay_in_range(), Levers]"}))
+    # pydantic adds the union member to the path (e.g. 'float', 'dict[int,…]'): drop those
+    loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in {"float", "int"})))
+    path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+    typ = err["type"]
+    value = err.get("input", MISSING)
+    ctx = err.get("ctx") or {}
+    desc = _field_description(loc) if loc else ""
+    if typ == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        allowed = sorted(parent.model_fields) if parent else []
+        guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"; did you mean '{guess[0]}'?" if guess else ""
+        return path, MISSING, f"unknown key{hint} Allowed here: {', '.join(allowed)}"
+    if typ == "missing":
+        return path, MISSING, f"this field is required. {desc}".strip()
+    if typ in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+        return path, value, f"out of range. {desc or 'Limit: ' + str(ctx)}".strip()
+    if typ == "string_pattern_mismatch":
+        return path, value, "not a month; write YYYY-MM, e.g. 2024-01"
+    if typ in {"float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"}:
+        return path, value, f"{err['msg'].lower()}. {desc}".strip()
+    if typ == "value_error":
+        return path, MISSING, str(ctx.get("error", err["msg"]))
+    if typ == "model_type":
+        return path, value, f"expected a mapping of fields here. {desc}".strip()
+    return path, value, f"{err['msg']}. {desc}".strip()
