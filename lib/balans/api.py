@@ -31,7 +31,9 @@ def get_engine(case: Case | str | Path | None = None) -> Engine:
     return _ENGINES[key]
 
 
-def run(scenario: Scenario, case: Case | str | Path | None = None, source: str | None = None) -> Result:
+def run(
+    scenario: Scenario, case: Case | str | Path | None = None, source: str | None = None
+) -> Result:
     """Evaluate one scenario against a case and return its :class:`Result`."""
     engine = get_engine(case)
     levers = engine.compile([scenario], sources=[source] if source else None)
@@ -189,7 +191,10 @@ class Result:
             for d, div in enumerate(self.case.divisions):
                 r = rev[yi] * e.div_share["revenue"][d]
                 c = cost[yi] * e.div_share["cost"][d]
-                bn = brev[yi] * e.div_budget_share["revenue"][d] + bcost[yi] * e.div_budget_share["cost"][d]
+                bn = (
+                    brev[yi] * e.div_budget_share["revenue"][d]
+                    + bcost[yi] * e.div_budget_share["cost"][d]
+                )
                 rows.append(
                     {
                         "year": y,
@@ -250,10 +255,10 @@ class Result:
         )
         shares = b.category_share_pct[i]
         for c, cat in enumerate(self.case.agency):
-            df[f"agency_hours_{cat.id}"] = hours[:, c]
+            df[f"{cat.id}_agency_hours"] = hours[:, c]
             if cat.agency_share_target_pct is not None:
-                df[f"agency_share_{cat.id}_pct"] = shares[:, c]
-                df[f"agency_share_{cat.id}_target_pct"] = cat.agency_share_target_pct
+                df[f"{cat.id}_agency_share_pct"] = shares[:, c]
+                df[f"{cat.id}_agency_share_target_pct"] = cat.agency_share_target_pct
         return df
 
     def access_frame(self) -> pd.DataFrame:
@@ -283,7 +288,11 @@ class Result:
             ]
 
         return {
-            "scenario": {"name": self.scenario.name, "hash": self.scenario.hash, "description": self.scenario.description},
+            "scenario": {
+                "name": self.scenario.name,
+                "hash": self.scenario.hash,
+                "description": self.scenario.description,
+            },
             "stamp": self.stamp,
             "years": records(self.years_frame()),
             "bridge": records(self.bridge_frame()),

@@ -295,13 +295,9 @@ def _parse_cell(path: Path, line_no: int, c: Col, cell: str) -> Any:
             allowed="a number with '.' as decimal point, e.g. -1234.5",
         ) from None
     if not math.isfinite(number):
-        raise DataError(
-            str(path), "not a finite number", row=line_no, column=c.name, value=cell
-        )
+        raise DataError(str(path), "not a finite number", row=line_no, column=c.name, value=cell)
     if c.kind == "int" and number != int(number):
-        raise DataError(
-            str(path), "not a whole number", row=line_no, column=c.name, value=cell
-        )
+        raise DataError(str(path), "not a whole number", row=line_no, column=c.name, value=cell)
     if (c.lo is not None and number < c.lo) or (c.hi is not None and number > c.hi):
         raise DataError(
             str(path),
@@ -345,7 +341,10 @@ _DIVISION_COLS = [
     Col("name_sv"),
     Col("name_en"),
     Col("line", "choice", choices=LINES),
-    *[Col(c, "float", required=c.startswith(("ytd_actual", "budget_first"))) for c in _DIVISION_VALUE_COLS],
+    *[
+        Col(c, "float", required=c.startswith(("ytd_actual", "budget_first")))
+        for c in _DIVISION_VALUE_COLS
+    ],
     Col("source"),
 ]
 _AGENCY_COLS = [
@@ -424,7 +423,9 @@ def load_case(folder: str | Path | None = None) -> Case:
     """
     folder = Path(folder) if folder is not None else DEFAULT_CASE_DIR
     if not folder.is_dir():
-        raise DataError(str(folder), "the case folder does not exist", allowed="a folder like data/rjh_hsn")
+        raise DataError(
+            str(folder), "the case folder does not exist", allowed="a folder like data/rjh_hsn"
+        )
     key = (str(folder.resolve()), data_hash(folder))
     if key not in _CACHE:
         _CACHE[key] = _load(folder, key[1])
@@ -434,16 +435,30 @@ def load_case(folder: str | Path | None = None) -> Case:
 def _load_yaml_meta(folder: Path) -> dict[str, Any]:
     path = folder / "case.yaml"
     if not path.is_file():
-        raise DataError(str(path), "the file is missing", allowed="case.yaml with the case's months and budget rules")
+        raise DataError(
+            str(path),
+            "the file is missing",
+            allowed="case.yaml with the case's months and budget rules",
+        )
     try:
         meta = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark else ""
-        raise DataError(f"{path}{where}", f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise DataError(
+            f"{path}{where}", f"not valid YAML: {getattr(exc, 'problem', exc)}"
+        ) from None
     if not isinstance(meta, dict):
         raise DataError(str(path), "expected a mapping of settings", value=type(meta).__name__)
-    for k in ("id", "name", "first_month", "cutoff_month", "last_month", "employees_date", "budget"):
+    for k in (
+        "id",
+        "name",
+        "first_month",
+        "cutoff_month",
+        "last_month",
+        "employees_date",
+        "budget",
+    ):
         if k not in meta:
             raise DataError(str(path), "a setting is missing", column=k)
     return meta
@@ -458,9 +473,16 @@ def _months(path: str, meta: dict[str, Any]) -> tuple[tuple[tuple[int, int], ...
         parsed[k] = ym
     first, cut, last = parsed["first_month"], parsed["cutoff_month"], parsed["last_month"]
     if first[1] != 1:
-        raise DataError(path, "the horizon must start in January", column="first_month", value=meta["first_month"])
+        raise DataError(
+            path,
+            "the horizon must start in January",
+            column="first_month",
+            value=meta["first_month"],
+        )
     if last[1] != 12:
-        raise DataError(path, "the horizon must end in December", column="last_month", value=meta["last_month"])
+        raise DataError(
+            path, "the horizon must end in December", column="last_month", value=meta["last_month"]
+        )
     if cut[0] != first[0] or cut[1] >= 12:
         raise DataError(
             path,
@@ -470,14 +492,21 @@ def _months(path: str, meta: dict[str, Any]) -> tuple[tuple[tuple[int, int], ...
             allowed=f"{first[0]}-01 to {first[0]}-11",
         )
     if last[0] < first[0] + 1:
-        raise DataError(path, "the horizon must cover at least two years", column="last_month", value=meta["last_month"])
+        raise DataError(
+            path,
+            "the horizon must cover at least two years",
+            column="last_month",
+            value=meta["last_month"],
+        )
     months = tuple((y, m) for y in range(first[0], last[0] + 1) for m in range(1, 13))
     return months, months.index(cut)
 
 
 def _figure_lookup(path: str, figures: dict[str, Figure], key: Any, setting: str) -> float:
     if key not in figures:
-        raise DataError(path, "names a figure that figures.csv does not have", column=setting, value=key)
+        raise DataError(
+            path, "names a figure that figures.csv does not have", column=setting, value=key
+        )
     return float(figures[key].value)
 
 
@@ -524,10 +553,25 @@ def _load(folder: Path, hash_: str) -> Case:
                 allowed="role 'revenue' exactly on side 'revenue'",
             )
         if a.role == "agency" and a.driver != "agency":
-            raise DataError(acc_file, "the agency account must have driver 'agency'", row=r["_line"], column="driver", value=a.driver)
+            raise DataError(
+                acc_file,
+                "the agency account must have driver 'agency'",
+                row=r["_line"],
+                column="driver",
+                value=a.driver,
+            )
         if a.role == "personnel" and a.driver != "pay":
-            raise DataError(acc_file, "the personnel account must have driver 'pay'", row=r["_line"], column="driver", value=a.driver)
-        for col, diff in (("doc_diff_budget_tkr", a.actual_ytd_tkr - a.budget_ytd_tkr), ("doc_diff_prior_year_tkr", a.actual_ytd_tkr - a.actual_ytd_prior_year_tkr)):
+            raise DataError(
+                acc_file,
+                "the personnel account must have driver 'pay'",
+                row=r["_line"],
+                column="driver",
+                value=a.driver,
+            )
+        for col, diff in (
+            ("doc_diff_budget_tkr", a.actual_ytd_tkr - a.budget_ytd_tkr),
+            ("doc_diff_prior_year_tkr", a.actual_ytd_tkr - a.actual_ytd_prior_year_tkr),
+        ):
             if r[col] is not None and abs(r[col] - diff) > 1.0:
                 raise DataError(
                     acc_file,
@@ -540,7 +584,9 @@ def _load(folder: Path, hash_: str) -> Case:
     for role in REQUIRED_ROLES:
         n = sum(a.role == role for a in accounts)
         if n != 1:
-            raise DataError(acc_file, f"exactly one account must have role '{role}' (found {n})", column="role")
+            raise DataError(
+                acc_file, f"exactly one account must have role '{role}' (found {n})", column="role"
+            )
 
     fig_file = str(folder / "figures.csv")
     _unique(fig_file, fig_rows, "key")
@@ -559,23 +605,56 @@ def _load(folder: Path, hash_: str) -> Case:
         value: float | str
         if r["key"].endswith("_start"):
             if _parse_month(r["value"]) is None:
-                raise DataError(par_file, "not a month", row=r["_line"], column="value", value=r["value"], allowed="YYYY-MM")
+                raise DataError(
+                    par_file,
+                    "not a month",
+                    row=r["_line"],
+                    column="value",
+                    value=r["value"],
+                    allowed="YYYY-MM",
+                )
             value = r["value"]
         else:
             try:
                 value = float(r["value"])
             except ValueError:
-                raise DataError(par_file, "not a number", row=r["_line"], column="value", value=r["value"]) from None
+                raise DataError(
+                    par_file, "not a number", row=r["_line"], column="value", value=r["value"]
+                ) from None
             lo, hi = r["low"], r["high"]
             if lo is not None and hi is not None and lo > hi:
-                raise DataError(par_file, "low is above high", row=r["_line"], column="low", value=lo, allowed=f"at most {hi}")
+                raise DataError(
+                    par_file,
+                    "low is above high",
+                    row=r["_line"],
+                    column="low",
+                    value=lo,
+                    allowed=f"at most {hi}",
+                )
             if (lo is not None and value < lo) or (hi is not None and value > hi):
-                raise DataError(par_file, "the value lies outside its own range", row=r["_line"], column="value", value=r["value"], allowed=f"{lo} to {hi}")
+                raise DataError(
+                    par_file,
+                    "the value lies outside its own range",
+                    row=r["_line"],
+                    column="value",
+                    value=r["value"],
+                    allowed=f"{lo} to {hi}",
+                )
         if r["kind"] == "assumption" and not (r["note"] or "").strip():
-            raise DataError(par_file, "an assumption must say why (note)", row=r["_line"], column="note")
+            raise DataError(
+                par_file, "an assumption must say why (note)", row=r["_line"], column="note"
+            )
         parameters[r["key"]] = Figure(
-            r["key"], value, r["unit"], r["kind"], r["source"], r["note"] or "",
-            r["low"], r["high"], r["label_sv"], r["label_en"],
+            r["key"],
+            value,
+            r["unit"],
+            r["kind"],
+            r["source"],
+            r["note"] or "",
+            r["low"],
+            r["high"],
+            r["label_sv"],
+            r["label_en"],
         )
     for k in REQUIRED_PARAMETERS:
         if k not in parameters:
@@ -585,10 +664,23 @@ def _load(folder: Path, hash_: str) -> Case:
         if k not in parameters:
             raise DataError(par_file, f"the pay revision for {y} is missing", column="key", value=k)
     if parameters["rest_rule_start"].value not in {f"{y}-{m:02d}" for y, m in months}:
-        raise DataError(par_file, "rest_rule_start lies outside the horizon", column="value", value=parameters["rest_rule_start"].value)
-    mix = sum(parameters[f"agency_replacement_{k}_pct"].value for k in ("own_staff", "purchased_care", "not_replaced"))
+        raise DataError(
+            par_file,
+            "rest_rule_start lies outside the horizon",
+            column="value",
+            value=parameters["rest_rule_start"].value,
+        )
+    mix = sum(
+        parameters[f"agency_replacement_{k}_pct"].value
+        for k in ("own_staff", "purchased_care", "not_replaced")
+    )
     if abs(mix - 100) > 1e-9:
-        raise DataError(par_file, "the agency replacement defaults must add up to 100", column="value", value=mix)
+        raise DataError(
+            par_file,
+            "the agency replacement defaults must add up to 100",
+            column="value",
+            value=mix,
+        )
 
     # -- budgets per year
     budget_net: dict[int, float] = {}
@@ -599,18 +691,32 @@ def _load(folder: Path, hash_: str) -> Case:
     for y in years:
         rule = rules.get(y, rules.get(str(y)))
         if not isinstance(rule, dict) or "net_cost" not in rule:
-            raise DataError(meta_path, f"the budget for {y} needs at least net_cost", column=f"budget.{y}")
+            raise DataError(
+                meta_path, f"the budget for {y} needs at least net_cost", column=f"budget.{y}"
+            )
         budget_net[y] = _figure_lookup(meta_path, figures, rule["net_cost"], f"budget.{y}.net_cost")
         if "revenue" in rule:
-            budget_rev[y] = _figure_lookup(meta_path, figures, rule["revenue"], f"budget.{y}.revenue")
+            budget_rev[y] = _figure_lookup(
+                meta_path, figures, rule["revenue"], f"budget.{y}.revenue"
+            )
         elif y - 1 in budget_rev:
             budget_rev[y] = budget_rev[y - 1]
         else:
-            raise DataError(meta_path, f"the first year's budget needs revenue ({y})", column=f"budget.{y}.revenue")
+            raise DataError(
+                meta_path,
+                f"the first year's budget needs revenue ({y})",
+                column=f"budget.{y}.revenue",
+            )
         if "gross_cost" in rule:
             gross = _figure_lookup(meta_path, figures, rule["gross_cost"], f"budget.{y}.gross_cost")
             if abs(budget_rev[y] + gross - budget_net[y]) > 1.0:
-                raise DataError(meta_path, f"budget {y}: revenue + gross cost ({budget_rev[y] + gross:.1f}) is not net cost", column=f"budget.{y}", value=budget_net[y], allowed="within 1 mkr")
+                raise DataError(
+                    meta_path,
+                    f"budget {y}: revenue + gross cost ({budget_rev[y] + gross:.1f}) is not net cost",
+                    column=f"budget.{y}",
+                    value=budget_net[y],
+                    allowed="within 1 mkr",
+                )
 
     notes: list[str] = []
     # -- accounts reconcile to the documents' totals
@@ -618,55 +724,109 @@ def _load(folder: Path, hash_: str) -> Case:
     tol_cost = 0.5 * sum(a.side == "cost" for a in accounts) + 0.5
     for col, keys in (meta.get("reconcile") or {}).items():
         if col not in ("actual_ytd_tkr", "budget_ytd_tkr", "actual_ytd_prior_year_tkr"):
-            raise DataError(meta_path, "unknown reconcile column", column=f"reconcile.{col}", allowed="actual_ytd_tkr | budget_ytd_tkr | actual_ytd_prior_year_tkr")
+            raise DataError(
+                meta_path,
+                "unknown reconcile column",
+                column=f"reconcile.{col}",
+                allowed="actual_ytd_tkr | budget_ytd_tkr | actual_ytd_prior_year_tkr",
+            )
         rev = sum(getattr(a, col) for a in accounts if a.side == "revenue")
         cost = sum(getattr(a, col) for a in accounts if a.side == "cost")
-        for line, got, tol in (("revenue", rev, tol_rev), ("gross_cost", cost, tol_cost), ("net_cost", rev + cost, tol_rev + tol_cost)):
+        for line, got, tol in (
+            ("revenue", rev, tol_rev),
+            ("gross_cost", cost, tol_cost),
+            ("net_cost", rev + cost, tol_rev + tol_cost),
+        ):
             if line not in keys:
                 continue
             want = _figure_lookup(meta_path, figures, keys[line], f"reconcile.{col}.{line}")
             if abs(got - want) > tol:
                 raise DataError(
                     acc_file,
-                    f"column {col}: the {line.replace('_', ' ')} accounts add up to {got:,.0f} tkr, not the document's {want:,.0f} tkr ({keys[line]})".replace(",", " "),
+                    f"column {col}: the {line.replace('_', ' ')} accounts add up to {got:,.0f} tkr, not the document's {want:,.0f} tkr ({keys[line]})".replace(
+                        ",", " "
+                    ),
                     column=col,
                     allowed=f"within {tol:g} tkr of rounding",
                 )
-            notes.append(f"{col} {line}: accounts {got:,.0f} tkr, document {want:,.0f} tkr, difference {got - want:+,.0f} tkr".replace(",", " "))
+            notes.append(
+                f"{col} {line}: accounts {got:,.0f} tkr, document {want:,.0f} tkr, difference {got - want:+,.0f} tkr".replace(
+                    ",", " "
+                )
+            )
 
     # -- divisions
     div_file = str(folder / "divisions.csv")
     div_ids: list[str] = []
     by_div: dict[str, dict[str, Any]] = {}
     for r in div_rows:
-        d = by_div.setdefault(r["division"], {"name_sv": r["name_sv"], "name_en": r["name_en"], "source": r["source"], "lines": {}})
+        d = by_div.setdefault(
+            r["division"],
+            {"name_sv": r["name_sv"], "name_en": r["name_en"], "source": r["source"], "lines": {}},
+        )
         if r["division"] not in div_ids:
             div_ids.append(r["division"])
         if r["line"] in d["lines"]:
-            raise DataError(div_file, "the division has this line twice", row=r["_line"], column="line", value=r["line"])
+            raise DataError(
+                div_file,
+                "the division has this line twice",
+                row=r["_line"],
+                column="line",
+                value=r["line"],
+            )
         d["lines"][r["line"]] = {c: r[c] for c in _DIVISION_VALUE_COLS} | {"_line": r["_line"]}
     for did, d in by_div.items():
         missing = [ln for ln in LINES if ln not in d["lines"]]
         if missing:
-            raise DataError(div_file, f"division '{did}' lacks the line(s) {', '.join(missing)}", column="line")
+            raise DataError(
+                div_file, f"division '{did}' lacks the line(s) {', '.join(missing)}", column="line"
+            )
         for c in ("ytd_actual_mkr", "budget_first_year_mkr"):
             rv, gc, nc = (d["lines"][ln][c] for ln in LINES)
             if abs(rv + gc - nc) > 1.0:
-                raise DataError(div_file, f"division '{did}': revenue + gross cost ({rv + gc:g}) is not net cost", row=d["lines"]["net_cost"]["_line"], column=c, value=nc, allowed="within 1 mkr of rounding")
+                raise DataError(
+                    div_file,
+                    f"division '{did}': revenue + gross cost ({rv + gc:g}) is not net cost",
+                    row=d["lines"]["net_cost"]["_line"],
+                    column=c,
+                    value=nc,
+                    allowed="within 1 mkr of rounding",
+                )
     ytd_totals = {"revenue": sum(a.actual_ytd_tkr for a in accounts if a.side == "revenue") / 1000}
     ytd_totals["gross_cost"] = sum(a.actual_ytd_tkr for a in accounts if a.side == "cost") / 1000
     ytd_totals["net_cost"] = ytd_totals["revenue"] + ytd_totals["gross_cost"]
     first = years[0]
-    budget_totals = {"revenue": budget_rev[first], "net_cost": budget_net[first], "gross_cost": budget_net[first] - budget_rev[first]}
+    budget_totals = {
+        "revenue": budget_rev[first],
+        "net_cost": budget_net[first],
+        "gross_cost": budget_net[first] - budget_rev[first],
+    }
     tol_div = 0.5 * len(by_div) + 0.5
     for line in LINES:
-        for c, want in (("ytd_actual_mkr", ytd_totals[line]), ("budget_first_year_mkr", budget_totals[line])):
+        for c, want in (
+            ("ytd_actual_mkr", ytd_totals[line]),
+            ("budget_first_year_mkr", budget_totals[line]),
+        ):
             got = sum(d["lines"][line][c] for d in by_div.values())
             if abs(got - want) > tol_div:
-                raise DataError(div_file, f"the divisions' {line.replace('_', ' ')} add up to {got:g} mkr, not the board total {want:.1f} mkr", column=c, allowed=f"within {tol_div:g} mkr of rounding")
+                raise DataError(
+                    div_file,
+                    f"the divisions' {line.replace('_', ' ')} add up to {got:g} mkr, not the board total {want:.1f} mkr",
+                    column=c,
+                    allowed=f"within {tol_div:g} mkr of rounding",
+                )
             notes.append(f"divisions {c} {line}: {got:g} mkr against board total {want:.1f} mkr")
     divisions = tuple(
-        Division(did, by_div[did]["name_sv"], by_div[did]["name_en"], {ln: {k: v for k, v in by_div[did]["lines"][ln].items() if k != "_line"} for ln in LINES}, by_div[did]["source"])
+        Division(
+            did,
+            by_div[did]["name_sv"],
+            by_div[did]["name_en"],
+            {
+                ln: {k: v for k, v in by_div[did]["lines"][ln].items() if k != "_line"}
+                for ln in LINES
+            },
+            by_div[did]["source"],
+        )
         for did in div_ids
     )
 
@@ -675,9 +835,19 @@ def _load(folder: Path, hash_: str) -> Case:
     _unique(ag_file, ag_rows, "category")
     cats = [
         AgencyCategory(
-            r["category"], r["name_sv"], r["name_en"], r["part_of"] or "", r["cost_ytd_mkr"], r["fte_ytd"],
-            r["forecast_first_year_mkr"], r["cost_ytd_prior_year_mkr"], r["fte_prior_year"],
-            r["agency_share_pct"], r["agency_share_target_pct"], r["source"], r["note"] or "",
+            r["category"],
+            r["name_sv"],
+            r["name_en"],
+            r["part_of"] or "",
+            r["cost_ytd_mkr"],
+            r["fte_ytd"],
+            r["forecast_first_year_mkr"],
+            r["cost_ytd_prior_year_mkr"],
+            r["fte_prior_year"],
+            r["agency_share_pct"],
+            r["agency_share_target_pct"],
+            r["source"],
+            r["note"] or "",
         )
         for r in ag_rows
     ]
@@ -685,21 +855,47 @@ def _load(folder: Path, hash_: str) -> Case:
     subsets = tuple(c for c in cats if c.part_of)
     for r, c in zip(ag_rows, cats, strict=True):
         if c.part_of and c.part_of not in {t.id for t in top}:
-            raise DataError(ag_file, "part_of names no top-level category", row=r["_line"], column="part_of", value=c.part_of, allowed=" | ".join(t.id for t in top))
+            raise DataError(
+                ag_file,
+                "part_of names no top-level category",
+                row=r["_line"],
+                column="part_of",
+                value=c.part_of,
+                allowed=" | ".join(t.id for t in top),
+            )
         if not c.part_of and c.cost_ytd_mkr < 0 and c.fte_ytd <= 0:
-            raise DataError(ag_file, "a category with cost needs FTE equivalents to price its hours", row=r["_line"], column="fte_ytd", value=c.fte_ytd, allowed="more than 0")
+            raise DataError(
+                ag_file,
+                "a category with cost needs FTE equivalents to price its hours",
+                row=r["_line"],
+                column="fte_ytd",
+                value=c.fte_ytd,
+                allowed="more than 0",
+            )
     agency_acc = next(a for a in accounts if a.role == "agency")
     got = sum(c.cost_ytd_mkr for c in top)
     tol_ag = 0.5 * len(top) + 0.5
     if abs(got - agency_acc.actual_ytd_tkr / 1000) > tol_ag:
-        raise DataError(ag_file, f"the categories add up to {got:g} mkr, not the agency account's {agency_acc.actual_ytd_tkr / 1000:.1f} mkr", column="cost_ytd_mkr", allowed=f"within {tol_ag:g} mkr of rounding")
-    notes.append(f"agency categories: {got:g} mkr against the account's {agency_acc.actual_ytd_tkr / 1000:.3f} mkr")
+        raise DataError(
+            ag_file,
+            f"the categories add up to {got:g} mkr, not the agency account's {agency_acc.actual_ytd_tkr / 1000:.1f} mkr",
+            column="cost_ytd_mkr",
+            allowed=f"within {tol_ag:g} mkr of rounding",
+        )
+    notes.append(
+        f"agency categories: {got:g} mkr against the account's {agency_acc.actual_ytd_tkr / 1000:.3f} mkr"
+    )
 
     # -- staff
     staff_file = str(folder / "staff.csv")
     emp = [r for r in staff_rows if r["date"] == str(meta["employees_date"])]
     if not emp:
-        raise DataError(staff_file, "no row for the case's employees_date", column="date", value=str(meta["employees_date"]))
+        raise DataError(
+            staff_file,
+            "no row for the case's employees_date",
+            column="date",
+            value=str(meta["employees_date"]),
+        )
     employees = emp[0]["employees"]
 
     # -- the last actual month's share of the year to date (splits actuals into months)
@@ -710,7 +906,12 @@ def _load(folder: Path, hash_: str) -> Case:
             v = _figure_lookup(meta_path, figures, lm[line], f"last_actual_month_totals.{line}")
             share = v / ytd_totals[line]
             if not 0 < share < 1:
-                raise DataError(meta_path, f"the last month's {line} is not a share of the year to date", column=f"last_actual_month_totals.{line}", value=v)
+                raise DataError(
+                    meta_path,
+                    f"the last month's {line} is not a share of the year to date",
+                    column=f"last_actual_month_totals.{line}",
+                    value=v,
+                )
             last_share[side] = share
 
     board = {}
@@ -748,12 +949,25 @@ def _check_unit(file: str, r: dict[str, Any]) -> None:
     key, unit = r["key"], r["unit"]
     for suffix in _UNIT_SUFFIX:
         if key.endswith(suffix) and not unit.startswith(suffix[1:]):
-            raise DataError(file, f"the key says {suffix[1:]} but the unit column says otherwise", row=r["_line"], column="unit", value=unit, allowed=f"{suffix[1:]}…")
+            raise DataError(
+                file,
+                f"the key says {suffix[1:]} but the unit column says otherwise",
+                row=r["_line"],
+                column="unit",
+                value=unit,
+                allowed=f"{suffix[1:]}…",
+            )
 
 
 def _unique(file: str, rows: list[dict[str, Any]], col: str) -> None:
     seen: dict[str, int] = {}
     for r in rows:
         if r[col] in seen:
-            raise DataError(file, f"duplicate {col} (first on line {seen[r[col]]})", row=r["_line"], column=col, value=r[col])
+            raise DataError(
+                file,
+                f"duplicate {col} (first on line {seen[r[col]]})",
+                row=r["_line"],
+                column=col,
+                value=r[col],
+            )
         seen[r[col]] = r["_line"]

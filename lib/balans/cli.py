@@ -23,13 +23,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="balans", description="Balans: scenario planner for a healthcare board's budget.")
+    p = _Parser(
+        prog="balans", description="Balans: scenario planner for a healthcare board's budget."
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     r = sub.add_parser("run", help="run a scenario file and print its summary (or --json)")
     r.add_argument("file", help="a scenario YAML file, e.g. scenarios/baseline.yaml")
     r.add_argument("--json", action="store_true", help="print the full result as JSON")
     r.add_argument("--case", default=None, help="the case folder (default: data/rjh_hsn)")
-    r.add_argument("--lang", choices=("sv", "en"), default="sv", help="language of the summary (default sv)")
+    r.add_argument(
+        "--lang", choices=("sv", "en"), default="sv", help="language of the summary (default sv)"
+    )
     s = sub.add_parser("schema", help="print the JSON Schema of the scenario format")
     s.add_argument("--indent", type=int, default=2)
     return p

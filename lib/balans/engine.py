@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
+from typing import ClassVar
 
 import numpy as np
 
@@ -82,7 +83,11 @@ def pay_factor(
 
 
 def staffing_reduction_share(
-    t: np.ndarray, target_pct: np.ndarray, start: np.ndarray, ramp_months: np.ndarray, attrition_pct: np.ndarray
+    t: np.ndarray,
+    target_pct: np.ndarray,
+    start: np.ndarray,
+    ramp_months: np.ndarray,
+    attrition_pct: np.ndarray,
 ) -> np.ndarray:
     """Share of own staff gone: ``min(target, pace * (t - start + 1))`` with
     ``pace = min(target / ramp_months, attrition / 12)``: attrition caps the pace. Shape (S, T)."""
@@ -92,7 +97,9 @@ def staffing_reduction_share(
     return np.minimum(target[:, None], pace[:, None] * months_in)
 
 
-def agency_hours_ordered(base_hours: np.ndarray, change_pct: np.ndarray, ramp: np.ndarray) -> np.ndarray:
+def agency_hours_ordered(
+    base_hours: np.ndarray, change_pct: np.ndarray, ramp: np.ndarray
+) -> np.ndarray:
     """Hours ordered: ``base_hours * (1 + change_pct / 100 * ramp)``, shape (S, T, C)."""
     return base_hours[None, :, :] * (1.0 + change_pct[:, None, :] / 100.0 * ramp[:, :, None])
 
@@ -173,7 +180,10 @@ class LeverArrays:
         """The scenarios at ``idx`` (an index or an index array)."""
         idx = np.atleast_1d(np.asarray(idx))
         return LeverArrays(
-            **{f.name: (None if getattr(self, f.name) is None else getattr(self, f.name)[idx]) for f in fields(self)}
+            **{
+                f.name: (None if getattr(self, f.name) is None else getattr(self, f.name)[idx])
+                for f in fields(self)
+            }
         )
 
 
@@ -213,7 +223,9 @@ class Engine:
         self.i_agency = case.account_index("agency")
         self.i_drugs = case.account_index("drugs")
         self.i_purchased = case.account_index("purchased_care")
-        self.price_accounts = np.array([i for i, a in enumerate(acc) if a.driver == "price"], dtype=int)
+        self.price_accounts = np.array(
+            [i for i, a in enumerate(acc) if a.driver == "price"], dtype=int
+        )
         self.rev_accounts = np.flatnonzero(self.is_rev)
         self.budget_accounts = np.array([a.baseline_method == "budget" for a in acc])
         self.account_ids = [a.id for a in acc]
@@ -250,7 +262,9 @@ class Engine:
                 own_share.append(own_mkr * 1000.0 / -self.ytd[self.i_pers])
             else:
                 own_share.append(np.nan)
-        self.own_cost_share = np.array(own_share)  # share of personnel cost per category (nan: unknown)
+        self.own_cost_share = np.array(
+            own_share
+        )  # share of personnel cost per category (nan: unknown)
 
         # pay factor: which cumulative revision applies in each month
         rev_month = int(case.param("pay_revision_month"))
@@ -271,7 +285,9 @@ class Engine:
         self._defaults = self._default_levers(1)
         base = self._evaluate(self._defaults, baseline_only=True)
         self.baseline = base  # (T, A) tkr
-        self.baseline_pay_factor = pay_factor(self._defaults.pay_pct, self.cum_index, self.first_forecast, self.retro_months)
+        self.baseline_pay_factor = pay_factor(
+            self._defaults.pay_pct, self.cum_index, self.first_forecast, self.retro_months
+        )
         self.baseline_agency_hours = self._base_agency_hours()  # (T, C)
 
     # ----------------------------------------------------------- data-derived arrays
@@ -289,7 +305,9 @@ class Engine:
             rev = case.budget_revenue_mkr[y] * 1000.0
             cost = (case.budget_net_mkr[y] - case.budget_revenue_mkr[y]) * 1000.0
             annual = np.where(
-                self.is_rev, rev * self.budget_ytd / side_ytd["revenue"], cost * self.budget_ytd / side_ytd["cost"]
+                self.is_rev,
+                rev * self.budget_ytd / side_ytd["revenue"],
+                cost * self.budget_ytd / side_ytd["cost"],
             )
             if y == first:
                 monthly = np.where(
@@ -384,7 +402,7 @@ class Engine:
         return self._default_levers(n)
 
     # Scenario fields that may override a case assumption, and the LeverArrays field they set.
-    ASSUMPTION_FIELDS = {
+    ASSUMPTION_FIELDS: ClassVar[dict[str, str]] = {
         "attrition_pct_per_year": "attrition_pct",
         "rest_rule_share_24_7_pct": "share_24_7_pct",
         "overtime_cost_factor": "overtime_cost_factor",
@@ -392,7 +410,9 @@ class Engine:
         "purchased_care_to_own_cost_ratio": "purchased_to_own_ratio",
     }
 
-    def compile(self, scenarios: Scenario | Sequence[Scenario], sources: Sequence[str] | None = None) -> LeverArrays:
+    def compile(
+        self, scenarios: Scenario | Sequence[Scenario], sources: Sequence[str] | None = None
+    ) -> LeverArrays:
         """Turn validated scenarios into :class:`LeverArrays`, checking what needs the case
         (months inside the forecast horizon, category and account names, assumption ranges)."""
         if isinstance(scenarios, Scenario):
@@ -417,7 +437,13 @@ class Engine:
         if idx is None or idx < self.first_forecast:
             raise ScenarioError(
                 src,
-                [(path, value, f"outside the forecast months; allowed: {first_fc} to {last} (actuals run to {months[self.c][0]}-{months[self.c][1]:02d})")],
+                [
+                    (
+                        path,
+                        value,
+                        f"outside the forecast months; allowed: {first_fc} to {last} (actuals run to {months[self.c][0]}-{months[self.c][1]:02d})",
+                    )
+                ],
             )
         return float(idx)
 
@@ -437,7 +463,13 @@ class Engine:
             if isinstance(lv.pay_revision_pct, dict):
                 for y, v in lv.pay_revision_pct.items():
                     if y not in self.years:
-                        problems.append((f"levers.pay_revision_pct.{y}", v, f"not a year of the horizon; allowed: {', '.join(map(str, self.years))}"))
+                        problems.append(
+                            (
+                                f"levers.pay_revision_pct.{y}",
+                                v,
+                                f"not a year of the horizon; allowed: {', '.join(map(str, self.years))}",
+                            )
+                        )
                     else:
                         L.pay_pct[i, self.years.index(y)] = v
             else:
@@ -460,7 +492,13 @@ class Engine:
                 L.agency_change_pct[i, :] = a.change_pct
             for cat, v in (a.categories or {}).items():
                 if cat not in self.category_ids:
-                    problems.append((f"levers.agency.categories.{cat}", v, f"not an agency category of this case; allowed: {', '.join(self.category_ids)}"))
+                    problems.append(
+                        (
+                            f"levers.agency.categories.{cat}",
+                            v,
+                            f"not an agency category of this case; allowed: {', '.join(self.category_ids)}",
+                        )
+                    )
                 else:
                     L.agency_change_pct[i, self.category_ids.index(cat)] = v
             L.agency_start[i] = month(a.start, first, "levers.agency.start")
@@ -485,26 +523,54 @@ class Engine:
                 if v is not None:
                     getattr(L, fld)[i] = v
             if L.rest_overtime_pct[i] + L.rest_agency_pct[i] > 100 + 1e-9:
-                problems.append(("levers.rest_rule", MISSING, f"overtime_pct + agency_pct (with defaults {L.rest_overtime_pct[i]:g} + {L.rest_agency_pct[i]:g}) must be at most 100"))
+                problems.append(
+                    (
+                        "levers.rest_rule",
+                        MISSING,
+                        f"overtime_pct + agency_pct (with defaults {L.rest_overtime_pct[i]:g} + {L.rest_agency_pct[i]:g}) must be at most 100",
+                    )
+                )
         if lv.realisation_pct is not None:
             L.realisation_pct[i] = lv.realisation_pct
         for j, m in enumerate(lv.measures or []):
             path = f"levers.measures[{j}]"
             acc_id = m.account or "other_costs"
             if acc_id not in self.account_ids:
-                problems.append((f"{path}.account", acc_id, f"not an account of this case; allowed: {', '.join(self.account_ids)}"))
+                problems.append(
+                    (
+                        f"{path}.account",
+                        acc_id,
+                        f"not an account of this case; allowed: {', '.join(self.account_ids)}",
+                    )
+                )
                 continue
             start = month(m.start, first, f"{path}.start")
             ramp = ramp_share(self.t, np.array([start]), np.array([float(m.ramp_months or 0)]))[0]
-            L.measures_tkr[i, :, self.account_ids.index(acc_id)] += m.mkr_per_year * 1000.0 / 12.0 * ramp * self.forecast
+            L.measures_tkr[i, :, self.account_ids.index(acc_id)] += (
+                m.mkr_per_year * 1000.0 / 12.0 * ramp * self.forecast
+            )
         for key, value in sc.assumptions.items():
             fld = self.ASSUMPTION_FIELDS.get(key)
             fig = self.case.parameters.get(key)
             if fld is None or fig is None:
-                problems.append((f"assumptions.{key}", value, f"not an assumption a scenario may change; allowed: {', '.join(sorted(self.ASSUMPTION_FIELDS))}"))
+                problems.append(
+                    (
+                        f"assumptions.{key}",
+                        value,
+                        f"not an assumption a scenario may change; allowed: {', '.join(sorted(self.ASSUMPTION_FIELDS))}",
+                    )
+                )
                 continue
-            if (fig.low is not None and value < fig.low) or (fig.high is not None and value > fig.high):
-                problems.append((f"assumptions.{key}", value, f"outside the plausible range {fig.low:g} to {fig.high:g} ({fig.unit}) given in parameters.csv"))
+            if (fig.low is not None and value < fig.low) or (
+                fig.high is not None and value > fig.high
+            ):
+                problems.append(
+                    (
+                        f"assumptions.{key}",
+                        value,
+                        f"outside the plausible range {fig.low:g} to {fig.high:g} ({fig.unit}) given in parameters.csv",
+                    )
+                )
                 continue
             getattr(L, fld)[i] = value
         if problems:
@@ -522,7 +588,6 @@ class Engine:
     def _evaluate(self, L: LeverArrays, baseline_only: bool):
         fc = self.forecast
         t = self.t
-        S = L.n
         season = self.season
         rr = self.run_rate
 
@@ -532,8 +597,12 @@ class Engine:
         price = growth_factor(L.price_growth_pct, t, self.t0)
         if baseline_only:
             base = np.where(fc[:, None], rr[None, :] * season, self.actual)
-            base[:, self.i_pers] = np.where(fc, base[:, self.i_pers] * pf[0], self.actual[:, self.i_pers])
-            base[:, self.i_drugs] = np.where(fc, base[:, self.i_drugs] * drug[0], self.actual[:, self.i_drugs])
+            base[:, self.i_pers] = np.where(
+                fc, base[:, self.i_pers] * pf[0], self.actual[:, self.i_pers]
+            )
+            base[:, self.i_drugs] = np.where(
+                fc, base[:, self.i_drugs] * drug[0], self.actual[:, self.i_drugs]
+            )
             pa = self.price_accounts
             base[:, pa] = np.where(fc[:, None], base[:, pa] * price[0][:, None], self.actual[:, pa])
             base = np.where(self.budget_accounts[None, :] & fc[:, None], self.budget, base)
@@ -600,8 +669,12 @@ class Engine:
         overtime_hours = need * (L.rest_overtime_pct[:, None] / 100.0)
         rest_agency_hours = need * (L.rest_agency_pct[:, None] / 100.0)
         uncovered = need - overtime_hours - rest_agency_hours
-        eff["rest_rule"][self.i_pers] = cost_tkr(overtime_hours, own_kr_per_hour * L.overtime_cost_factor[:, None])
-        eff["rest_rule"][self.i_agency] = cost_tkr(rest_agency_hours, self.agency_price[self.i_rest_cat])
+        eff["rest_rule"][self.i_pers] = cost_tkr(
+            overtime_hours, own_kr_per_hour * L.overtime_cost_factor[:, None]
+        )
+        eff["rest_rule"][self.i_agency] = cost_tkr(
+            rest_agency_hours, self.agency_price[self.i_rest_cat]
+        )
 
         extra = {
             "staff_share_gone": real["staff_share"],
@@ -617,7 +690,9 @@ class Engine:
         }
         return eff, extra
 
-    def _savings(self, L: LeverArrays, pf: np.ndarray, pers_paid: np.ndarray, realisation: np.ndarray | None) -> dict:
+    def _savings(
+        self, L: LeverArrays, pf: np.ndarray, pers_paid: np.ndarray, realisation: np.ndarray | None
+    ) -> dict:
         """Staffing reduction, agency reduction with its replacement, and measures, at
         ``realisation`` of plan (None = 100 %). Increases of agency hours are not savings and
         are not scaled."""
@@ -627,7 +702,9 @@ class Engine:
         out: dict[str, dict[int, np.ndarray]] = {s: {} for s in SAVING_STEPS}
 
         # staffing reduction by attrition
-        share = staffing_reduction_share(t, L.staff_target_pct * r, L.staff_start, L.staff_ramp_months, L.attrition_pct)
+        share = staffing_reduction_share(
+            t, L.staff_target_pct * r, L.staff_start, L.staff_ramp_months, L.attrition_pct
+        )
         share = share * fc
         out["staffing_reduction"][self.i_pers] = -share * pers_paid
 
@@ -640,12 +717,16 @@ class Engine:
         fill_on = (t[None, :] >= L.agency_start[:, None]) & fc
         fill = 1.0 - (1.0 - L.fill_rate_pct[:, None] / 100.0) * fill_on  # (S, T)
         delivered = ordered * fill[:, :, None]
-        out["agency_reduction"][self.i_agency] = -cost_tkr(base_h[None] - delivered, self.agency_price).sum(axis=2)
+        out["agency_reduction"][self.i_agency] = -cost_tkr(
+            base_h[None] - delivered, self.agency_price
+        ).sum(axis=2)
         removed = np.maximum(base_h[None] - ordered, 0.0)
         own_h = removed * (L.replace_own_pct / 100.0)[:, None, None]
         pur_h = removed * (L.replace_purchased_pct / 100.0)[:, None, None]
         lost_h = removed * (L.replace_none_pct / 100.0)[:, None, None]
-        own_price = self.agency_price[None, None, :] / L.agency_to_own_ratio[:, None, None] * pf[:, :, None]
+        own_price = (
+            self.agency_price[None, None, :] / L.agency_to_own_ratio[:, None, None] * pf[:, :, None]
+        )
         out["agency_replacement"][self.i_pers] = cost_tkr(own_h, own_price).sum(axis=2)
         out["agency_replacement"][self.i_purchased] = cost_tkr(
             pur_h, own_price * L.purchased_to_own_ratio[:, None, None]
@@ -755,7 +836,10 @@ class BatchResult:
     def own_fte(self) -> np.ndarray:
         """Own FTE per month: base less the attrition reduction plus own staff replacing agency."""
         e = self.engine
-        return e.own_fte * (1.0 - self.extra["staff_share_gone"]) + self.extra["agency_replaced_own_hours"] / e.hours_per_fte_month
+        return (
+            e.own_fte * (1.0 - self.extra["staff_share_gone"])
+            + self.extra["agency_replaced_own_hours"] / e.hours_per_fte_month
+        )
 
     @cached_property
     def agency_hours(self) -> np.ndarray:
@@ -778,8 +862,10 @@ class BatchResult:
         NaN where the documents give no own-cost share for the category."""
         e = self.engine
         acc = self.by_account
-        agency_c = -acc[:, :, e.i_agency][:, :, None] * (self.agency_hours * e.agency_price) / np.maximum(
-            (self.agency_hours * e.agency_price).sum(axis=2, keepdims=True), 1e-12
+        agency_c = (
+            -acc[:, :, e.i_agency][:, :, None]
+            * (self.agency_hours * e.agency_price)
+            / np.maximum((self.agency_hours * e.agency_price).sum(axis=2, keepdims=True), 1e-12)
         )
         own_c = -acc[:, :, e.i_pers][:, :, None] * e.own_cost_share[None, None, :]
         return 100.0 * agency_c / (agency_c + own_c)
@@ -789,7 +875,11 @@ class BatchResult:
         """Care hours not delivered per month, (S, T): agency hours neither replaced nor
         delivered, the fill-rate shortfall and rest-rule need not covered."""
         x = self.extra
-        return x["agency_not_replaced_hours"] + x["agency_fill_shortfall_hours"] + x["rest_uncovered_hours"]
+        return (
+            x["agency_not_replaced_hours"]
+            + x["agency_fill_shortfall_hours"]
+            + x["rest_uncovered_hours"]
+        )
 
 
 def take_levers(levers: LeverArrays, **changes) -> LeverArrays:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import MISSING, ScenarioError
 
@@ -43,7 +43,9 @@ Month = Annotated[str, Field(pattern=MONTH_PATTERN, description="A month, YYYY-M
 
 
 def _rng(lo: float, hi: float, unit: str, description: str) -> Any:
-    return Field(default=None, ge=lo, le=hi, description=f"{description} Unit: {unit}; {lo} to {hi}.")
+    return Field(
+        default=None, ge=lo, le=hi, description=f"{description} Unit: {unit}; {lo} to {hi}."
+    )
 
 
 class _Model(BaseModel):
@@ -54,26 +56,44 @@ class StaffingReduction(_Model):
     """Personalneddragning: fewer own staff through natural attrition (hiring freeze)."""
 
     target_pct: float = Field(
-        ge=0, le=20, description="Target reduction of own staff (FTE and personnel cost). Unit: pct; 0 to 20."
+        ge=0,
+        le=20,
+        description="Target reduction of own staff (FTE and personnel cost). Unit: pct; 0 to 20.",
     )
-    start: Month | None = Field(default=None, description="First month of the reduction, YYYY-MM. Default: the first forecast month.")
+    start: Month | None = Field(
+        default=None,
+        description="First month of the reduction, YYYY-MM. Default: the first forecast month.",
+    )
     ramp_months: int | None = Field(
-        default=None, ge=0, le=36, description="Months to full effect; the pace never exceeds the attrition rate. Default 12. Unit: months; 0 to 36."
+        default=None,
+        ge=0,
+        le=36,
+        description="Months to full effect; the pace never exceeds the attrition rate. Default 12. Unit: months; 0 to 36.",
     )
 
 
 class Replacement(_Model):
     """How the agency hours taken away are replaced (the board's phase-out decision flow, 000)."""
 
-    own_staff_pct: float = Field(ge=0, le=100, description="Own staff, re-hired or reallocated, at own-staff cost. Unit: pct.")
-    purchased_care_pct: float = Field(ge=0, le=100, description="Purchased care (köpt vård) at its own price. Unit: pct.")
-    not_replaced_pct: float = Field(ge=0, le=100, description="Not replaced: saves the cost, loses the care hours. Unit: pct.")
+    own_staff_pct: float = Field(
+        ge=0,
+        le=100,
+        description="Own staff, re-hired or reallocated, at own-staff cost. Unit: pct.",
+    )
+    purchased_care_pct: float = Field(
+        ge=0, le=100, description="Purchased care (köpt vård) at its own price. Unit: pct."
+    )
+    not_replaced_pct: float = Field(
+        ge=0, le=100, description="Not replaced: saves the cost, loses the care hours. Unit: pct."
+    )
 
     @model_validator(mode="after")
     def _adds_to_100(self) -> Replacement:
         total = self.own_staff_pct + self.purchased_care_pct + self.not_replaced_pct
         if abs(total - 100) > 1e-6:
-            raise ValueError(f"the replacement shares must add up to 100 (they add up to {total:g})")
+            raise ValueError(
+                f"the replacement shares must add up to 100 (they add up to {total:g})"
+            )
         return self
 
 
@@ -81,33 +101,67 @@ class Agency(_Model):
     """Hyrtimmar: agency hours per category, with the replacement mix and a fill rate."""
 
     change_pct: float | None = Field(
-        default=None, ge=-100, le=50, description="Change in agency hours ordered, all categories. Unit: pct; -100 to 50."
+        default=None,
+        ge=-100,
+        le=50,
+        description="Change in agency hours ordered, all categories. Unit: pct; -100 to 50.",
     )
     categories: dict[str, Annotated[float, Field(ge=-100, le=50)]] | None = Field(
-        default=None, description="Change per category (e.g. doctors, nurses, other), overriding change_pct. Unit: pct; -100 to 50."
+        default=None,
+        description="Change per category (e.g. doctors, nurses, other), overriding change_pct. Unit: pct; -100 to 50.",
     )
-    start: Month | None = Field(default=None, description="First month, YYYY-MM. Default: the first forecast month.")
-    ramp_months: int | None = Field(default=None, ge=0, le=24, description="Months to full effect. Default 0. Unit: months; 0 to 24.")
-    replacement: Replacement | None = Field(default=None, description="Default: the case's parameters (an assumption).")
+    start: Month | None = Field(
+        default=None, description="First month, YYYY-MM. Default: the first forecast month."
+    )
+    ramp_months: int | None = Field(
+        default=None,
+        ge=0,
+        le=24,
+        description="Months to full effect. Default 0. Unit: months; 0 to 24.",
+    )
+    replacement: Replacement | None = Field(
+        default=None, description="Default: the case's parameters (an assumption)."
+    )
     fill_rate_pct: float | None = Field(
-        default=None, ge=50, le=100, description="Hours delivered per hour ordered (levererade/avropade). Unit: pct; 50 to 100."
+        default=None,
+        ge=50,
+        le=100,
+        description="Hours delivered per hour ordered (levererade/avropade). Unit: pct; 50 to 100.",
     )
 
 
 class RestRule(_Model):
     """Dygnsvila: extra staffing need in round-the-clock care from a start month."""
 
-    start: Month | None = Field(default=None, description="YYYY-MM. Default: the case's rest_rule_start (October 2023).")
-    extra_need_pct: float | None = Field(default=None, ge=0, le=15, description="Extra staffing need in 24/7 care. Unit: pct; 0 to 15.")
-    weekend_mitigation_pct: float | None = Field(
-        default=None, ge=0, le=100, description="Share of the need that sparser weekend duty removes. Unit: pct; 0 to 100."
+    start: Month | None = Field(
+        default=None, description="YYYY-MM. Default: the case's rest_rule_start (October 2023)."
     )
-    overtime_pct: float | None = Field(default=None, ge=0, le=100, description="Share covered by own-staff overtime. Unit: pct.")
-    agency_pct: float | None = Field(default=None, ge=0, le=100, description="Share covered by agency nurses. Unit: pct.")
+    extra_need_pct: float | None = Field(
+        default=None,
+        ge=0,
+        le=15,
+        description="Extra staffing need in 24/7 care. Unit: pct; 0 to 15.",
+    )
+    weekend_mitigation_pct: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Share of the need that sparser weekend duty removes. Unit: pct; 0 to 100.",
+    )
+    overtime_pct: float | None = Field(
+        default=None, ge=0, le=100, description="Share covered by own-staff overtime. Unit: pct."
+    )
+    agency_pct: float | None = Field(
+        default=None, ge=0, le=100, description="Share covered by agency nurses. Unit: pct."
+    )
 
     @model_validator(mode="after")
     def _coverage_at_most_100(self) -> RestRule:
-        if self.overtime_pct is not None and self.agency_pct is not None and self.overtime_pct + self.agency_pct > 100 + 1e-6:
+        if (
+            self.overtime_pct is not None
+            and self.agency_pct is not None
+            and self.overtime_pct + self.agency_pct > 100 + 1e-6
+        ):
             raise ValueError(
                 f"overtime_pct + agency_pct must be at most 100 (they add up to {self.overtime_pct + self.agency_pct:g}); the rest is not covered"
             )
@@ -117,49 +171,90 @@ class RestRule(_Model):
 class Revenue(_Model):
     """Intäkter: a change in revenue from a start month."""
 
-    change_pct: float | None = Field(default=None, ge=-20, le=20, description="Change of all revenue. Unit: pct; -20 to 20.")
-    mkr_per_year: float | None = Field(default=None, ge=-500, le=500, description="Added revenue. Unit: mkr per year; -500 to 500.")
-    start: Month | None = Field(default=None, description="YYYY-MM. Default: the first forecast month.")
+    change_pct: float | None = Field(
+        default=None, ge=-20, le=20, description="Change of all revenue. Unit: pct; -20 to 20."
+    )
+    mkr_per_year: float | None = Field(
+        default=None, ge=-500, le=500, description="Added revenue. Unit: mkr per year; -500 to 500."
+    )
+    start: Month | None = Field(
+        default=None, description="YYYY-MM. Default: the first forecast month."
+    )
 
 
 class Measure(_Model):
     """A named measure of an action plan (åtgärd), in mkr a year from a start month."""
 
     name: str = Field(min_length=1, max_length=80)
-    mkr_per_year: float = Field(ge=0, le=1000, description="Planned saving. Unit: mkr per year; 0 to 1000.")
-    start: Month | None = Field(default=None, description="YYYY-MM. Default: the first forecast month.")
-    ramp_months: int | None = Field(default=None, ge=0, le=36, description="Months to full effect. Default 0.")
-    account: str | None = Field(default=None, description="The cost or revenue account it acts on. Default: other_costs.")
-
-
-PayRevision = float | dict[int, Annotated[float, Field(ge=0, le=10)]]
+    mkr_per_year: float = Field(
+        ge=0, le=1000, description="Planned saving. Unit: mkr per year; 0 to 1000."
+    )
+    start: Month | None = Field(
+        default=None, description="YYYY-MM. Default: the first forecast month."
+    )
+    ramp_months: int | None = Field(
+        default=None, ge=0, le=36, description="Months to full effect. Default 0."
+    )
+    account: str | None = Field(
+        default=None, description="The cost or revenue account it acts on. Default: other_costs."
+    )
 
 
 class Levers(_Model):
     staffing_reduction: StaffingReduction | None = None
     agency: Agency | None = None
     drug_cost_growth_pct: float | None = Field(
-        default=None, ge=-5, le=25, description="Läkemedelskostnadsökning, compounding monthly. Unit: pct per year; -5 to 25."
+        default=None,
+        ge=-5,
+        le=25,
+        description="Läkemedelskostnadsökning, compounding monthly. Unit: pct per year; -5 to 25.",
     )
     price_growth_pct: float | None = Field(
-        default=None, ge=0, le=10, description="Price growth on other costs. Unit: pct per year; 0 to 10."
+        default=None,
+        ge=0,
+        le=10,
+        description="Price growth on other costs. Unit: pct per year; 0 to 10.",
     )
     rest_rule: RestRule | None = None
     realisation_pct: float | None = Field(
-        default=None, ge=0, le=100, description="Share of every planned saving that is realised. Unit: pct; 0 to 100. History: 37."
+        default=None,
+        ge=0,
+        le=100,
+        description="Share of every planned saving that is realised. Unit: pct; 0 to 100. History: 37.",
     )
-    pay_revision_pct: PayRevision | None = Field(
+    pay_revision_pct: float | dict[int, float] | None = Field(
         default=None,
         description="Annual pay revision from the revision month: one figure for every year, or per year {2023: 4.1, 2024: 3.3}. Unit: pct; 0 to 10.",
     )
     revenue: Revenue | None = None
     measures: list[Measure] | None = Field(default=None, max_length=50)
 
-    @model_validator(mode="after")
-    def _pay_in_range(self) -> Levers:
-        if isinstance(self.pay_revision_pct, float | int) and not 0 <= self.pay_revision_pct <= 10:
-            raise ValueError(f"pay_revision_pct must be 0 to 10 (got {self.pay_revision_pct:g})")
-        return self
+    @field_validator("pay_revision_pct", mode="before")
+    @classmethod
+    def _pay_revision(cls, v: Any) -> Any:
+        """One per cent for every year, or a mapping year -> per cent; each 0 to 10."""
+        if v is None:
+            return v
+
+        def pct(x: Any, where: str) -> float:
+            if isinstance(x, bool) or not isinstance(x, int | float):
+                raise ValueError(f"{where}{x!r} is not a number; write e.g. 4.1 (per cent)")
+            if not 0 <= x <= 10:
+                raise ValueError(f"{where}{x:g} is out of range; allowed 0 to 10 (per cent)")
+            return float(x)
+
+        if isinstance(v, dict):
+            out = {}
+            for k, x in v.items():
+                try:
+                    year = int(k)
+                except (TypeError, ValueError):
+                    raise ValueError(
+                        f"{k!r} is not a year; write e.g. {{2023: 4.1, 2024: 3.3}}"
+                    ) from None
+                out[year] = pct(x, f"year {year}: ")
+            return out
+        return pct(v, "")
 
 
 class Scenario(_Model):
@@ -197,13 +292,18 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """A safe YAML loader that refuses a key given twice in one mapping."""
 
 
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def _construct_mapping(
+    loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
-                None, None, f"the key {key!r} is given twice (first on line {seen[key] + 1})", key_node.start_mark
+                None,
+                None,
+                f"the key {key!r} is given twice (first on line {seen[key] + 1})",
+                key_node.start_mark,
             )
         seen[key] = key_node.start_mark.line
     return loader.construct_mapping(node, deep=deep)
@@ -215,9 +315,20 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
     """Validate already-parsed data (a dict) into a :class:`Scenario`."""
     if data is None:
-        raise ScenarioError(source, [("", MISSING, "the file is empty; a scenario needs at least 'name:'")])
+        raise ScenarioError(
+            source, [("", MISSING, "the file is empty; a scenario needs at least 'name:'")]
+        )
     if not isinstance(data, dict):
-        raise ScenarioError(source, [("", MISSING, f"expected a mapping with 'name:' and 'levers:', got {type(data).__name__}")])
+        raise ScenarioError(
+            source,
+            [
+                (
+                    "",
+                    MISSING,
+                    f"expected a mapping with 'name:' and 'levers:', got {type(data).__name__}",
+                )
+            ],
+        )
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -234,7 +345,7 @@ def load_scenario(path: str | Path) -> Scenario:
     except UnicodeDecodeError:
         raise ScenarioError(str(path), [("", MISSING, "the file is not UTF-8 text")]) from None
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -309,9 +420,10 @@ def _field_description(loc: tuple[Any, ...]) -> str:
 
 
 def _explain(err: dict[str, Any]) -> tuple[str, object, str]:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in {"float", "int", "str", "dict[int,constrained-float]", "function-after[_pay_in_range(), Levers]"}))
-    # pydantic adds the union member to the path (e.g. 'float', 'dict[int,…]'): drop those
-    loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in {"float", "int"})))
+    # pydantic adds the union member to the path (e.g. 'float', 'dict[int,float]'): drop those
+    loc = tuple(
+        p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in {"float", "int"}))
+    )
     path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
     typ = err["type"]
     value = err.get("input", MISSING)
@@ -332,7 +444,8 @@ def _explain(err: dict[str, Any]) -> tuple[str, object, str]:
     if typ in {"float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"}:
         return path, value, f"{err['msg'].lower()}. {desc}".strip()
     if typ == "value_error":
-        return path, MISSING, str(ctx.get("error", err["msg"]))
+        shown = MISSING if isinstance(value, dict) else value
+        return path, shown, str(ctx.get("error", err["msg"]))
     if typ == "model_type":
         return path, value, f"expected a mapping of fields here. {desc}".strip()
     return path, value, f"{err['msg']}. {desc}".strip()

@@ -29,10 +29,19 @@ def summary_text(result: Result, lang: str = "sv") -> str:
                 deviation=mkr(row.deviation_mkr, lang=lang, signed=True),
             )
         )
-        if row.board_forecast_net_mkr is not None and row.board_forecast_net_mkr == row.board_forecast_net_mkr:
-            out.append(L("summary.board_line").format(board=mkr(row.board_forecast_net_mkr, lang=lang)))
+        if (
+            row.board_forecast_net_mkr is not None
+            and row.board_forecast_net_mkr == row.board_forecast_net_mkr
+        ):
+            out.append(
+                L("summary.board_line").format(board=mkr(row.board_forecast_net_mkr, lang=lang))
+            )
         if not result.scenario.is_baseline:
-            out.append(L("summary.change_line").format(change=mkr(row.change_vs_baseline_mkr, 1, lang=lang, signed=True)))
+            out.append(
+                L("summary.change_line").format(
+                    change=mkr(row.change_vs_baseline_mkr, 1, lang=lang, signed=True)
+                )
+            )
     if not result.scenario.is_baseline:
         for row in years.itertuples():
             out.append("")
@@ -47,7 +56,9 @@ def summary_text(result: Result, lang: str = "sv") -> str:
             width = max(len(L(f"steps.{s}")) for s in STEPS)
             for s in STEPS:
                 if abs(steps[s]) >= 0.05:
-                    out.append(f"  {L(f'steps.{s}'):<{width}}  {mkr(steps[s], 1, lang=lang, signed=True):>14}")
+                    out.append(
+                        f"  {L(f'steps.{s}'):<{width}}  {mkr(steps[s], 1, lang=lang, signed=True):>14}"
+                    )
     out.append("")
     for year in result.engine.years:
         last = staffing[staffing.year == year].iloc[-1]
