@@ -131,6 +131,7 @@ class Result:
                     "budget_revenue_mkr": bud_rev,
                     "budget_gross_cost_mkr": bud_net - bud_rev,
                     "board_forecast_net_mkr": self.case.board_forecast_net_mkr.get(y),
+                    "board_forecast_made": self.case.board_forecast_made.get(y),
                     "actual_months": int(((e.year_idx == yi) & ~e.forecast).sum()),
                 }
             )

@@ -156,6 +156,7 @@ class Case:
     budget_net_mkr: dict[int, float]
     budget_revenue_mkr: dict[int, float]
     board_forecast_net_mkr: dict[int, float]
+    board_forecast_made: dict[int, str]  # year -> the month the board made that forecast
     last_month_share: dict[str, float]  # side -> share of year-to-date in the last actual month
     data_hash: str
     reconciliation: tuple[str, ...] = field(default=())
@@ -914,9 +915,13 @@ def _load(folder: Path, hash_: str) -> Case:
                 )
             last_share[side] = share
 
-    board = {}
-    for y, k in (meta.get("board_forecasts") or {}).items():
-        board[int(y)] = _figure_lookup(meta_path, figures, k, f"board_forecasts.{y}")
+    board: dict[int, float] = {}
+    board_made: dict[int, str] = {}
+    for y, spec in (meta.get("board_forecasts") or {}).items():
+        key = spec.get("figure") if isinstance(spec, dict) else spec
+        board[int(y)] = _figure_lookup(meta_path, figures, key, f"board_forecasts.{y}.figure")
+        if isinstance(spec, dict) and spec.get("made"):
+            board_made[int(y)] = str(spec["made"])
 
     return Case(
         folder=folder,
@@ -935,6 +940,7 @@ def _load(folder: Path, hash_: str) -> Case:
         budget_net_mkr=budget_net,
         budget_revenue_mkr=budget_rev,
         board_forecast_net_mkr=board,
+        board_forecast_made=board_made,
         last_month_share=last_share,
         data_hash=hash_,
         reconciliation=tuple(notes),

@@ -34,7 +34,10 @@ def summary_text(result: Result, lang: str = "sv") -> str:
             and row.board_forecast_net_mkr == row.board_forecast_net_mkr
         ):
             out.append(
-                L("summary.board_line").format(board=mkr(row.board_forecast_net_mkr, lang=lang))
+                L("summary.board_line").format(
+                    board=mkr(row.board_forecast_net_mkr, lang=lang),
+                    made=result.case.board_forecast_made.get(row.year, "?"),
+                )
             )
         if not result.scenario.is_baseline:
             out.append(
