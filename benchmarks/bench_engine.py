@@ -20,6 +20,7 @@ import statistics
 import time
 
 import numpy as np
+
 from balans import get_engine, parse_scenario
 
 FULL = {

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from balans import DEFAULT_CASE_DIR, get_engine, load_case, parse_scenario, run
 
 TESTS = Path(__file__).parent

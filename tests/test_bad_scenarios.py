@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from balans import ScenarioError, load_scenario, run_file
 
 CASES = {

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from balans import charts, run_file
 from conftest import REPO
+
+from balans import charts, run_file
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from balans.cli import main
 from conftest import REPO, SCENARIOS
+
+from balans.cli import main
 
 BASELINE = str(REPO / "scenarios" / "baseline.yaml")
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TINY
+
 from balans import DataError, get_engine, load_case, parse_scenario, run
 from balans.case import DEFAULT_CASE_DIR
-from conftest import TINY
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 

@@ -6,9 +6,10 @@ import dataclasses
 
 import numpy as np
 import pytest
-from balans import STEPS, parse_scenario, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from balans import STEPS, parse_scenario, run
 
 FORECAST_MONTHS = [f"{y}-{m:02d}" for y in (2023, 2024) for m in range(1, 13)][4:]
 PROPS = settings(

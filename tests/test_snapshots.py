@@ -10,8 +10,9 @@ import os
 
 import pandas as pd
 import pytest
-from balans import run_file
 from conftest import SCENARIOS, TESTS
+
+from balans import run_file
 
 SNAPSHOT = TESTS / "snapshots" / "scenario_summaries.csv"
 

@@ -52,6 +52,29 @@ def run_many(scenarios: list[Scenario], case: Case | str | Path | None = None) -
     return [Result(batch, i, s) for i, s in enumerate(scenarios)]
 
 
+def compare_frame(results: dict[str, Result]) -> pd.DataFrame:
+    """Scenarios side by side: one row per scenario and year (mkr), with the largest step."""
+    rows = []
+    for key, r in results.items():
+        bridge = r.bridge_frame()
+        for y in r.years_frame().itertuples():
+            steps = bridge[bridge.year == y.year].set_index("step").effect_mkr
+            rows.append(
+                {
+                    "scenario": key,
+                    "name": r.scenario.name,
+                    "year": y.year,
+                    "forecast_net_mkr": y.forecast_net_mkr,
+                    "budget_net_mkr": y.budget_net_mkr,
+                    "deviation_mkr": y.deviation_mkr,
+                    "change_vs_baseline_mkr": y.change_vs_baseline_mkr,
+                    "largest_step": steps.abs().idxmax() if steps.abs().max() > 0 else "",
+                    "scenario_hash": r.scenario.hash,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def _month_label(ym: tuple[int, int]) -> str:
     return f"{ym[0]}-{ym[1]:02d}"
 

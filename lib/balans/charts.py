@@ -491,6 +491,43 @@ def access_chart(result: Result, lang: str = "sv") -> alt.TopLevelMixin:
     return style(chart, lang)
 
 
+def comparison_chart(frame: pd.DataFrame, lang: str = "sv") -> alt.TopLevelMixin:
+    """Deviation from budget per scenario and year (bars), from :func:`balans.api.compare_frame`."""
+    df = frame.copy()
+    df["text"] = [mkr(v, 0, lang, signed=True) for v in df.deviation_mkr]
+    df["year"] = df.year.astype(str)
+    years = sorted(df.year.unique())
+    chart = (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            y=alt.Y(
+                "name:N", title=None, sort=alt.SortField("scenario"), axis=alt.Axis(labelLimit=320)
+            ),
+            yOffset=alt.YOffset("year:N", sort=years),
+            x=alt.X(
+                "deviation_mkr:Q",
+                title=f"{label('lines.deviation', lang)}, {label('unit_mkr', lang)}",
+                axis=alt.Axis(format=",.0f"),
+            ),
+            color=alt.Color(
+                "year:N",
+                title=None,
+                scale=alt.Scale(domain=years, range=[SKY, BLUE, ORANGE, GREEN][: len(years)]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=[
+                alt.Tooltip("name:N", title=chart_label("series", lang)),
+                alt.Tooltip("year:N"),
+                alt.Tooltip("text:N", title=label("lines.deviation", lang)),
+            ],
+        )
+        .properties(title=chart_label("comparison_title", lang), width=WIDTH, height=alt.Step(14))
+    )
+    rule = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color=BLACK).encode(x="x:Q")
+    return style(alt.layer(chart, rule), lang)
+
+
 def spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
     """The Vega-Lite spec as a dict (for tests and for vl-convert)."""
     return chart.to_dict()

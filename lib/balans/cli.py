@@ -1,4 +1,5 @@
-"""The command line: ``balans run FILE [--json]``, ``balans schema``.
+"""The command line: ``balans run FILE [--json]``, ``balans goal-seek FILE --lever PATH --year
+YEAR [--target MKR] [--json]``, ``balans schema``.
 
 Exit 0 on success; 2 on bad input, with the message on stderr and never a traceback.
 """
@@ -34,6 +35,38 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--lang", choices=("sv", "en"), default="sv", help="language of the summary (default sv)"
     )
+    a = sub.add_parser("app", help="serve the board members' app (standalone Voilà on localhost)")
+    a.add_argument("--port", type=int, default=8866, help="port on localhost (default 8866)")
+    a.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    a.add_argument("--pool-size", type=int, default=2, help="preheated kernels kept ready (default 2; 0 = none)")
+    g = sub.add_parser(
+        "goal-seek",
+        help="which value of a lever brings the deviation in a year to a target (default balance)",
+    )
+    g.add_argument("file", help="a scenario YAML file, e.g. scenarios/balanspaket_2024.yaml")
+    g.add_argument(
+        "--lever",
+        required=True,
+        action="append",
+        metavar="PATH",
+        help="the lever to move, e.g. staffing_reduction.target_pct; give several (repeated or "
+        "comma-separated) to move them in proportion",
+    )
+    g.add_argument("--year", type=int, required=True, help="the year whose deviation to reach")
+    g.add_argument(
+        "--target", type=float, default=0.0, help="the deviation to reach, mkr (default 0)"
+    )
+    g.add_argument("--json", action="store_true", help="print the answer as JSON")
+    g.add_argument(
+        "--save",
+        default=None,
+        metavar="FILE",
+        help="write the answer as a scenario file (out of reach: the closest the bounds allow)",
+    )
+    g.add_argument("--case", default=None, help="the case folder (default: data/rjh_hsn)")
+    g.add_argument(
+        "--lang", choices=("sv", "en"), default="sv", help="language of the answer (default sv)"
+    )
     s = sub.add_parser("schema", help="print the JSON Schema of the scenario format")
     s.add_argument("--indent", type=int, default=2)
     return p
@@ -58,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(json.dumps(json_schema(), indent=args.indent, ensure_ascii=False))
             return 0
+        if args.command == "app":
+            from .serve import serve
+
+            return serve(port=args.port, open_browser=not args.no_browser, pool_size=args.pool_size)
         if args.command == "run":
             from .api import run_file
 
@@ -68,6 +105,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from .summary import summary_text
 
                 print(summary_text(result, args.lang))
+            return 0
+        if args.command == "goal-seek":
+            from .analysis import goal_seek
+            from .narrative import goal_seek_text
+            from .scenario import load_scenario, save_scenario
+
+            levers = [p.strip() for item in args.lever for p in item.split(",") if p.strip()]
+            answer = goal_seek(load_scenario(args.file), levers, args.year, args.target, args.case)
+            if args.save:
+                save_scenario(answer.scenario, args.save)
+            if args.json:
+                print(json.dumps(_clean(answer.to_dict()), ensure_ascii=False, indent=1))
+            else:
+                print(goal_seek_text(answer, args.lang))
             return 0
     except BalansError as exc:
         print(f"balans: {exc}", file=sys.stderr)

@@ -278,6 +278,15 @@ class Scenario(_Model):
     def is_baseline(self) -> bool:
         return self.levers == Levers() and not self.assumptions
 
+    def with_changes(self, name: str | None = None, **levers: Any) -> Scenario:
+        """A new, validated scenario with some levers replaced, e.g.
+        ``s.with_changes(name="Mer hyrstopp", agency={"change_pct": -80})``."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        data["levers"] = {**data.get("levers", {}), **levers}
+        if name is not None:
+            data["name"] = name
+        return parse_scenario(data, f"scenario '{data['name']}'")
+
     def to_yaml(self) -> str:
         """The scenario as YAML, with only what it sets (a reform states only what it changes)."""
         data = self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)

@@ -1,0 +1,867 @@
+"""The board members' app: sliders for the levers, headline cards, charts and sources.
+
+A thin face over the package: the controls build a scenario (the same format as a
+scenario file, validated the same way), :func:`balans.run` computes it, and the chart
+builders of :mod:`balans.charts` draw it. No figure is computed here.
+
+``notebooks/app.ipynb`` shows it in Voilà::
+
+    from balans.app import BalansApp
+    BalansApp().show()
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import ipywidgets as w
+
+from .api import Result, get_engine, run
+from .case import REPO_ROOT, Case, Figure
+from .errors import BalansError
+from .fmt import label, mkr, number
+from .fmt import labels as label_tree
+from .scenario import Scenario, load_scenario, parse_scenario
+
+log = logging.getLogger("balans.app")
+
+SCENARIOS_DIR = REPO_ROOT / "scenarios"
+
+
+# --------------------------------------------------------------------------- controls
+
+
+@dataclass(frozen=True)
+class Control:
+    """One lever control: its query-string key, label key, range and step."""
+
+    key: str
+    kind: str  # float | int | month | bool
+    lo: float = 0.0
+    hi: float = 100.0
+    step: float = 1.0
+    source: str | None = None  # parameters.csv key whose source is shown beside it
+
+
+CONTROLS = (
+    Control("staff_pct", "float", 0, 20, 0.5, "attrition_pct_per_year"),
+    Control("staff_start", "month"),
+    Control("staff_ramp", "int", 0, 36, 1),
+    Control("agency_pct", "float", -100, 50, 5),
+    Control("agency_start", "month"),
+    Control("own_pct", "int", 0, 100, 5, "agency_replacement_own_staff_pct"),
+    Control("bought_pct", "int", 0, 100, 5, "agency_replacement_purchased_care_pct"),
+    Control("fill_pct", "float", 50, 100, 1, "agency_fill_rate_pct"),
+    Control("drug_pct", "float", -5, 25, 0.5, "drug_cost_growth_pct"),
+    Control("rest_on", "bool"),
+    Control("rest_start", "month", source="rest_rule_start"),
+    Control("rest_need", "float", 0, 15, 0.5, "rest_rule_extra_need_pct"),
+    Control("rest_mitigation", "float", 0, 100, 5, "rest_rule_weekend_mitigation_pct"),
+    Control("realisation", "float", 0, 100, 1, "realisation_history_pct"),
+    Control("measures_mkr", "float", 0, 1000, 5),
+    Control("revenue_pct", "float", -20, 20, 0.5),
+)
+GROUPS = {
+    "staffing": ("staff_pct", "staff_start", "staff_ramp"),
+    "agency": ("agency_pct", "agency_start", "own_pct", "bought_pct", "fill_pct"),
+    "drugs": ("drug_pct",),
+    "rest_rule": ("rest_on", "rest_start", "rest_need", "rest_mitigation"),
+    "measures": ("realisation", "measures_mkr"),
+    "pay_revenue": ("revenue_pct",),  # the pay sliders are added per year
+}
+
+
+def widget_values_from_scenario(case: Case, sc: Scenario, first_forecast: str) -> dict[str, Any]:
+    """The control values that show a scenario (defaults where it leaves a lever out)."""
+    p = case.param
+    lv = sc.levers
+    v: dict[str, Any] = {
+        "staff_pct": 0.0,
+        "staff_start": first_forecast,
+        "staff_ramp": 12,
+        "agency_pct": 0.0,
+        "agency_start": first_forecast,
+        "own_pct": int(p("agency_replacement_own_staff_pct")),
+        "bought_pct": int(p("agency_replacement_purchased_care_pct")),
+        "fill_pct": p("agency_fill_rate_pct"),
+        "drug_pct": p("drug_cost_growth_pct"),
+        "rest_on": False,
+        "rest_start": str(case.parameters["rest_rule_start"].value),
+        "rest_need": p("rest_rule_extra_need_pct"),
+        "rest_mitigation": p("rest_rule_weekend_mitigation_pct"),
+        "realisation": 100.0,
+        "measures_mkr": 0.0,
+        "revenue_pct": 0.0,
+    }
+    for y in case.years:
+        v[f"pay_{y}"] = p(f"pay_revision_pct_{y}")
+    if (s := lv.staffing_reduction) is not None:
+        v["staff_pct"] = s.target_pct
+        v["staff_start"] = s.start or first_forecast
+        if s.ramp_months is not None:
+            v["staff_ramp"] = s.ramp_months
+    if (a := lv.agency) is not None:
+        if a.change_pct is not None:
+            v["agency_pct"] = a.change_pct
+        elif a.categories:
+            v["agency_pct"] = sum(a.categories.values()) / len(a.categories)
+        v["agency_start"] = a.start or first_forecast
+        if a.replacement is not None:
+            v["own_pct"] = int(a.replacement.own_staff_pct)
+            v["bought_pct"] = int(a.replacement.purchased_care_pct)
+        if a.fill_rate_pct is not None:
+            v["fill_pct"] = a.fill_rate_pct
+    if lv.drug_cost_growth_pct is not None:
+        v["drug_pct"] = lv.drug_cost_growth_pct
+    if (r := lv.rest_rule) is not None:
+        v["rest_on"] = True
+        v["rest_start"] = r.start or v["rest_start"]
+        if r.extra_need_pct is not None:
+            v["rest_need"] = r.extra_need_pct
+        if r.weekend_mitigation_pct is not None:
+            v["rest_mitigation"] = r.weekend_mitigation_pct
+    if lv.realisation_pct is not None:
+        v["realisation"] = lv.realisation_pct
+    if lv.measures:
+        v["measures_mkr"] = sum(m.mkr_per_year for m in lv.measures)
+    if lv.revenue is not None and lv.revenue.change_pct is not None:
+        v["revenue_pct"] = lv.revenue.change_pct
+    if lv.pay_revision_pct is not None:
+        if isinstance(lv.pay_revision_pct, dict):
+            for y, x in lv.pay_revision_pct.items():
+                v[f"pay_{y}"] = x
+        else:
+            for y in case.years:
+                v[f"pay_{y}"] = float(lv.pay_revision_pct)
+    return v
+
+
+def scenario_from_values(
+    case: Case, base: Scenario, loaded: dict[str, Any], v: dict[str, Any], lang: str = "sv"
+) -> Scenario:
+    """Build the scenario the controls show: what was not touched stays as in the file.
+
+    Each lever group is rebuilt from the controls only when one of its controls differs
+    from the value it had when the file was loaded; a rebuilt lever that is at its
+    baseline value is left out, so "reset" gives the baseline exactly."""
+    data = base.model_dump(mode="json", exclude_none=True)
+    levers: dict[str, Any] = data.setdefault("levers", {})
+    p = case.param
+
+    def touched(*keys: str) -> bool:
+        return any(not _same(v[k], loaded.get(k)) for k in keys)
+
+    if touched(*GROUPS["staffing"]):
+        levers.pop("staffing_reduction", None)
+        if v["staff_pct"] > 0:
+            levers["staffing_reduction"] = {
+                "target_pct": v["staff_pct"],
+                "start": v["staff_start"],
+                "ramp_months": int(v["staff_ramp"]),
+            }
+    if touched(*GROUPS["agency"]):
+        old = levers.pop("agency", {}) or {}
+        own, bought = int(v["own_pct"]), int(v["bought_pct"])
+        agency = {k: old[k] for k in ("ramp_months",) if k in old}
+        if v["agency_pct"] != 0:
+            agency["change_pct"] = v["agency_pct"]
+        elif "categories" in old and not touched("agency_pct"):
+            agency["categories"] = old["categories"]
+        if v["fill_pct"] != p("agency_fill_rate_pct"):
+            agency["fill_rate_pct"] = v["fill_pct"]
+        if agency:
+            agency["start"] = v["agency_start"]
+            agency["replacement"] = {
+                "own_staff_pct": own,
+                "purchased_care_pct": bought,
+                "not_replaced_pct": 100 - own - bought,
+            }
+            levers["agency"] = agency
+    if touched("drug_pct"):
+        levers.pop("drug_cost_growth_pct", None)
+        if v["drug_pct"] != p("drug_cost_growth_pct"):
+            levers["drug_cost_growth_pct"] = v["drug_pct"]
+    if touched(*GROUPS["rest_rule"]):
+        old = levers.pop("rest_rule", {}) or {}
+        if v["rest_on"]:
+            rest = {k: old[k] for k in ("overtime_pct", "agency_pct") if k in old}
+            rest |= {
+                "start": v["rest_start"],
+                "extra_need_pct": v["rest_need"],
+                "weekend_mitigation_pct": v["rest_mitigation"],
+            }
+            levers["rest_rule"] = rest
+    if touched("realisation"):
+        levers.pop("realisation_pct", None)
+        if v["realisation"] != 100:
+            levers["realisation_pct"] = v["realisation"]
+    if touched("measures_mkr"):
+        old = levers.pop("measures", []) or []
+        total = sum(m["mkr_per_year"] for m in old)
+        if v["measures_mkr"] > 0:
+            if total > 0:
+                factor = v["measures_mkr"] / total
+                levers["measures"] = [m | {"mkr_per_year": m["mkr_per_year"] * factor} for m in old]
+            else:
+                levers["measures"] = [
+                    {"name": label("app.measures_mkr", lang), "mkr_per_year": v["measures_mkr"]}
+                ]
+    if touched("revenue_pct"):
+        old = levers.pop("revenue", {}) or {}
+        rev = {k: old[k] for k in ("mkr_per_year", "start") if k in old}
+        if v["revenue_pct"] != 0:
+            rev["change_pct"] = v["revenue_pct"]
+        if rev:
+            levers["revenue"] = rev
+    pay_keys = [f"pay_{y}" for y in case.years]
+    if touched(*pay_keys):
+        levers.pop("pay_revision_pct", None)
+        pay = {y: v[f"pay_{y}"] for y in case.years}
+        if any(pay[y] != p(f"pay_revision_pct_{y}") for y in case.years):
+            levers["pay_revision_pct"] = pay
+    changed = any(touched(*g) for g in GROUPS.values()) or touched(*pay_keys)
+    suffix = f" ({label('app.changed', lang)})"
+    if changed and not data["name"].endswith(suffix):
+        data["name"] = data["name"][: 120 - len(suffix)] + suffix
+    return parse_scenario(data, "app")
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return math.isclose(float(a), float(b), abs_tol=1e-9)
+        except (TypeError, ValueError):
+            return False
+    return a == b
+
+
+def parse_query(
+    qs: str, months: list[str], scenario_stems: list[str], lang: str = "sv"
+) -> tuple[dict[str, Any], list[str]]:
+    """Control values from a query string; every value that cannot be used is named in a
+    message (and ignored), never raised."""
+    out: dict[str, Any] = {}
+    problems: list[str] = []
+    by_key = {c.key: c for c in CONTROLS}
+    for key, raw in parse_qsl(qs or "", keep_blank_values=True):
+        if key == "scenario":
+            if raw in scenario_stems:
+                out["scenario"] = raw
+            else:
+                problems.append(f"scenario={raw} ({', '.join(scenario_stems)})")
+            continue
+        if key in ("year", "lang"):
+            out[key] = raw
+            continue
+        c = by_key.get(key)
+        if c is None and key.startswith("pay_"):
+            c = Control(key, "float", 0, 10, 0.1)
+        if c is None:
+            problems.append(f"{key}={raw} ({label('app.unknown_key', lang)})")
+            continue
+        try:
+            if c.kind == "bool":
+                if raw not in ("0", "1"):
+                    raise ValueError("0 | 1")
+                out[key] = raw == "1"
+            elif c.kind == "month":
+                if raw not in months:
+                    raise ValueError(f"{months[0]}–{months[-1]}")
+                out[key] = raw
+            else:
+                x = float(raw)
+                if not (c.lo <= x <= c.hi) or math.isnan(x):
+                    raise ValueError(f"{number(c.lo, 1, lang)}–{number(c.hi, 1, lang)}")
+                out[key] = int(x) if c.kind == "int" else x
+        except ValueError as exc:
+            allowed = (
+                str(exc)
+                if "–" in str(exc) or "|" in str(exc)
+                else f"{number(c.lo, 1, lang)}–{number(c.hi, 1, lang)}"
+            )
+            problems.append(f"{key}={raw} ({allowed})")
+    return out, problems
+
+
+def signal(deviation_mkr: float, budget_mkr: float, yellow_pct: float) -> str:
+    """green: at or better than budget; yellow: worse by at most ``yellow_pct`` % of the
+    budget's size; red: worse than that."""
+    if deviation_mkr >= 0:
+        return "green"
+    return "yellow" if -deviation_mkr <= abs(budget_mkr) * yellow_pct / 100 else "red"
+
+
+# --------------------------------------------------------------------------- the app
+
+_CSS = """
+<style>
+.balans-cards { display: flex; gap: 12px; flex-wrap: wrap; margin: 6px 0 10px 0; }
+.balans-card { border: 1px solid #c8c8c8; border-radius: 8px; padding: 10px 16px; min-width: 200px; background: #fff; }
+.balans-card .balans-label { font-size: 14px; color: #333; }
+.balans-card .balans-value { font-size: 30px; font-weight: 700; color: #111; white-space: nowrap; }
+.balans-card .balans-note { font-size: 13px; color: #444; }
+.balans-signal { display: inline-block; width: 16px; height: 16px; border-radius: 50%; margin-right: 6px; vertical-align: middle; border: 2px solid #222; }
+.balans-signal-green { background: #009E73; } .balans-signal-yellow { background: #F0E442; } .balans-signal-red { background: #D55E00; }
+.balans-source { font-size: 12px; color: #444; margin: -4px 0 6px 4px; }
+.balans-error { border-left: 4px solid #D55E00; padding: 6px 10px; background: #fff4ee; }
+.balans-downloads a { margin-right: 14px; }
+</style>
+"""
+
+
+class BalansApp:
+    """The widget tree for one viewer. ``show()`` displays it; ``widget`` is the root."""
+
+    def __init__(
+        self,
+        case: Case | str | Path | None = None,
+        scenarios_dir: Path | None = None,
+        lang: str = "sv",
+        query: str | None = None,
+    ) -> None:
+        import altair as alt
+
+        alt.JupyterChart.enable_offline()  # the Vega bundle ships with vl-convert: no CDN
+        self._alt = alt
+        self.engine = get_engine(case)
+        self.case = self.engine.case
+        self.lang = lang
+        self.months = [f"{y}-{m:02d}" for y, m in self.case.months]
+        self.forecast_months = self.months[self.engine.first_forecast :]
+        self.first_forecast = self.forecast_months[0]
+        self.scenario_files = self._scenario_files(scenarios_dir or SCENARIOS_DIR)
+        self._busy = False
+        self.result: Result | None = None
+        self.scenario: Scenario | None = None
+        self._build()
+        self.load_scenario(self._baseline_key())
+        if query:
+            self.apply_query(query)
+
+    # ------------------------------------------------------------------ data
+
+    def _scenario_files(self, folder: Path) -> dict[str, Scenario]:
+        files: dict[str, Scenario] = {}
+        self._file_errors: list[str] = []
+        for p in sorted(Path(folder).glob("*.yaml")):
+            try:
+                files[p.stem] = load_scenario(p)
+            except BalansError as exc:
+                self._file_errors.append(str(exc))
+        if "baseline" not in files:
+            files = {
+                "baseline": parse_scenario({"name": label("lines.baseline", self.lang)})
+            } | files
+        return files
+
+    def _baseline_key(self) -> str:
+        return "baseline"
+
+    def L(self, key: str, **kw: Any) -> str:
+        text = label(f"app.{key}", self.lang)
+        return text.format(**kw) if kw else text
+
+    def _source_html(self, key: str | None) -> str:
+        """'Källa: 7,0 % per år (härlett)', opening to the document and the reason."""
+        if key is None or key not in self.case.parameters:
+            return ""
+        f: Figure = self.case.parameters[key]
+        value = f.value if isinstance(f.value, str) else number(float(f.value), 1, self.lang)
+        unit = (
+            label(f"units.{f.unit}", self.lang)
+            if f.unit in label_tree(self.lang)["units"]
+            else f.unit
+        )
+        note = f" {html.escape(f.note)}" if f.note else ""
+        return (
+            f'<div class="balans-source"><details><summary>{self.L("source")}: {html.escape(str(value))} {html.escape(unit)} '
+            f"({self.L(f.kind).lower()})</summary>{html.escape(f.source)}.{note}</details></div>"
+        )
+
+    # ------------------------------------------------------------------ widgets
+
+    def _build(self) -> None:
+        style = {"description_width": "300px"}
+        layout = w.Layout(width="560px")
+        self.controls: dict[str, w.Widget] = {}
+        self.sources: dict[str, w.HTML] = {}
+        for c in CONTROLS:
+            if c.kind == "float":
+                ctl = w.FloatSlider(
+                    min=c.lo,
+                    max=c.hi,
+                    step=c.step,
+                    continuous_update=False,
+                    style=style,
+                    layout=layout,
+                    readout_format=".1f",
+                )
+            elif c.kind == "int":
+                ctl = w.IntSlider(
+                    min=int(c.lo),
+                    max=int(c.hi),
+                    step=int(c.step),
+                    continuous_update=False,
+                    style=style,
+                    layout=layout,
+                )
+            elif c.kind == "month":
+                ctl = w.SelectionSlider(
+                    options=self.forecast_months,
+                    continuous_update=False,
+                    style=style,
+                    layout=layout,
+                )
+            else:
+                ctl = w.Checkbox(indent=False, style=style, layout=layout)
+            self.controls[c.key] = ctl
+            self.sources[c.key] = w.HTML(self._source_html(c.source))
+        for y in self.case.years:
+            key = f"pay_{y}"
+            self.controls[key] = w.FloatSlider(
+                min=0,
+                max=10,
+                step=0.1,
+                continuous_update=False,
+                style=style,
+                layout=layout,
+                readout_format=".1f",
+            )
+            self.sources[key] = w.HTML(self._source_html(f"pay_revision_pct_{y}"))
+        self.not_replaced = w.HTML()
+        self.drug_reference = w.HTML()
+        self.history_button = w.Button(layout=w.Layout(width="auto"))
+        self.history_button.on_click(lambda _: self._set_realisation_history())
+
+        self.picker = w.Dropdown(
+            options=[(s.name, k) for k, s in self.scenario_files.items()],
+            style=style,
+            layout=layout,
+        )
+        self.reset = w.Button(icon="undo", layout=w.Layout(width="auto"))
+        self.reset.on_click(lambda _: self.load_scenario(self._baseline_key()))
+        self.year = w.ToggleButtons(options=list(self.case.years), value=self.case.years[-1])
+        self.lang_switch = w.ToggleButtons(
+            options=[("Svenska", "sv"), ("English", "en")], value=self.lang
+        )
+        self.cumulative = w.Checkbox(value=False, indent=False)
+        self.title = w.HTML()
+        self.cards = w.HTML()
+        self.message = w.HTML()
+        self.share = w.HTML()
+        self.downloads = w.HTML()
+        self.prepare = w.Button(icon="download", layout=w.Layout(width="auto"))
+        self.prepare.on_click(lambda _: self._prepare_downloads())
+        self.sources_panel = w.HTML()
+        self.charts: dict[str, Any] = {}
+        self.chart_boxes = {
+            k: w.Box(layout=w.Layout(min_height="280px"))
+            for k in ("forecast", "bridge", "share", "staffing", "access")
+        }
+        self.tables = w.HTML()
+
+        self.picker.observe(lambda ch: self.load_scenario(ch["new"]), names="value")
+        for ctl in self.controls.values():
+            ctl.observe(self._on_change, names="value")
+        for ctl in (self.year, self.cumulative):
+            ctl.observe(self._on_change, names="value")
+        self.lang_switch.observe(self._on_lang, names="value")
+
+        self.accordion = w.Accordion()
+        self.tabs = w.Tab()
+        self._dirty: set[str] = set()
+        self.tabs.observe(self._draw_visible, names="selected_index")
+        self._relabel()
+        self.widget = w.VBox(
+            [
+                w.HTML(_CSS),
+                self.title,
+                w.HBox([self.picker, self.reset]),
+                w.HBox([self.year, self.lang_switch]),
+                self.message,
+                self.cards,
+                w.HBox([w.VBox([self.accordion], layout=w.Layout(width="600px")), self.tabs]),
+                self.sources_panel,
+            ]
+        )
+
+    def _group_box(self, group: str) -> w.VBox:
+        items: list[w.Widget] = []
+        keys = list(GROUPS[group])
+        if group == "pay_revenue":
+            keys = [f"pay_{y}" for y in self.case.years] + keys
+        for k in keys:
+            items += [self.controls[k], self.sources[k]]
+            if k == "bought_pct":
+                items.append(self.not_replaced)
+            if k == "drug_pct":
+                items.append(self.drug_reference)
+            if k == "realisation":
+                items.append(self.history_button)
+        return w.VBox(items)
+
+    def _relabel(self) -> None:
+        """Set every visible text in the current language."""
+        L = self.L
+        self.title.value = (
+            f"<h2>{html.escape(L('title'))}</h2><div>{html.escape(self.case.name)}</div>"
+        )
+        for key, ctl in self.controls.items():
+            ctl.description = L("pay_pct", year=key[4:]) if key.startswith("pay_") else L(key)
+            ctl.description_allow_html = False
+        for c in CONTROLS:
+            self.sources[c.key].value = self._source_html(c.source)
+        for y in self.case.years:
+            self.sources[f"pay_{y}"].value = self._source_html(f"pay_revision_pct_{y}")
+        self.picker.description = L("scenario")
+        self.reset.description = L("reset")
+        self.reset.tooltip = L("reset")
+        self.year.description = L("year")
+        self.lang_switch.description = L("language")
+        self.cumulative.description = L("cumulative")
+        self.prepare.description = L("prepare_downloads")
+        history = self.case.param("realisation_history_pct")
+        self.history_button.description = L(
+            "realisation_history", pct=number(history, 0, self.lang)
+        )
+        national = self.case.param("national_drug_cost_growth_pct")
+        self.drug_reference.value = f'<div class="balans-source">{html.escape(L("drug_reference", pct=number(national, 0, self.lang)))}</div>'
+        groups = list(GROUPS)
+        self.accordion.children = [self._group_box(g) for g in groups]
+        for i, g in enumerate(groups):
+            self.accordion.set_title(i, L(f"groups.{g}"))
+        self.accordion.selected_index = 0
+        self.tabs.children = [
+            w.VBox([self.cumulative, self.chart_boxes["forecast"], self.chart_boxes["bridge"]]),
+            w.VBox(
+                [
+                    self.chart_boxes["share"],
+                    self.chart_boxes["staffing"],
+                    self.chart_boxes["access"],
+                ]
+            ),
+            self.tables,
+            w.VBox([self.share, self.prepare, self.downloads]),
+        ]
+        for i, t in enumerate(("charts_title", "staffing_title", "tables_title", "share")):
+            self.tabs.set_title(i, L(t))
+        self.sources_panel.value = self._sources_table()
+
+    def _sources_table(self) -> str:
+        rows = []
+        for f in self.case.parameters.values():
+            name = f.label_sv if self.lang == "sv" else f.label_en
+            value = f.value if isinstance(f.value, str) else number(float(f.value), 1, self.lang)
+            rng = (
+                ""
+                if f.low is None
+                else f"{number(f.low, 1, self.lang)}–{number(f.high, 1, self.lang)}"
+            )
+            rows.append(
+                f"<tr><td>{html.escape(name)}</td><td>{html.escape(str(value))} {html.escape(f.unit)}</td><td>{html.escape(rng)}</td>"
+                f"<td>{self.L(f.kind)}</td><td>{html.escape(f.source)}</td><td>{html.escape(f.note)}</td></tr>"
+            )
+        return (
+            f"<details><summary><b>{html.escape(self.L('sources_title'))}</b></summary>"
+            '<table style="font-size:12px"><tbody>' + "".join(rows) + "</tbody></table></details>"
+        )
+
+    # ------------------------------------------------------------------ state
+
+    def values(self) -> dict[str, Any]:
+        return {k: c.value for k, c in self.controls.items()}
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        self._busy = True
+        try:
+            for k, v in values.items():
+                if k in self.controls:
+                    self.controls[k].value = v
+        finally:
+            self._busy = False
+
+    def load_scenario(self, key: str) -> None:
+        """Start from a scenario file: set every control to show it."""
+        self.base = self.scenario_files[key]
+        self.base_key = key
+        self.loaded = widget_values_from_scenario(self.case, self.base, self.first_forecast)
+        self.set_values(self.loaded)
+        if self.picker.value != key:
+            self._busy = True
+            try:
+                self.picker.value = key
+            finally:
+                self._busy = False
+        self.update()
+
+    def apply_query(self, qs: str) -> None:
+        """Reopen a shared setting (``?scenario=hyrstopp&agency_pct=-60``)."""
+        values, problems = parse_query(
+            qs, self.forecast_months, list(self.scenario_files), self.lang
+        )
+        if "lang" in values and values["lang"] in ("sv", "en") and values["lang"] != self.lang:
+            self.lang_switch.value = values["lang"]
+        if "scenario" in values:
+            self.load_scenario(values["scenario"])
+        if "year" in values and values["year"].isdigit() and int(values["year"]) in self.case.years:
+            self.year.value = int(values["year"])
+        self.set_values({k: v for k, v in values.items() if k in self.controls})
+        self.update()
+        if problems:
+            self.message.value = f'<div class="balans-error" role="alert">{html.escape(self.L("bad_link", detail="; ".join(problems)))}</div>'
+
+    def query_string(self) -> str:
+        """The current setting as a query string: the scenario and what differs from it."""
+        params = {"scenario": self.base_key}
+        for k, v in self.values().items():
+            if not _same(v, self.loaded.get(k)):
+                params[k] = (
+                    ("1" if v else "0")
+                    if isinstance(v, bool)
+                    else (f"{v:g}" if isinstance(v, float) else str(v))
+                )
+        params["year"] = str(self.year.value)
+        if self.lang != "sv":
+            params["lang"] = self.lang
+        return urlencode(params)
+
+    # ------------------------------------------------------------------ updates
+
+    def _on_change(self, _change: dict) -> None:
+        if not self._busy:
+            self.update()
+
+    def _on_lang(self, change: dict) -> None:
+        self.lang = change["new"]
+        self._relabel()
+        self.update()
+
+    def _set_realisation_history(self) -> None:
+        self.controls["realisation"].value = round(self.case.param("realisation_history_pct"), 1)
+
+    def update(self) -> None:
+        """Recompute the scenario and redraw everything that shows it."""
+        v = self.values()
+        own, bought = int(v["own_pct"]), int(v["bought_pct"])
+        if own + bought > 100:  # keep the mix at 100 %: the slider moved last wins
+            self._busy = True
+            try:
+                self.controls["bought_pct"].value = 100 - own
+            finally:
+                self._busy = False
+            bought = 100 - own
+            v["bought_pct"] = bought
+        self.not_replaced.value = f'<div class="balans-source">{html.escape(self.L("not_replaced", pct=100 - own - bought))}</div>'
+        for k in ("rest_start", "rest_need", "rest_mitigation"):
+            self.controls[k].disabled = not v["rest_on"]
+        try:
+            self.scenario = scenario_from_values(self.case, self.base, self.loaded, v, self.lang)
+            self.result = run(self.scenario, self.case)
+        except BalansError as exc:
+            self.message.value = (
+                f'<div class="balans-error" role="alert">{html.escape(str(exc))}</div>'
+            )
+            return
+        except Exception:  # never a traceback in front of a board member
+            log.exception("update failed")
+            self.message.value = (
+                f'<div class="balans-error" role="alert">{html.escape(self.L("error"))}</div>'
+            )
+            return
+        self.message.value = ""
+        self._draw()
+
+    TAB_CHARTS = (("forecast", "bridge"), ("share", "staffing", "access"))
+
+    def _draw(self) -> None:
+        """Headline, tables and links at once; the charts of the visible tab now, the
+        others when their tab is opened (each chart costs tens of milliseconds)."""
+        r, year = self.result, int(self.year.value)
+        assert r is not None
+        # the links first, so that a page never offers an older scenario than it shows
+        self.share.value = self._share_html()
+        self.downloads.value = self._yaml_link()
+        self.cards.value = self._cards_html(r, year)
+        self._dirty = {k for keys in self.TAB_CHARTS for k in keys}
+        self._draw_visible()
+        self.tables.value = self._tables_html(r, year)
+
+    def _draw_visible(self, *_: Any) -> None:
+        tab = self.tabs.selected_index or 0
+        keys = self.TAB_CHARTS[tab] if tab < len(self.TAB_CHARTS) else ()
+        for k in keys:
+            if k in self._dirty:
+                self._draw_chart(k)
+
+    def build_chart(self, key: str) -> Any:
+        """The Altair chart ``key`` for the current result, year and language."""
+        from . import charts
+
+        r, year, lang = self.result, int(self.year.value), self.lang
+        if key == "forecast":
+            cum = bool(self.cumulative.value)
+            return charts.forecast_vs_budget_chart(
+                r, year if cum else None, cumulative=cum, lang=lang
+            )
+        if key == "bridge":
+            return charts.bridge_chart(r, year, lang=lang)
+        if key == "share":
+            return charts.agency_share_chart(r, lang=lang)
+        if key == "staffing":
+            return charts.staffing_chart(r, lang=lang)
+        return charts.access_chart(r, lang=lang)
+
+    def _draw_chart(self, key: str) -> None:
+        chart = self.build_chart(key)
+        if key in self.charts:
+            # The spec was validated when the chart was first drawn; later specs differ
+            # only in their data, so skip Altair's schema validation (most of the time).
+            self.charts[key].spec = chart.to_dict(validate=False)
+        else:
+            self.charts[key] = self._alt.JupyterChart(
+                chart, embed_options={"actions": False, "renderer": "svg"}
+            )
+            self.chart_boxes[key].children = [self.charts[key]]
+        self._dirty.discard(key)
+
+    def _cards_html(self, r: Result, year: int) -> str:
+        y = r.years_frame().set_index("year").loc[year]
+        yellow = (
+            self.case.param("signal_yellow_deviation_pct")
+            if "signal_yellow_deviation_pct" in self.case.parameters
+            else 1.0
+        )
+        sig = signal(float(y.deviation_mkr), float(y.budget_net_mkr), yellow)
+        L, lang = self.L, self.lang
+        board = ""
+        if y.board_forecast_net_mkr is not None and not math.isnan(y.board_forecast_net_mkr):
+            board = f'<div class="balans-note">{html.escape(L("headline_board", made=y.board_forecast_made or "", value=mkr(y.board_forecast_net_mkr, 0, lang)))}</div>'
+        return (
+            '<div class="balans-cards" aria-live="polite">'
+            f'<div class="balans-card"><div class="balans-label">{html.escape(L("headline_forecast", year=year))}</div>'
+            f'<div class="balans-value balans-headline" data-value="{float(y.forecast_net_mkr)!r}" data-year="{year}">{mkr(y.forecast_net_mkr, 0, lang)}</div>'
+            f'<div class="balans-note">{html.escape(L("headline_change", value=mkr(y.change_vs_baseline_mkr, 0, lang, signed=True)))}</div>{board}</div>'
+            f'<div class="balans-card"><div class="balans-label">{html.escape(L("headline_budget", year=year))}</div>'
+            f'<div class="balans-value">{mkr(y.budget_net_mkr, 0, lang)}</div></div>'
+            f'<div class="balans-card"><div class="balans-label">{html.escape(L("headline_deviation"))}</div>'
+            f'<div class="balans-value balans-deviation" data-value="{float(y.deviation_mkr)!r}">{mkr(y.deviation_mkr, 0, lang, signed=True)}</div>'
+            f'<div class="balans-note"><span class="balans-signal balans-signal-{sig}" aria-hidden="true"></span>{html.escape(L(f"signal.{sig}"))}</div></div>'
+            "</div>"
+        )
+
+    def _tables_html(self, r: Result, year: int) -> str:
+        acc = r.accounts_frame()
+        acc = acc[acc.year == year]
+        div = r.divisions_frame()
+        div = div[div.year == year]
+        name = "name_sv" if self.lang == "sv" else "name_en"
+
+        def row(cells: list[str]) -> str:
+            return (
+                "<tr>"
+                + "".join(
+                    f"<td style='text-align:{'left' if i == 0 else 'right'}'>{c}</td>"
+                    for i, c in enumerate(cells)
+                )
+                + "</tr>"
+            )
+
+        head = [
+            label("lines.budget", self.lang),
+            label("lines.baseline", self.lang),
+            label("lines.forecast", self.lang),
+            label("lines.deviation", self.lang),
+        ]
+        h = "<tr><th></th>" + "".join(f"<th>{html.escape(x)}</th>" for x in head) + "</tr>"
+        rows = [
+            row(
+                [
+                    html.escape(getattr(a, name)),
+                    mkr(a.budget_mkr, 1, self.lang),
+                    mkr(a.baseline_mkr, 1, self.lang),
+                    mkr(a.forecast_mkr, 1, self.lang),
+                    mkr(a.deviation_mkr, 1, self.lang, signed=True),
+                ]
+            )
+            for a in acc.itertuples()
+        ]
+        drows = [
+            row(
+                [
+                    html.escape(d.name_sv),
+                    mkr(d.budget_net_mkr, 1, self.lang),
+                    "",
+                    mkr(d.net_mkr, 1, self.lang),
+                    mkr(d.deviation_mkr, 1, self.lang, signed=True),
+                ]
+            )
+            for d in div.itertuples()
+        ]
+        return f"<table><thead>{h}</thead><tbody>{''.join(rows)}</tbody></table><br><table><thead>{h}</thead><tbody>{''.join(drows)}</tbody></table>"
+
+    def _share_html(self) -> str:
+        qs = html.escape(self.query_string())
+        return f'<div class="balans-downloads"><a href="?{qs}" target="_blank" rel="noopener" class="balans-share-link">{html.escape(self.L("share_link"))}</a></div>'
+
+    def _yaml_link(self) -> str:
+        assert self.scenario is not None
+        data = base64.b64encode(self.scenario.to_yaml().encode()).decode()
+        return f'<div class="balans-downloads"><a download="{self.base_key}_app.yaml" href="data:text/yaml;base64,{data}">{html.escape(self.L("download_yaml"))}</a></div>'
+
+    def _prepare_downloads(self) -> None:
+        """Excel of the tables and SVG/PNG of the charts, as links (made on request: they take a second)."""
+        import vl_convert as vlc
+
+        r = self.result
+        if r is None:
+            return
+        links = [self._yaml_link()]
+        buf = io.BytesIO()
+        with __import__("pandas").ExcelWriter(buf, engine="openpyxl") as xl:
+            r.years_frame().to_excel(xl, sheet_name="years", index=False)
+            r.bridge_frame().to_excel(xl, sheet_name="bridge", index=False)
+            r.accounts_frame().to_excel(xl, sheet_name="accounts", index=False)
+            r.divisions_frame().to_excel(xl, sheet_name="divisions", index=False)
+            r.monthly_frame().to_excel(xl, sheet_name="monthly", index=False)
+            r.staffing_frame().to_excel(xl, sheet_name="staffing", index=False)
+            r.access_frame().to_excel(xl, sheet_name="access", index=False)
+        x = base64.b64encode(buf.getvalue()).decode()
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        links.append(
+            f'<a download="balans.xlsx" href="data:{mime};base64,{x}">{html.escape(self.L("download_excel"))}</a>'
+        )
+        for k in (k for keys in self.TAB_CHARTS for k in keys):
+            spec = self.build_chart(k).to_dict()
+            svg = base64.b64encode(vlc.vegalite_to_svg(spec).encode()).decode()
+            png = base64.b64encode(vlc.vegalite_to_png(spec, scale=2)).decode()
+            links.append(
+                f'<a download="{k}.svg" href="data:image/svg+xml;base64,{svg}">{html.escape(self.L("download_svg", name=k))}</a>'
+            )
+            links.append(
+                f'<a download="{k}.png" href="data:image/png;base64,{png}">{html.escape(self.L("download_png", name=k))}</a>'
+            )
+        self.downloads.value = '<div class="balans-downloads">' + " ".join(links) + "</div>"
+
+    def show(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def query_from_environment() -> str:
+    """The page's query string in Voilà (waits for the request in a preheated kernel)."""
+    try:
+        from voila.utils import get_query_string
+
+        return get_query_string() or ""
+    except Exception:  # not in Voilà (JupyterLab, tests)
+        return os.environ.get("QUERY_STRING", "")

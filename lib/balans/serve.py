@@ -1,0 +1,123 @@
+"""``balans app``: serve the board members' app with standalone Voilà.
+
+Standalone ``voila notebooks/app.ipynb`` (not the Jupyter server extension, which would
+expose the full kernel API), on localhost, with tracebacks hidden from viewers, preheated
+kernels for a fast first page, idle kernels culled, and a template that loads nothing
+from a CDN. The settings live in :func:`voila_config`; the README says how to serve many
+users behind JupyterHub or a reverse proxy with authentication.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .case import REPO_ROOT
+from .errors import BalansError
+
+APP_NOTEBOOK = REPO_ROOT / "notebooks" / "app.ipynb"
+JUPYTER_DATA = Path(__file__).parent / "share" / "jupyter"  # holds voila/templates/balans
+
+# Content-Security-Policy: only this server. Vega compiles its expressions with Function
+# ('unsafe-eval') and ipywidgets injects inline styles.
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+    "connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'self'; base-uri 'self'; form-action 'self'"
+)
+
+
+def voila_config(
+    ip: str = "127.0.0.1", port: int = 8866, pool_size: int = 2, cull_idle_s: int = 1800
+) -> dict[str, Any]:
+    """The Voilà settings, as a ``voila.json`` config."""
+    return {
+        "Voila": {
+            "ip": ip,
+            "port": port,
+            "open_browser": False,
+            "tornado_settings": {"headers": {"Content-Security-Policy": CSP}},
+        },
+        "VoilaConfiguration": {
+            "template": "balans",
+            "show_tracebacks": False,
+            "strip_sources": True,
+            "preheat_kernel": pool_size > 0,
+            "default_pool_size": max(pool_size, 0),
+        },
+        "VoilaKernelManager": {"fill_delay": 1},
+        "MappingKernelManager": {
+            "allow_tracebacks": False,
+            "cull_idle_timeout": cull_idle_s,
+            "cull_interval": 60,
+            "cull_connected": False,
+        },
+    }
+
+
+def port_is_free(ip: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
+def voila_command(config_dir: Path, open_browser: bool, notebook: Path = APP_NOTEBOOK) -> list[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
+        f"--Voila.config_file_paths=['{config_dir}']",
+    ]
+    if open_browser:
+        cmd.append("--Voila.open_browser=True")
+    return cmd
+
+
+def voila_env() -> dict[str, str]:
+    """The environment for Voilà: our template folder first on JUPYTER_PATH."""
+    env = dict(os.environ)
+    env["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in (str(JUPYTER_DATA), env.get("JUPYTER_PATH", "")) if p
+    )
+    return env
+
+
+def serve(
+    port: int = 8866, open_browser: bool = True, ip: str = "127.0.0.1", pool_size: int = 2
+) -> int:
+    """Start Voilà and wait; return its exit code. Raises BalansError for bad settings."""
+    if not 1024 <= port <= 65535:
+        raise BalansError(f"--port {port}: not a usable port; allowed 1024 to 65535")
+    if not port_is_free(ip, port):
+        raise BalansError(f"--port {port}: the port is in use on {ip}; choose another with --port")
+    if not APP_NOTEBOOK.is_file():
+        raise BalansError(f"{APP_NOTEBOOK}: the app notebook is missing")
+    with tempfile.TemporaryDirectory(prefix="balans-voila-") as tmp:
+        cfg = Path(tmp)
+        (cfg / "voila.json").write_text(
+            json.dumps(voila_config(ip, port, pool_size), indent=1), encoding="utf-8"
+        )
+        print(f"Balans: http://{ip}:{port}/  (Ctrl-C stops)", file=sys.stderr, flush=True)
+        proc = subprocess.Popen(
+            voila_command(cfg, open_browser), env=voila_env(), cwd=APP_NOTEBOOK.parent
+        )
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            proc.terminate()
+            try:
+                return proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                return 130

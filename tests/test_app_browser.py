@@ -1,0 +1,202 @@
+"""The board members' app in a real browser (Debian's Chromium, driven by Playwright).
+
+Starts ``balans app`` on a free port, as a board member would see it, and checks: the
+sliders appear with labels, moving one changes the headline to exactly what
+``balans run --json`` gives for the same setting (the page's own scenario download), the
+chart redraws, no request leaves localhost and no traceback shows. A screenshot is kept
+under build/.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+CHROMIUM = Path("/usr/bin/chromium")
+BUILD = REPO / "build"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's chromium is not installed (make test installs it)"
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "balans", "app", "--port", str(port), "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+        if proc.poll() is not None:
+            raise RuntimeError(proc.stdout.read().decode())
+    else:
+        os.killpg(proc.pid, signal.SIGTERM)
+        raise RuntimeError("balans app did not answer in 90 s")
+    yield url
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+class Page:
+    """One viewer's page, recording every request it makes."""
+
+    def __init__(self, browser, url: str) -> None:
+        self.page = browser.new_page(viewport={"width": 1500, "height": 1300})
+        self.requests: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.goto(url)
+        self.page.wait_for_selector(".balans-headline", timeout=60_000)
+
+    def headline(self) -> tuple[str, float]:
+        el = self.page.locator(".balans-headline")
+        return el.inner_text(), float(el.get_attribute("data-value"))
+
+    def slider(self, label: str):
+        box = self.page.locator(
+            ".widget-slider", has=self.page.locator(".widget-label", has_text=label)
+        )
+        return box.locator(".noUi-handle").first
+
+    def move(self, label: str, presses: int, key: str = "ArrowRight") -> None:
+        """Press a slider's arrow key, one step at a time, each time waiting for the
+        headline to follow (one step = one recalculation), so nothing is read mid-way."""
+        handle = self.slider(label)
+        handle.focus()
+        for _ in range(presses):
+            before = self.headline()[1]
+            handle.press(key)
+            self.page.wait_for_function(
+                f"document.querySelector('.balans-headline').getAttribute('data-value') !== '{before!r}'",
+                timeout=20_000,
+            )
+
+    def scenario_yaml(self) -> str:
+        href = self.page.locator("a[download$='.yaml']").first.get_attribute("href")
+        return base64.b64decode(href.split(",", 1)[1]).decode()
+
+
+def cli_json(tmp_path: Path, yaml_text: str) -> dict:
+    f = tmp_path / "from_page.yaml"
+    f.write_text(yaml_text, encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-m", "balans", "run", str(f), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def test_sliders_move_the_headline_to_what_the_cli_gives(app_url, browser, tmp_path):
+    p = Page(browser, app_url)
+    labels = p.page.locator(".widget-slider .widget-label").all_inner_texts()
+    assert "Personalneddragning (% av egen personal)" in labels
+    assert len([x for x in labels if x.strip()]) >= 4  # the open group's sliders, each labelled
+    text0, value0 = p.headline()
+    assert text0.endswith("mkr") and "\u2212" in text0  # Swedish: minus sign and "mkr"
+
+    p.move("Personalneddragning (% av egen personal)", 4)  # 0 -> 2 % in steps of 0.5
+    _text1, value1 = p.headline()
+    assert value1 > value0  # fewer own staff, lower cost
+    cli = cli_json(tmp_path, p.scenario_yaml())
+    year = int(p.page.locator(".balans-headline").get_attribute("data-year"))
+    cli_value = next(y["forecast_net_mkr"] for y in cli["years"] if y["year"] == year)
+    assert value1 == cli_value  # exactly: the page and the command line are one calculation
+    assert "staffing_reduction" in p.scenario_yaml() and "target_pct: 2.0" in p.scenario_yaml()
+    BUILD.mkdir(exist_ok=True)
+    p.page.screenshot(path=str(BUILD / "app.png"), full_page=True)
+    p.page.close()
+
+
+def test_the_bridge_redraws_when_a_lever_moves(app_url, browser):
+    p = Page(browser, app_url)
+    bridge = p.page.locator(".vega-embed").nth(1)
+    p.page.wait_for_function(
+        "document.querySelectorAll('.vega-embed svg').length >= 2", timeout=30_000
+    )
+    before = bridge.inner_html()
+    p.move("Personalneddragning (% av egen personal)", 2)
+    p.page.wait_for_timeout(300)
+    after = bridge.inner_html()
+    assert after != before
+    assert "Personalneddragning" in bridge.locator("svg").text_content()  # the new step has a bar
+    p.page.close()
+
+
+def test_no_request_leaves_localhost_and_no_traceback(app_url, browser):
+    p = Page(browser, app_url + "?scenario=balanspaket_2024")
+    p.move("Personalneddragning (% av egen personal)", 1)
+    p.page.wait_for_timeout(500)
+    origin = app_url.rstrip("/")
+    outside = [
+        u for u in p.requests if not (u.startswith(origin) or u.startswith(("blob:", "data:")))
+    ]
+    assert outside == []
+    body = p.page.inner_text("body")
+    assert "Traceback" not in body and "Error" not in body
+    p.page.close()
+
+
+def test_a_shared_link_reopens_the_setting_and_bad_values_get_a_message(app_url, browser, tmp_path):
+    p = Page(browser, app_url + "?scenario=hyrstopp&agency_pct=-80&year=2024&staff_pct=99")
+    alert = p.page.locator(".balans-error").inner_text()
+    assert "staff_pct=99" in alert and "0,0–20,0" in alert
+    yaml_text = p.scenario_yaml()
+    assert "change_pct: -80.0" in yaml_text
+    cli = cli_json(tmp_path, yaml_text)
+    assert p.headline()[1] == next(y["forecast_net_mkr"] for y in cli["years"] if y["year"] == 2024)
+    assert "Traceback" not in p.page.inner_text("body")
+    p.page.close()
