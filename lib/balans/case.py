@@ -69,6 +69,8 @@ REQUIRED_PARAMETERS = (
     "agency_fill_rate_pct",
     "realisation_history_pct",
     "agency_share_target_pct",
+    "recruitment_capacity_fte_per_year",
+    "hours_not_delivered_threshold_hours_per_year",
 )
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
@@ -91,6 +93,7 @@ class Figure:
     high: float | None = None
     label_sv: str = ""
     label_en: str = ""
+    distribution: str | None = None  # triangular (low/value/high) | uniform (low..high) | None
 
 
 @dataclass(frozen=True)
@@ -390,6 +393,7 @@ _PARAM_COLS = [
     Col("label_en"),
     Col("source"),
     Col("note", required=False),
+    Col("distribution", "choice", required=False, choices=("triangular", "uniform")),
 ]
 
 DATA_FILES = (
@@ -656,6 +660,7 @@ def _load(folder: Path, hash_: str) -> Case:
             r["high"],
             r["label_sv"],
             r["label_en"],
+            r["distribution"],
         )
     for k in REQUIRED_PARAMETERS:
         if k not in parameters:

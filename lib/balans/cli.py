@@ -38,7 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("app", help="serve the board members' app (standalone Voilà on localhost)")
     a.add_argument("--port", type=int, default=8866, help="port on localhost (default 8866)")
     a.add_argument("--no-browser", action="store_true", help="do not open a browser")
-    a.add_argument("--pool-size", type=int, default=2, help="preheated kernels kept ready (default 2; 0 = none)")
+    a.add_argument(
+        "--pool-size",
+        type=int,
+        default=2,
+        help="preheated kernels kept ready (default 2; 0 = none)",
+    )
     g = sub.add_parser(
         "goal-seek",
         help="which value of a lever brings the deviation in a year to a target (default balance)",

@@ -1,0 +1,155 @@
+"""The generated summary for a board paper, in Swedish and English, with figures from the engine.
+
+The tiny plan below (tests/cases/tiny) is worked out in tests/test_levers_by_hand.py: in
+2024 the staffing reduction saves 0.285 mkr, halving agency hours 0.6 mkr, replacing them
+costs 0.3 mkr, the measure plans 1.2 mkr and half of the planned savings is not realised.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import REPO, TINY, by_year
+
+from balans import load_scenario, parse_scenario, run
+from balans.analysis import goal_seek, monte_carlo
+from balans.narrative import (
+    goal_seek_text,
+    join_words,
+    largest_effects_sentence,
+    lever_sentences,
+    money,
+    scenario_summary,
+)
+
+MINUS, NBSP = "\u2212", "\u00a0"
+
+PLAN = {
+    "name": "Liten plan",
+    "description": "Hyrtimmarna halveras och personalen minskar.",
+    "levers": {
+        "agency": {"change_pct": -50, "start": "2024-01"},
+        "staffing_reduction": {"target_pct": 6, "start": "2024-01", "ramp_months": 3},
+        "measures": [{"name": "Inköp", "mkr_per_year": 1.2, "start": "2024-01"}],
+        "realisation_pct": 50,
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return run(parse_scenario(PLAN), TINY)
+
+
+def scenario(name: str):
+    return load_scenario(REPO / "scenarios" / f"{name}.yaml")
+
+
+def test_swedish_number_format():
+    assert money(-3497.2) == f"{MINUS}3{NBSP}497{NBSP}mkr"
+    assert money(46.43, signed=True) == f"+46,4{NBSP}mkr"
+    assert money(0.6) == f"0,6{NBSP}mkr"
+    assert money(-0.87, "en") == "-0.87\u00a0MSEK"
+    assert join_words(["a", "b", "c"]) == "a, b och c"
+    assert join_words(["a", "b"], "en") == "a and b"
+
+
+def test_what_the_plan_changes(plan):
+    s = lever_sentences(plan)
+    assert s[0] == (
+        f"Den egna personalen minskas med 6{NBSP}% genom naturlig avgång från januari 2024, "
+        "med full effekt efter 3 månader."
+    )
+    assert s[1] == f"Hyrtimmarna ändras med {MINUS}50{NBSP}% från januari 2024."
+    # the replacement mix is the tiny case's default, 50/25/25
+    assert s[2] == (
+        f"Av de hyrtimmar som försvinner ersätts 50{NBSP}% med egen personal och 25{NBSP}% med "
+        f"köpt vård; 25{NBSP}% ersätts inte."
+    )
+    assert s[3] == f"Åtgärder på sammanlagt 1,2{NBSP}mkr per år: Inköp 1,2{NBSP}mkr."
+    assert s[4] == (
+        f"Planerade besparingar räknas med 50{NBSP}% realiserad effekt (historiskt 40{NBSP}%)."
+    )
+    en = lever_sentences(plan, "en")
+    assert en[0].startswith("Own staff are reduced by 6% through natural attrition")
+
+
+def test_the_largest_effects_by_hand(plan):
+    # measures +1.2, agency +0.6; not realised: the plan 0.285 + 0.6 - 0.3 + 1.2 = 1.785
+    # less the 0.915 realised at 50 % (attrition caps the staffing plan, not its half) = -0.87
+    assert largest_effects_sentence(plan, 2024) == (
+        f"Störst effekt 2024 har åtgärder (+1,2{NBSP}mkr), ej realiserad effekt "
+        f"({MINUS}0,87{NBSP}mkr) och minskad hyrpersonal (+0,6{NBSP}mkr)."
+    )
+
+
+def test_the_summary_reads_like_a_board_paper(plan):
+    text = scenario_summary(plan)
+    assert text.startswith("Sammanfattning: Liten plan\n\nHyrtimmarna halveras")
+    for heading in ("Vad scenariot ändrar", "Resultat", "Risker"):
+        assert f"\n\n{heading}\n" in text
+    # -8.4 + 0.915 = -7.485 against a budget of -9.0: +1.515 mkr
+    assert (
+        f"2024: helårsprognosen blir {MINUS}7,49{NBSP}mkr mot budgeten {MINUS}9{NBSP}mkr, "
+        f"en budgetavvikelse på +1,51{NBSP}mkr." in text
+    )
+    # the feasibility warnings are the risks
+    assert "Målet nås först i juni 2024 i stället för mars 2024." in text
+    # history's 40 % instead of the plan's 50 %: staffing 2.4 % at 0.8 % a month saves
+    # 500 x (0.008 + 0.016 + 0.024 x 10) = 0.132; agency -20 % saves 0.24 and costs 0.12 to
+    # replace; measures 0.48: 0.6 + 0.732 = +1.332 mkr
+    assert f"Med historikens 40{NBSP}% blir budgetavvikelsen 2024 +1,33{NBSP}mkr" in text
+    assert text.endswith(plan.stamp["scenario_hash"])
+
+
+def test_english_summary(plan):
+    text = scenario_summary(plan, "en")
+    assert text.startswith("Summary: Liten plan")
+    assert "What the scenario changes" in text and "Risks" in text
+    assert "a deviation of +1.51\u00a0MSEK" in text
+
+
+def test_baseline_summary_says_no_lever_is_moved():
+    text = scenario_summary(run(parse_scenario({"name": "Bas"}), TINY))
+    assert "Scenariot flyttar inga spakar" in text
+    assert "Störst effekt" not in text
+
+
+def test_realisation_risk_equals_the_plan_at_history_realisation():
+    # the plans at 100 % against the same plans at history's 37.4 % (a shipped scenario)
+    text = scenario_summary(run(scenario("atgardsplaner_100")), sensitivity=False)
+    at_history = by_year(run(scenario("atgardsplaner_37")), "deviation_mkr", 2024)
+    assert (
+        f"Med historikens 37,4{NBSP}% blir budgetavvikelsen 2024 {money(at_history, signed=True)}"
+        in text
+    )
+
+
+def test_uncertainty_and_sensitivity_in_the_risks():
+    r = run(scenario("balanspaket_2024"))
+    mc = monte_carlo(r.scenario, n_draws=1000, seed=4)
+    s = mc.summary_frame().set_index("year").loc[2024]
+    text = scenario_summary(r, monte_carlo=mc)
+    assert (
+        f"mellan {money(s.deviation_p10_mkr, signed=True)} och {money(s.deviation_p90_mkr, signed=True)}"
+        in text
+    )
+    assert "(1\u00a0000 dragningar)" in text
+    assert "Störst osäkerhet 2024 ger historisk realisering" in text
+
+
+def test_goal_seek_in_words_reachable_and_not():
+    base = parse_scenario({"name": "t"})
+    g = goal_seek(base, "revenue.mkr_per_year", 2024, 1.2, TINY, tolerance_mkr=1e-9)
+    assert goal_seek_text(g) == (
+        f"Budgetavvikelsen 2024 blir +1,2{NBSP}mkr (mål +1,2{NBSP}mkr) när ökade intäkter är "
+        f"0,6{NBSP}mkr per år; i dag är den 0{NBSP}mkr per år och budgetavvikelsen +0,6{NBSP}mkr. "
+        f"Gränser: {MINUS}500{NBSP}mkr per år till 500{NBSP}mkr per år."
+    )
+    # +20 % of 3.6 mkr is at most +0.72: 0.6 + 0.72 = 1.32, 3.68 short of +5
+    g = goal_seek(base, "revenue.change_pct", 2024, 5.0, TINY)
+    assert goal_seek_text(g) == (
+        f"Målet +5{NBSP}mkr för 2024 nås inte med intäktsförändringen inom gränserna "
+        f"{MINUS}20{NBSP}% till 20{NBSP}%. Närmast kommer intäktsförändringen 20{NBSP}%, med "
+        f"budgetavvikelsen +1,32{NBSP}mkr; det återstår 3,68{NBSP}mkr."
+    )
+    assert "cannot be reached" in goal_seek_text(g, "en")
