@@ -1,5 +1,5 @@
 # Balans: two commands do all the set-up on a fresh machine with Python 3.11.
-#   make run    set up, then run the main job (the summary of the shipped baseline scenario)
+#   make run    set up, then run the main job: the board members' app on the shipped case
 #   make test   set up, then run the whole test suite (lint, format check, pytest, benchmark)
 # Everything installs into .venv (pinned by constraints.txt); generated files go to build/.
 
@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: run test setup lint format bench clean
+.PHONY: run test setup browser lint format bench clean
 
 setup: $(STAMP)
 
@@ -20,9 +20,16 @@ $(STAMP): pyproject.toml constraints.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
 run: setup
-	$(BIN)/balans run scenarios/baseline.yaml
+	$(BIN)/balans app
 
-test: setup
+# The browser tests drive Debian's Chromium (Playwright's own download does not work here).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -568,7 +568,7 @@ class Engine:
                     (
                         f"assumptions.{key}",
                         value,
-                        f"outside the plausible range {fig.low:g} to {fig.high:g} ({fig.unit}) given in parameters.csv",
+                        f"outside the plausible range {_bound(fig.low, '-inf')} to {_bound(fig.high, 'inf')} ({fig.unit}) given in parameters.csv",
                     )
                 )
                 continue
@@ -668,7 +668,9 @@ class Engine:
         own_kr_per_hour = -pers_paid * 1000.0 / (self.own_fte * self.hours_per_fte_month)  # (S, T)
         overtime_hours = need * (L.rest_overtime_pct[:, None] / 100.0)
         rest_agency_hours = need * (L.rest_agency_pct[:, None] / 100.0)
-        uncovered = need - overtime_hours - rest_agency_hours
+        uncovered = need * np.maximum(
+            1.0 - (L.rest_overtime_pct + L.rest_agency_pct)[:, None] / 100.0, 0.0
+        )
         eff["rest_rule"][self.i_pers] = cost_tkr(
             overtime_hours, own_kr_per_hour * L.overtime_cost_factor[:, None]
         )
@@ -747,6 +749,10 @@ class Engine:
             "lost_hours": lost_h.sum(axis=2),
             "fill_short": (ordered * (1.0 - fill[:, :, None])).sum(axis=2),
         }
+
+
+def _bound(x: float | None, missing: str) -> str:
+    return missing if x is None else f"{x:g}"
 
 
 # --------------------------------------------------------------------------- results
