@@ -200,3 +200,16 @@ def test_a_shared_link_reopens_the_setting_and_bad_values_get_a_message(app_url,
     assert p.headline()[1] == next(y["forecast_net_mkr"] for y in cli["years"] if y["year"] == 2024)
     assert "Traceback" not in p.page.inner_text("body")
     p.page.close()
+
+
+def test_uncertainty_goal_seek_and_warnings_are_shown(app_url, browser):
+    p = Page(browser, app_url + "?scenario=balanspaket_2024")
+    warnings = p.page.locator(".balans-warnings").inner_text()
+    assert "högst 7\u00a0%" in warnings and "vårdtimmar levereras inte" in warnings
+    p.page.get_by_text("Osäkerhet och mål").click()
+    p.page.wait_for_selector("text=sannolikheten att nå balans", timeout=30_000)
+    p.page.get_by_role("button", name="Beräkna").click()
+    p.page.wait_for_selector(".balans-goal", timeout=30_000)
+    assert "Målet 0\u00a0mkr för 2024" in p.page.locator(".balans-goal").inner_text()
+    assert "Traceback" not in p.page.inner_text("body")
+    p.page.close()

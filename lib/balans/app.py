@@ -314,6 +314,7 @@ _CSS = """
 .balans-source { font-size: 12px; color: #444; margin: -4px 0 6px 4px; }
 .balans-error { border-left: 4px solid #D55E00; padding: 6px 10px; background: #fff4ee; }
 .balans-downloads a { margin-right: 14px; }
+.balans-warnings { border-left: 4px solid #E69F00; padding: 4px 10px; background: #fff8e6; max-width: 1100px; }
 </style>
 """
 
@@ -462,10 +463,18 @@ class BalansApp:
         self.prepare = w.Button(icon="download", layout=w.Layout(width="auto"))
         self.prepare.on_click(lambda _: self._prepare_downloads())
         self.sources_panel = w.HTML()
+        self.warnings = w.HTML()
+        self.analysis_text = w.HTML()
+        self.mc_text = w.HTML()
+        self.goal_lever = w.Dropdown(style=style, layout=layout)
+        self.goal_target = w.FloatText(value=0.0, style=style, layout=w.Layout(width="420px"))
+        self.goal_button = w.Button(icon="bullseye", layout=w.Layout(width="auto"))
+        self.goal_text = w.HTML()
+        self.goal_button.on_click(lambda _: self._goal_seek())
         self.charts: dict[str, Any] = {}
         self.chart_boxes = {
             k: w.Box(layout=w.Layout(min_height="280px"))
-            for k in ("forecast", "bridge", "share", "staffing", "access")
+            for k in ("forecast", "bridge", "share", "staffing", "access", "fan", "tornado")
         }
         self.tables = w.HTML()
 
@@ -489,6 +498,7 @@ class BalansApp:
                 w.HBox([self.year, self.lang_switch]),
                 self.message,
                 self.cards,
+                self.warnings,
                 w.HBox([w.VBox([self.accordion], layout=w.Layout(width="600px")), self.tabs]),
                 self.sources_panel,
             ]
@@ -540,6 +550,15 @@ class BalansApp:
         for i, g in enumerate(groups):
             self.accordion.set_title(i, L(f"groups.{g}"))
         self.accordion.selected_index = 0
+        from .analysis import GOAL_LEVERS
+        from .narrative import lever_name
+
+        current = self.goal_lever.value
+        self.goal_lever.options = [(lever_name(k, self.lang), k) for k in GOAL_LEVERS]
+        self.goal_lever.value = current if current in GOAL_LEVERS else next(iter(GOAL_LEVERS))
+        self.goal_lever.description = L("goal_lever")
+        self.goal_target.description = L("goal_target")
+        self.goal_button.description = L("goal_run")
         self.tabs.children = [
             w.VBox([self.cumulative, self.chart_boxes["forecast"], self.chart_boxes["bridge"]]),
             w.VBox(
@@ -549,10 +568,24 @@ class BalansApp:
                     self.chart_boxes["access"],
                 ]
             ),
+            w.VBox(
+                [
+                    self.analysis_text,
+                    self.mc_text,
+                    self.chart_boxes["fan"],
+                    self.chart_boxes["tornado"],
+                    w.HTML(f"<h4>{html.escape(L('goal_seek_title'))}</h4>"),
+                    self.goal_lever,
+                    self.goal_target,
+                    self.goal_button,
+                    self.goal_text,
+                ]
+            ),
             self.tables,
             w.VBox([self.share, self.prepare, self.downloads]),
         ]
-        for i, t in enumerate(("charts_title", "staffing_title", "tables_title", "share")):
+        tab_titles = ("charts_title", "staffing_title", "analysis_title", "tables_title", "share")
+        for i, t in enumerate(tab_titles):
             self.tabs.set_title(i, L(t))
         self.sources_panel.value = self._sources_table()
 
@@ -680,7 +713,7 @@ class BalansApp:
         self.message.value = ""
         self._draw()
 
-    TAB_CHARTS = (("forecast", "bridge"), ("share", "staffing", "access"))
+    TAB_CHARTS = (("forecast", "bridge"), ("share", "staffing", "access"), ("analysis",))
 
     def _draw(self) -> None:
         """Headline, tables and links at once; the charts of the visible tab now, the
@@ -691,6 +724,8 @@ class BalansApp:
         self.share.value = self._share_html()
         self.downloads.value = self._yaml_link()
         self.cards.value = self._cards_html(r, year)
+        self.warnings.value = self._warnings_html(r)
+        self.goal_text.value = ""
         self._dirty = {k for keys in self.TAB_CHARTS for k in keys}
         self._draw_visible()
         self.tables.value = self._tables_html(r, year)
@@ -721,17 +756,87 @@ class BalansApp:
         return charts.access_chart(r, lang=lang)
 
     def _draw_chart(self, key: str) -> None:
-        chart = self.build_chart(key)
+        if key == "analysis":
+            self._draw_analysis()
+            return
+        # The spec is validated when a chart is first drawn; later specs differ only in
+        # their data, so Altair's schema validation (most of the time) is skipped.
+        self._show_chart(key, self.build_chart(key))
+        self._dirty.discard(key)
+
+    def _show_chart(self, key: str, chart: Any) -> None:
         if key in self.charts:
-            # The spec was validated when the chart was first drawn; later specs differ
-            # only in their data, so skip Altair's schema validation (most of the time).
             self.charts[key].spec = chart.to_dict(validate=False)
         else:
             self.charts[key] = self._alt.JupyterChart(
                 chart, embed_options={"actions": False, "renderer": "svg"}
             )
             self.chart_boxes[key].children = [self.charts[key]]
-        self._dirty.discard(key)
+
+    MC_DRAWS = 5000  # stable P10/P90 on screen in about a tenth of a second
+
+    def _draw_analysis(self) -> None:
+        """The plain summary, the uncertainty fan and the tornado (only when the tab is open)."""
+        from .analysis import monte_carlo, tornado
+        from .analysis_charts import fan_chart, tornado_chart
+        from .narrative import monte_carlo_sentence, scenario_summary
+
+        r, year, lang = self.result, int(self.year.value), self.lang
+        assert r is not None and self.scenario is not None
+        try:
+            mc = monte_carlo(self.scenario, self.case, n_draws=self.MC_DRAWS)
+            torn = tornado(self.scenario, self.case, year=year)
+            text = scenario_summary(r, lang, monte_carlo=mc, sensitivity=True)
+            paragraphs = (html.escape(p).replace("\n", "<br>") for p in text.split("\n\n"))
+            self.analysis_text.value = "".join(f"<p>{p}</p>" for p in paragraphs)
+            self.mc_text.value = (
+                f"<p><b>{html.escape(monte_carlo_sentence(mc, year, lang))}</b></p>"
+            )
+            self._show_chart("fan", fan_chart(mc, lang=lang, year=year))
+            self._show_chart("tornado", tornado_chart(torn, lang=lang))
+        except BalansError as exc:
+            self.analysis_text.value = (
+                f'<div class="balans-error" role="alert">{html.escape(str(exc))}</div>'
+            )
+        self._dirty.discard("analysis")
+
+    def _goal_seek(self) -> None:
+        from .analysis import goal_seek
+        from .narrative import goal_seek_text
+
+        try:
+            gs = goal_seek(
+                self.scenario,
+                self.goal_lever.value,
+                int(self.year.value),
+                float(self.goal_target.value),
+                self.case,
+            )
+            self.goal_text.value = (
+                f'<p class="balans-goal">{html.escape(goal_seek_text(gs, self.lang))}</p>'
+            )
+        except BalansError as exc:
+            self.goal_text.value = (
+                f'<div class="balans-error" role="alert">{html.escape(str(exc))}</div>'
+            )
+        except Exception:  # never a traceback in front of a board member
+            log.exception("goal seek failed")
+            self.goal_text.value = (
+                f'<div class="balans-error" role="alert">{html.escape(self.L("error"))}</div>'
+            )
+
+    def _warnings_html(self, r: Result) -> str:
+        from .feasibility import check_feasibility
+
+        warns = check_feasibility(r)
+        if not warns:
+            return ""
+        items = "".join(
+            f"<li>{html.escape(x.message_sv if self.lang == 'sv' else x.message_en)}</li>"
+            for x in warns
+        )
+        title = html.escape(self.L("warnings_title"))
+        return f'<div class="balans-warnings" role="status"><b>{title}</b><ul>{items}</ul></div>'
 
     def _cards_html(self, r: Result, year: int) -> str:
         y = r.years_frame().set_index("year").loc[year]
@@ -839,7 +944,7 @@ class BalansApp:
         links.append(
             f'<a download="balans.xlsx" href="data:{mime};base64,{x}">{html.escape(self.L("download_excel"))}</a>'
         )
-        for k in (k for keys in self.TAB_CHARTS for k in keys):
+        for k in (k for keys in self.TAB_CHARTS[:2] for k in keys):
             spec = self.build_chart(k).to_dict()
             svg = base64.b64encode(vlc.vegalite_to_svg(spec).encode()).decode()
             png = base64.b64encode(vlc.vegalite_to_png(spec, scale=2)).decode()
