@@ -840,11 +840,7 @@ class BalansApp:
 
     def _cards_html(self, r: Result, year: int) -> str:
         y = r.years_frame().set_index("year").loc[year]
-        yellow = (
-            self.case.param("signal_yellow_deviation_pct")
-            if "signal_yellow_deviation_pct" in self.case.parameters
-            else 1.0
-        )
+        yellow = self.case.param("signal_yellow_deviation_pct")
         sig = signal(float(y.deviation_mkr), float(y.budget_net_mkr), yellow)
         L, lang = self.L, self.lang
         board = ""

@@ -71,6 +71,7 @@ REQUIRED_PARAMETERS = (
     "agency_share_target_pct",
     "recruitment_capacity_fte_per_year",
     "hours_not_delivered_threshold_hours_per_year",
+    "signal_yellow_deviation_pct",
 )
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")

@@ -1,0 +1,76 @@
+"""The app's logic without a browser: controls to scenario and back, links, the signal."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import REPO
+
+from balans import load_scenario, run
+from balans.app import (
+    BalansApp,
+    parse_query,
+    scenario_from_values,
+    signal,
+    widget_values_from_scenario,
+)
+
+
+def test_signal_follows_the_deviation():
+    # budget -2 895 mkr, yellow up to 1 % = 28,95 mkr worse than budget
+    assert signal(0.0, -2895, 1.0) == "green"
+    assert signal(12.0, -2895, 1.0) == "green"
+    assert signal(-28.0, -2895, 1.0) == "yellow"
+    assert signal(-30.0, -2895, 1.0) == "red"
+
+
+@pytest.mark.parametrize(
+    "stem",
+    ["baseline", "hyrstopp", "balanspaket_2024", "atgardsplaner_37", "dygnsvila_utglesad_helg"],
+)
+def test_untouched_controls_give_back_the_file(case, stem):
+    sc = load_scenario(REPO / "scenarios" / f"{stem}.yaml")
+    values = widget_values_from_scenario(case, sc, "2023-05")
+    again = scenario_from_values(case, sc, values, dict(values))
+    assert again == sc  # nothing touched: exactly the file
+
+
+def test_moving_a_control_rebuilds_only_its_lever(case):
+    sc = load_scenario(REPO / "scenarios" / "balanspaket_2024.yaml")
+    loaded = widget_values_from_scenario(case, sc, "2023-05")
+    moved = scenario_from_values(case, sc, loaded, loaded | {"staff_pct": 8.0})
+    assert moved.levers.staffing_reduction.target_pct == 8.0
+    assert moved.levers.agency == sc.levers.agency and moved.levers.measures == sc.levers.measures
+    assert moved.name.endswith("(ändrad)")
+
+
+def test_reset_to_zero_gives_the_baseline_to_the_krona(case, engine):
+    base = load_scenario(REPO / "scenarios" / "baseline.yaml")
+    loaded = widget_values_from_scenario(case, base, "2023-05")
+    there = scenario_from_values(case, base, loaded, loaded | {"staff_pct": 5.0})
+    back = scenario_from_values(case, base, loaded, loaded | {"staff_pct": 0.0})
+    assert there.levers.staffing_reduction is not None
+    assert back.levers.staffing_reduction is None
+    assert (run(back)._by_account == engine.baseline).all()
+
+
+def test_a_link_with_bad_values_names_them_and_keeps_the_good_ones():
+    months = [f"2024-{m:02d}" for m in range(1, 13)]
+    values, problems = parse_query(
+        "staff_pct=4&agency_pct=-500&rest_on=2&foo=1&staff_start=1999-01", months, ["baseline"]
+    )
+    assert values == {"staff_pct": 4.0}
+    assert any(p.startswith("agency_pct=-500") and "−100,0–50,0" in p for p in problems)
+    assert any(p.startswith("rest_on=2") for p in problems)
+    assert any("foo=1" in p and "okänd nyckel" in p for p in problems)
+    assert any(p.startswith("staff_start=1999-01") and "2024-01–2024-12" in p for p in problems)
+
+
+def test_the_app_round_trips_its_own_link():
+    app = BalansApp()
+    app.load_scenario("hyrstopp")
+    app.controls["agency_pct"].value = -70.0
+    app.controls["rest_on"].value = True
+    link = app.query_string()
+    other = BalansApp(query=link)
+    assert other.scenario == app.scenario
+    assert other.cards.value == app.cards.value
