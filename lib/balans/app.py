@@ -404,7 +404,7 @@ class BalansApp:
                     continuous_update=False,
                     style=style,
                     layout=layout,
-                    readout_format=".1f",
+                    readout=False,
                 )
             elif c.kind == "int":
                 ctl = w.IntSlider(
@@ -414,6 +414,7 @@ class BalansApp:
                     continuous_update=False,
                     style=style,
                     layout=layout,
+                    readout=False,
                 )
             elif c.kind == "month":
                 ctl = w.SelectionSlider(
@@ -435,9 +436,15 @@ class BalansApp:
                 continuous_update=False,
                 style=style,
                 layout=layout,
-                readout_format=".1f",
+                readout=False,
             )
             self.sources[key] = w.HTML(self._source_html(f"pay_revision_pct_{y}"))
+        # Readouts in the viewer's number format (the slider's own readout has a decimal point)
+        self.readouts: dict[str, w.HTML] = {}
+        for key, ctl in self.controls.items():
+            if isinstance(ctl, w.FloatSlider | w.IntSlider):
+                self.readouts[key] = w.HTML(layout=w.Layout(width="70px"))
+                ctl.observe(lambda ch, k=key: self._show_readout(k), names="value")
         self.not_replaced = w.HTML()
         self.drug_reference = w.HTML()
         self.history_button = w.Button(layout=w.Layout(width="auto"))
@@ -510,7 +517,11 @@ class BalansApp:
         if group == "pay_revenue":
             keys = [f"pay_{y}" for y in self.case.years] + keys
         for k in keys:
-            items += [self.controls[k], self.sources[k]]
+            ctl = self.controls[k]
+            items += [
+                w.HBox([ctl, self.readouts[k]]) if k in self.readouts else ctl,
+                self.sources[k],
+            ]
             if k == "bought_pct":
                 items.append(self.not_replaced)
             if k == "drug_pct":
@@ -532,6 +543,8 @@ class BalansApp:
             self.sources[c.key].value = self._source_html(c.source)
         for y in self.case.years:
             self.sources[f"pay_{y}"].value = self._source_html(f"pay_revision_pct_{y}")
+        for key in self.readouts:
+            self._show_readout(key)
         self.picker.description = L("scenario")
         self.reset.description = L("reset")
         self.reset.tooltip = L("reset")
@@ -612,6 +625,14 @@ class BalansApp:
 
     def values(self) -> dict[str, Any]:
         return {k: c.value for k, c in self.controls.items()}
+
+    def _show_readout(self, key: str) -> None:
+        ctl = self.controls[key]
+        whole = float(ctl.step).is_integer() and float(ctl.value).is_integer()
+        decimals = 0 if isinstance(ctl, w.IntSlider) or whole else 1
+        self.readouts[
+            key
+        ].value = f'<span class="balans-readout">{number(ctl.value, decimals, self.lang)}</span>'
 
     def set_values(self, values: dict[str, Any]) -> None:
         self._busy = True
