@@ -145,6 +145,11 @@ def test_sliders_move_the_headline_to_what_the_cli_gives(app_url, browser, tmp_p
     labels = p.page.locator(".widget-slider .widget-label").all_inner_texts()
     assert "Personalneddragning (% av egen personal)" in labels
     assert len([x for x in labels if x.strip()]) >= 4  # the open group's sliders, each labelled
+    # a screen reader names each slider after its label and reads the value as shown
+    named = p.page.get_by_role("slider", name="Personalneddragning (% av egen personal)")
+    assert named.count() == 1
+    for handle in p.page.locator(".widget-slider .noUi-handle").all():
+        assert handle.get_attribute("aria-label"), "a slider without a name"
     text0, value0 = p.headline()
     assert text0.endswith("mkr") and "\u2212" in text0  # Swedish: minus sign and "mkr"
 
@@ -156,6 +161,7 @@ def test_sliders_move_the_headline_to_what_the_cli_gives(app_url, browser, tmp_p
     cli_value = next(y["forecast_net_mkr"] for y in cli["years"] if y["year"] == year)
     assert value1 == cli_value  # exactly: the page and the command line are one calculation
     assert "staffing_reduction" in p.scenario_yaml() and "target_pct: 2.0" in p.scenario_yaml()
+    assert named.get_attribute("aria-valuetext") == "2,0"
     BUILD.mkdir(exist_ok=True)
     p.page.screenshot(path=str(BUILD / "app.png"), full_page=True)
     p.page.close()
