@@ -219,3 +219,32 @@ def test_uncertainty_goal_seek_and_warnings_are_shown(app_url, browser):
     assert "Målet 0\u00a0mkr för 2024" in p.page.locator(".balans-goal").inner_text()
     assert "Traceback" not in p.page.inner_text("body")
     p.page.close()
+
+
+REFUSE_JS = """async ([kid, code]) => {
+  const ws = new WebSocket(`ws://${location.host}/api/kernels/${kid}/channels?session_id=viewer`);
+  const got = [];
+  await new Promise((res, rej) => { ws.onopen = res; ws.onerror = rej; });
+  ws.onmessage = (e) => { try { const m = JSON.parse(e.data); got.push(m.msg_type); } catch (err) { got.push('binary'); } };
+  const send = (type, content) => ws.send(JSON.stringify({channel: 'shell', header: {msg_id: crypto.randomUUID(),
+      msg_type: type, username: 'viewer', session: 'viewer', date: new Date().toISOString(), version: '5.3'},
+      parent_header: {}, metadata: {}, content, buffers: []}));
+  send('kernel_info_request', {});
+  send('execute_request', {code, silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true});
+  await new Promise(r => setTimeout(r, 3000));
+  ws.close();
+  return got;
+}"""
+
+
+def test_a_viewer_cannot_run_code_in_the_apps_kernel(app_url, browser, tmp_path):
+    p = Page(browser, app_url)
+    kernel_id = p.page.evaluate(
+        "() => JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId"
+    )
+    marker = tmp_path / "code_ran"
+    got = p.page.evaluate(REFUSE_JS, [kernel_id, f"open({str(marker)!r}, 'w').write('x')"])
+    assert "kernel_info_reply" in got  # the channel answers: the refusal below is real
+    assert "execute_reply" not in got
+    assert not marker.exists()  # Voilà refuses execute_request from a browser client
+    p.page.close()
