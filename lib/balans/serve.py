@@ -33,6 +33,22 @@ CSP = (
 )
 
 
+try:  # the per-kernel manager, for the work-around below
+    from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
+except ImportError:  # pragma: no cover - jupyter_server comes with voila
+    ServerKernelManager = object  # type: ignore[misc,assignment]
+
+
+class BalansKernelManager(ServerKernelManager):  # type: ignore[misc,valid-type]
+    """Work-around for jupyter_server 2.x with ``allow_tracebacks=False``: the websocket's
+    error handler reads ``traceback_replacement_message`` from the per-kernel manager, but
+    the trait lives on the mapping manager, so the handler raised and the page stopped
+    receiving updates. With the attribute here, a viewer sees this line instead of a
+    traceback, and the page keeps working."""
+
+    traceback_replacement_message = "Ett fel inträffade. Detaljerna finns i serverns logg."
+
+
 def voila_config(
     ip: str = "127.0.0.1", port: int = 8866, pool_size: int = 2, cull_idle_s: int = 1800
 ) -> dict[str, Any]:
@@ -54,6 +70,7 @@ def voila_config(
         "VoilaKernelManager": {"fill_delay": 1},
         "MappingKernelManager": {
             "allow_tracebacks": False,
+            "kernel_manager_class": "balans.serve.BalansKernelManager",
             "cull_idle_timeout": cull_idle_s,
             "cull_interval": 60,
             "cull_connected": False,
