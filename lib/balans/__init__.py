@@ -8,7 +8,8 @@ papermill report and the command line)::
     result.years_frame()
 """
 
-from .api import Result, get_engine, run, run_file
+from . import _imports  # noqa: F401  (first: it makes the altair import cheaper)
+from .api import Result, get_engine, json_safe, run, run_file
 from .case import DEFAULT_CASE_DIR, Case, load_case
 from .engine import STEPS, BatchResult, Engine, LeverArrays
 from .errors import BalansError, DataError, ScenarioError
@@ -31,6 +32,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "get_engine",
+    "json_safe",
     "json_schema",
     "load_case",
     "load_scenario",

@@ -75,6 +75,17 @@ def compare_frame(results: dict[str, Result]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def json_safe(x: Any) -> Any:
+    """JSON has no NaN or infinity: write null (nested dicts and lists too)."""
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: json_safe(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [json_safe(v) for v in x]
+    return x
+
+
 def _month_label(ym: tuple[int, int]) -> str:
     return f"{ym[0]}-{ym[1]:02d}"
 

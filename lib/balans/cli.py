@@ -1,18 +1,19 @@
 """The command line: ``balans run FILE [--json]``, ``balans goal-seek FILE --lever PATH --year
-YEAR [--target MKR] [--json]``, ``balans schema``.
+YEAR [--target MKR] [--json]``, ``balans batch [DIR or FILES] --out DIR [--jobs N]``,
+``balans schema``.
 
-Exit 0 on success; 2 on bad input, with the message on stderr and never a traceback.
+Exit 0 on success; 2 on bad input, with the message on stderr and never a traceback;
+``batch`` exits 1 when a scenario failed (listed on stderr) and 130 when interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Sequence
-from typing import Any
 
+from .api import json_safe
 from .errors import BalansError
 
 
@@ -72,20 +73,46 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--lang", choices=("sv", "en"), default="sv", help="language of the answer (default sv)"
     )
+    b = sub.add_parser(
+        "batch",
+        help="a board report (notebook, HTML, key figures) per scenario, with a summary and an index",
+    )
+    b.add_argument(
+        "paths",
+        nargs="*",
+        default=["scenarios"],
+        metavar="DIR or FILE",
+        help="scenario folders (every *.yaml in them) and files (default: scenarios)",
+    )
+    b.add_argument("--out", required=True, metavar="DIR", help="the output folder")
+    b.add_argument(
+        "--jobs", type=_positive_int, default=1, metavar="N", help="reports at a time (default 1)"
+    )
+    b.add_argument("--force", action="store_true", help="run unchanged scenarios again too")
+    b.add_argument("--case", default=None, help="the case folder (default: data/rjh_hsn)")
+    b.add_argument(
+        "--lang", choices=("sv", "en"), default="sv", help="language of the reports (default sv)"
+    )
+    b.add_argument(
+        "--notebook",
+        default=None,
+        metavar="FILE",
+        help="the report notebook (default: notebooks/report.ipynb)",
+    )
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
     s = sub.add_parser("schema", help="print the JSON Schema of the scenario format")
     s.add_argument("--indent", type=int, default=2)
     return p
 
 
-def _clean(x: Any) -> Any:
-    """JSON has no NaN: write null."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_clean(v) for v in x]
-    return x
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is below 1; allowed 1 or more")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,12 +132,43 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             result = run_file(args.file, args.case)
             if args.json:
-                print(json.dumps(_clean(result.to_dict()), ensure_ascii=False, indent=1))
+                print(json.dumps(json_safe(result.to_dict()), ensure_ascii=False, indent=1))
             else:
                 from .summary import summary_text
 
                 print(summary_text(result, args.lang))
             return 0
+        if args.command == "batch":
+            from .batch import run_batch
+
+            batch = run_batch(
+                args.paths,
+                args.out,
+                jobs=args.jobs,
+                lang=args.lang,
+                case_dir=args.case,
+                notebook=args.notebook,
+                force=args.force,
+                progress=not args.quiet,
+            )
+            made = sum(o.made for o in batch.outcomes)
+            cached = sum(o.status == "cached" for o in batch.outcomes)
+            print(
+                f"balans batch: {made} of {len(batch.outcomes)} reports in {args.out} "
+                f"({cached} unchanged, not run again) in {batch.wall_s:.1f} s"
+                + ("" if batch.interrupted else f"; open {args.out}/index.html"),
+                file=sys.stderr,
+            )
+            for o in batch.failures:
+                print(f"balans batch: FAILED {o.name} ({o.scenario_file}):", file=sys.stderr)
+                print("  " + o.message.replace("\n", "\n  "), file=sys.stderr)
+            if batch.interrupted:
+                print(
+                    "balans batch: interrupted; the finished reports are kept and will not be "
+                    "run again",
+                    file=sys.stderr,
+                )
+            return batch.exit_code
         if args.command == "goal-seek":
             from .analysis import goal_seek
             from .narrative import goal_seek_text
@@ -121,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.save:
                 save_scenario(answer.scenario, args.save)
             if args.json:
-                print(json.dumps(_clean(answer.to_dict()), ensure_ascii=False, indent=1))
+                print(json.dumps(json_safe(answer.to_dict()), ensure_ascii=False, indent=1))
             else:
                 print(goal_seek_text(answer, args.lang))
             return 0

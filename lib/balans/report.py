@@ -1,0 +1,567 @@
+"""The board report of one scenario: what ``notebooks/report.ipynb`` shows, built here.
+
+The notebook holds no formula: each of its cells calls one method of :class:`Report`, which
+returns a block of HTML (a heading, a static SVG chart, a table) that renders in JupyterLab
+and survives nbconvert's HTML export offline, without JavaScript or a CDN. The same module
+records the report's key figures as JSON beside the report (:func:`key_figures`), the
+figures ``balans batch`` collects into ``summary.csv``.
+
+Labels come from ``locale/<lang>.yaml`` (``report:``), numbers from :mod:`balans.fmt`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import charts
+from .api import Result, json_safe, run
+from .case import Case, load_case
+from .engine import STEPS
+from .errors import BalansError
+from .fmt import LANGUAGES, label, labels, number, pct
+from .narrative import scenario_summary
+from .scenario import load_scenario, write_text_atomic
+
+KEY_FIGURES_FORMAT = "balans.key_figures/1"
+KEY_FIGURES_SUFFIX = ".key_figures.json"
+# the columns of Result.years_frame() a key-figures record keeps, per year (mkr)
+KEY_YEAR_FIELDS = (
+    "forecast_net_mkr",
+    "budget_net_mkr",
+    "deviation_mkr",
+    "baseline_net_mkr",
+    "change_vs_baseline_mkr",
+    "revenue_mkr",
+    "gross_cost_mkr",
+    "budget_revenue_mkr",
+    "budget_gross_cost_mkr",
+)
+
+
+class ReportError(BalansError):
+    """A report parameter is wrong (the message names it, its value and what is allowed)."""
+
+
+def L(key: str, lang: str) -> str:
+    """A report label, ``report.<key>``."""
+    return label(f"report.{key}", lang)
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+@dataclass(frozen=True)
+class ReportParameters:
+    """The report notebook's parameters, checked."""
+
+    scenario_file: Path
+    out_dir: Path
+    lang: str
+    case_dir: Path | None
+
+    @property
+    def name(self) -> str:
+        """The report's file name stem: the scenario file's."""
+        return self.scenario_file.stem
+
+    @property
+    def key_figures_path(self) -> Path:
+        return self.out_dir / f"{self.name}{KEY_FIGURES_SUFFIX}"
+
+
+def check_parameters(
+    scenario_file: str | Path, out_dir: str | Path, lang: str = "sv", case_dir: str | Path = ""
+) -> ReportParameters:
+    """Check the notebook's parameters; raise :class:`ReportError` naming a bad one."""
+    if lang not in LANGUAGES:
+        raise ReportError(f"report parameter lang = {lang!r}: allowed {', '.join(LANGUAGES)}")
+    if not str(scenario_file).strip():
+        raise ReportError("report parameter scenario_file is empty: give a scenario YAML file")
+    if not str(out_dir).strip():
+        raise ReportError("report parameter out_dir is empty: give a folder for the key figures")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"report parameter out_dir = {str(out)!r}: exists and is not a folder")
+    return ReportParameters(
+        Path(scenario_file), out, lang, Path(case_dir) if str(case_dir).strip() else None
+    )
+
+
+# --------------------------------------------------------------------------- key figures
+
+
+def year_end_staffing(result: Result) -> pd.DataFrame:
+    """Per year, the last month's staffing: own and agency FTE, the agency shares and targets."""
+    s = result.staffing_frame()
+    return s.groupby("year", sort=True).tail(1).reset_index(drop=True)
+
+
+def key_figures(result: Result, scenario_file: str | Path | None = None) -> dict[str, Any]:
+    """The report's figures as plain JSON-ready data: per year the forecast, budget,
+    deviation, revenue and gross cost (the same numbers as ``balans run --json``), year-end
+    staffing, care hours not delivered, and the stamp."""
+    years = result.years_frame()
+    staffing = year_end_staffing(result).set_index("year")
+    access = result.access_frame().groupby("year").not_delivered_hours.sum()
+    share_cols = [c for c in staffing.columns if c.endswith("_agency_share_pct")]
+    rows = []
+    for y in years.itertuples():
+        st = staffing.loc[y.year]
+        rows.append(
+            {
+                "year": int(y.year),
+                **{f: float(getattr(y, f)) for f in KEY_YEAR_FIELDS},
+                "year_end_own_fte": float(st.own_fte),
+                "year_end_agency_fte": float(st.agency_fte),
+                "year_end_agency_share_pct": float(st.agency_share_pct),
+                "agency_share_target_pct": float(st.agency_share_target_pct),
+                **{f"year_end_{c}": float(st[c]) for c in share_cols},
+                "not_delivered_hours": float(access.loc[y.year]),
+            }
+        )
+    return json_safe(
+        {
+            "format": KEY_FIGURES_FORMAT,
+            "scenario": {
+                "name": result.scenario.name,
+                "hash": result.scenario.hash,
+                "file": str(scenario_file) if scenario_file is not None else None,
+            },
+            "stamp": dict(result.stamp),
+            "years": rows,
+        }
+    )
+
+
+def write_key_figures(
+    result: Result, path: str | Path, scenario_file: str | Path | None = None
+) -> Path:
+    """Write :func:`key_figures` as JSON, atomically (never a half-written file)."""
+    path = Path(path)
+    text = json.dumps(key_figures(result, scenario_file), ensure_ascii=False, indent=1)
+    write_text_atomic(path, text + "\n")
+    return path
+
+
+def read_key_figures(path: str | Path) -> dict[str, Any]:
+    """Read a key-figures file written by :func:`write_key_figures`."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if data.get("format") != KEY_FIGURES_FORMAT:
+        raise ReportError(f"{path}: not a Balans key-figures file (format {data.get('format')!r})")
+    return data
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _mkr(v: float, decimals: int = 0, lang: str = "sv", signed: bool = False) -> str:
+    return number(v, decimals, lang, signed)
+
+
+def headline_frame(result: Result, lang: str = "sv") -> pd.DataFrame:
+    """Per year: the full-year forecast, the budget, the deviation, the change against the
+    baseline and the board's own forecast (mkr, formatted)."""
+    rows = []
+    for y in result.years_frame().itertuples():
+        board = y.board_forecast_net_mkr
+        has_board = board is not None and board == board
+        rows.append(
+            {
+                L("col.year", lang): str(y.year),
+                L("col.forecast_net", lang): _mkr(y.forecast_net_mkr, 0, lang),
+                L("col.budget_net", lang): _mkr(y.budget_net_mkr, 0, lang),
+                L("col.deviation", lang): _mkr(y.deviation_mkr, 0, lang, True),
+                L("col.baseline_net", lang): _mkr(y.baseline_net_mkr, 0, lang),
+                L("col.change_vs_baseline", lang): _mkr(y.change_vs_baseline_mkr, 1, lang, True),
+                L("col.board_forecast", lang): (
+                    f"{_mkr(board, 0, lang)} ({y.board_forecast_made})" if has_board else "–"
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def forecast_vs_budget_frame(result: Result, lang: str = "sv") -> pd.DataFrame:
+    """Revenue, gross cost and net cost: forecast, budget and deviation per year (mkr)."""
+    years = result.years_frame()
+    lines = (
+        ("revenue", "revenue_mkr", "budget_revenue_mkr"),
+        ("gross_cost", "gross_cost_mkr", "budget_gross_cost_mkr"),
+        ("net_cost", "forecast_net_mkr", "budget_net_mkr"),
+    )
+    rows = []
+    for key, fc, bud in lines:
+        row = {L("col.line", lang): label(f"lines.{key}", lang)}
+        for y in years.itertuples():
+            f, b = float(getattr(y, fc)), float(getattr(y, bud))
+            row[L("col.forecast_year", lang).format(year=y.year)] = _mkr(f, 0, lang)
+            row[L("col.budget_year", lang).format(year=y.year)] = _mkr(b, 0, lang)
+            row[L("col.deviation_year", lang).format(year=y.year)] = _mkr(f - b, 0, lang, True)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def bridge_table(result: Result, lang: str = "sv") -> pd.DataFrame:
+    """The bridge in its fixed order: the baseline, each step's effect, the forecast (mkr)."""
+    years = result.years_frame().set_index("year")
+    b = result.bridge_frame()
+    rows = [{L("col.step", lang): label("lines.baseline", lang)}]
+    for s in STEPS:
+        rows.append({L("col.step", lang): label(f"steps.{s}", lang)})
+    rows.append({L("col.step", lang): label("lines.forecast", lang)})
+    for y in years.index:
+        col = str(y)
+        eff = b[b.year == y].set_index("step").effect_mkr
+        rows[0][col] = _mkr(years.loc[y, "baseline_net_mkr"], 1, lang)
+        for i, s in enumerate(STEPS, start=1):
+            rows[i][col] = _mkr(float(eff[s]), 1, lang, True)
+        rows[-1][col] = _mkr(years.loc[y, "forecast_net_mkr"], 1, lang)
+    return pd.DataFrame(rows)
+
+
+def staffing_targets_frame(result: Result, lang: str = "sv") -> pd.DataFrame:
+    """At each year's end: own and agency FTE, and every agency share against its target."""
+    st = year_end_staffing(result)
+    cats = {c.id: c for c in result.case.agency}
+    rows: list[dict[str, str]] = []
+
+    def share_row(name: str, values: Sequence[float], targets: Sequence[float]) -> None:
+        row = {L("col.measure", lang): name}
+        for y, v, t in zip(st.year, values, targets, strict=True):
+            status = L("over_target" if v > t + 1e-9 else "within_target", lang)
+            row[str(y)] = (
+                f"{pct(v, 1, lang)} ({L('target_at_most', lang)} {pct(t, 1, lang)}: {status})"
+            )
+        rows.append(row)
+
+    rows.append(
+        {L("col.measure", lang): label("staffing.own_fte", lang)}
+        | {str(y): number(v, 0, lang) for y, v in zip(st.year, st.own_fte, strict=True)}
+    )
+    rows.append(
+        {L("col.measure", lang): L("agency_fte", lang)}
+        | {str(y): number(v, 0, lang) for y, v in zip(st.year, st.agency_fte, strict=True)}
+    )
+    share_row(label("staffing.agency_share", lang), st.agency_share_pct, st.agency_share_target_pct)
+    for cid, cat in cats.items():
+        col = f"{cid}_agency_share_pct"
+        if col in st.columns:
+            name = L("category_share", lang).format(
+                category=(cat.name_sv if lang == "sv" else cat.name_en).lower()
+            )
+            share_row(name, st[col], st[f"{cid}_agency_share_target_pct"])
+    return pd.DataFrame(rows)
+
+
+def access_year_frame(result: Result, lang: str = "sv") -> pd.DataFrame:
+    """Care hours not delivered per year, by reason and in total."""
+    a = result.access_frame().groupby("year").sum(numeric_only=True)
+    reasons = (
+        "agency_not_replaced_hours",
+        "agency_fill_shortfall_hours",
+        "rest_rule_uncovered_hours",
+    )
+    rows = []
+    for r in reasons:
+        rows.append(
+            {L("col.reason", lang): label(f"charts.{r}", lang)}
+            | {str(y): number(a.loc[y, r], 0, lang) for y in a.index}
+        )
+    rows.append(
+        {L("col.reason", lang): L("total", lang)}
+        | {str(y): number(a.loc[y, "not_delivered_hours"], 0, lang) for y in a.index}
+    )
+    return pd.DataFrame(rows)
+
+
+def _per_year_table(
+    df: pd.DataFrame, key: str, name_col: str, value_cols: Sequence[str], lang: str
+) -> pd.DataFrame:
+    """Rows ``key`` (named by ``name_col``), and per year the forecast, budget, deviation."""
+    fc, bud, dev = value_cols
+    out = df[[key, name_col]].drop_duplicates(key).set_index(key)
+    table = pd.DataFrame({L("col.name", lang): out[name_col]})
+    for y, part in df.groupby("year", sort=True):
+        p = part.set_index(key)
+        table[L("col.forecast_year", lang).format(year=y)] = [
+            _mkr(v, 1, lang) for v in p.loc[out.index, fc]
+        ]
+        table[L("col.budget_year", lang).format(year=y)] = [
+            _mkr(v, 1, lang) for v in p.loc[out.index, bud]
+        ]
+        table[L("col.deviation_year", lang).format(year=y)] = [
+            _mkr(v, 1, lang, True) for v in p.loc[out.index, dev]
+        ]
+    return table.reset_index(drop=True)
+
+
+def divisions_table(result: Result, lang: str = "sv") -> pd.DataFrame:
+    """Per division: net cost forecast, budget and deviation per year (mkr)."""
+    d = result.divisions_frame()
+    if lang != "sv":
+        names = {div.id: div.name_en for div in result.case.divisions}
+        d = d.assign(name_sv=d.division.map(names))
+    return _per_year_table(
+        d, "division", "name_sv", ("net_mkr", "budget_net_mkr", "deviation_mkr"), lang
+    )
+
+
+def accounts_table(result: Result, lang: str = "sv") -> pd.DataFrame:
+    """Per account: forecast, budget and deviation per year (mkr)."""
+    a = result.accounts_frame()
+    name = "name_sv" if lang == "sv" else "name_en"
+    return _per_year_table(
+        a, "account", name, ("forecast_mkr", "budget_mkr", "deviation_mkr"), lang
+    )
+
+
+def _unit(unit: str, lang: str) -> str:
+    return str(labels(lang).get("units", {}).get(unit, unit))
+
+
+def _short(value: float, lang: str, most: int = 2) -> str:
+    """A number with the fewest decimals (up to ``most``) that show it: 4,1; 1 700; 0,35."""
+    target = round(float(value), most)
+    decimals = next(d for d in range(most + 1) if round(float(value), d) == target)
+    return number(float(value), decimals, lang)
+
+
+def _value(value: float | str, unit: str, lang: str) -> str:
+    if isinstance(value, str):
+        return value
+    return f"{_short(value, lang)} {_unit(unit, lang)}".strip()
+
+
+def sources_frame(case: Case, lang: str = "sv") -> pd.DataFrame:
+    """Every default a scenario can leave out (``parameters.csv``): its value, unit, plausible
+    range, kind (document, derived, assumption) and source."""
+    rows = []
+    for f in case.parameters.values():
+        rng = "" if f.low is None else f"{_short(f.low, lang)}–{_short(f.high, lang)}"
+        rows.append(
+            {
+                L("col.parameter", lang): (f.label_sv if lang == "sv" else f.label_en) or f.key,
+                L("col.value", lang): _value(f.value, f.unit, lang),
+                L("col.range", lang): rng,
+                L("col.kind", lang): L(f"kind.{f.kind}", lang),
+                L("col.source", lang): f.source,
+                L("col.note", lang): f.note,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def figures_frame(case: Case, lang: str = "sv") -> pd.DataFrame:
+    """The documents' own figures the case is built and reconciled from, with sources."""
+    rows = [
+        {
+            L("col.figure", lang): f.key,
+            L("col.value", lang): _value(f.value, f.unit, lang),
+            L("col.kind", lang): L(f"kind.{f.kind}", lang),
+            L("col.source", lang): f.source,
+            L("col.note", lang): f.note,
+        }
+        for f in case.figures.values()
+    ]
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- HTML blocks
+
+
+STYLE = """<style>
+.balans-report { font-family: "Source Sans Pro", Helvetica, Arial, sans-serif; max-width: 62rem; }
+.balans-report table { border-collapse: collapse; margin: 0.4rem 0 1rem 0; font-size: 0.9rem; }
+.balans-report th, .balans-report td { padding: 0.2rem 0.6rem; border-bottom: 1px solid #ddd;
+  text-align: right; vertical-align: top; }
+.balans-report th:first-child, .balans-report td:first-child { text-align: left; }
+.balans-report table.text td, .balans-report table.text th { text-align: left; }
+.balans-report .stamp { color: #444; font-size: 0.85rem; }
+.balans-report .chart svg { max-width: 100%; height: auto; }
+.balans-report pre.summary { white-space: pre-wrap; font-family: inherit; }
+</style>"""
+
+
+class Html:
+    """A block of HTML that a notebook displays (``_repr_html_``) and nbconvert keeps."""
+
+    def __init__(self, body: str) -> None:
+        self.body = body
+
+    def _repr_html_(self) -> str:
+        return f'<div class="balans-report">{self.body}</div>'
+
+    def __str__(self) -> str:
+        return self._repr_html_()
+
+
+def table_html(df: pd.DataFrame, text: bool = False) -> str:
+    """A plain HTML table, every cell escaped; ``text`` left-aligns every column."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+        for row in df.itertuples(index=False)
+    )
+    cls = ' class="text"' if text else ""
+    return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def chart_svg(chart: Any) -> str:
+    """A chart as a static SVG (vl-convert): no JavaScript, renders offline."""
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(charts.spec(chart))
+    return f'<div class="chart">{svg}</div>'
+
+
+def summary_html(text: str) -> str:
+    """A generated summary as HTML: blocks become paragraphs, a block's short first line
+    (without a full stop) a heading, ``- `` lines a list."""
+    out = []
+    for block in (b for b in text.strip().split("\n\n") if b.strip()):
+        lines = block.strip().split("\n")
+        if len(lines) > 1 and not lines[0].rstrip().endswith((".", ":")) and len(lines[0]) < 60:
+            out.append(f"<h4>{html.escape(lines[0])}</h4>")
+            lines = lines[1:]
+        items = [ln[2:] for ln in lines if ln.startswith("- ")]
+        if items and len(items) == len(lines):
+            out.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in items) + "</ul>")
+        else:
+            out.append(f"<p>{html.escape(' '.join(lines))}</p>")
+    return "".join(out)
+
+
+def plain_summary(result: Result, lang: str = "sv") -> str:
+    """The generated plain-language summary (:func:`balans.narrative.scenario_summary`: what
+    the scenario changes, what follows, the risks)."""
+    return scenario_summary(result, lang)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+class Report:
+    """One scenario's board report: each method is one section of the notebook."""
+
+    def __init__(self, result: Result, params: ReportParameters) -> None:
+        self.result = result
+        self.params = params
+        self.lang = params.lang
+
+    @classmethod
+    def from_parameters(
+        cls,
+        scenario_file: str | Path,
+        out_dir: str | Path,
+        lang: str = "sv",
+        case_dir: str | Path = "",
+    ) -> Report:
+        """Check the parameters, read the scenario and the case, run the model."""
+        params = check_parameters(scenario_file, out_dir, lang, case_dir)
+        scenario = load_scenario(params.scenario_file)
+        case = load_case(params.case_dir)
+        return cls(run(scenario, case, source=str(params.scenario_file)), params)
+
+    def _h(self, key: str) -> str:
+        return f"<h2>{html.escape(L(key, self.lang))}</h2>"
+
+    def title(self) -> Html:
+        r, lang = self.result, self.lang
+        cut = r.case.cutoff
+        sub = L("subtitle", lang).format(case=r.case.name, cutoff=f"{cut[0]}-{cut[1]:02d}")
+        return Html(
+            STYLE
+            + f"<h1>{html.escape(L('title', lang).format(name=r.scenario.name))}</h1>"
+            + f"<p>{html.escape(sub)}</p>"
+        )
+
+    def summary(self) -> Html:
+        text = plain_summary(self.result, self.lang)
+        # the title names the scenario and the last section holds the stamp: not twice
+        stamp = label("summary.stamp", self.lang).format(**self.result.stamp)
+        blocks = [b for b in text.strip().split("\n\n") if b.strip() != stamp]
+        if blocks and "\n" not in blocks[0].strip() and self.result.scenario.name in blocks[0]:
+            blocks = blocks[1:]
+        text = "\n\n".join(blocks)
+        return Html(self._h("summary") + summary_html(text))
+
+    def headline(self) -> Html:
+        return Html(self._h("headline") + table_html(headline_frame(self.result, self.lang)))
+
+    def forecast(self) -> Html:
+        parts = [self._h("forecast")]
+        parts += [
+            chart_svg(charts.forecast_vs_budget_chart(self.result, y, lang=self.lang))
+            for y in self._years
+        ]
+        parts.append(table_html(forecast_vs_budget_frame(self.result, self.lang)))
+        return Html("".join(parts))
+
+    def bridge(self) -> Html:
+        parts = [self._h("bridge"), f"<p>{html.escape(L('bridge_note', self.lang))}</p>"]
+        parts += [chart_svg(charts.bridge_chart(self.result, y, self.lang)) for y in self._years]
+        parts.append(table_html(bridge_table(self.result, self.lang)))
+        return Html("".join(parts))
+
+    def staffing(self) -> Html:
+        return Html(
+            self._h("staffing")
+            + chart_svg(charts.agency_share_chart(self.result, self.lang))
+            + chart_svg(charts.staffing_chart(self.result, self.lang))
+            + table_html(staffing_targets_frame(self.result, self.lang))
+        )
+
+    def access(self) -> Html:
+        return Html(
+            self._h("access")
+            + f"<p>{html.escape(L('access_note', self.lang))}</p>"
+            + chart_svg(charts.access_chart(self.result, self.lang))
+            + table_html(access_year_frame(self.result, self.lang))
+        )
+
+    def divisions(self) -> Html:
+        return Html(
+            self._h("divisions")
+            + f"<p>{html.escape(L('divisions_note', self.lang))}</p>"
+            + table_html(divisions_table(self.result, self.lang))
+        )
+
+    def accounts(self) -> Html:
+        return Html(self._h("accounts") + table_html(accounts_table(self.result, self.lang)))
+
+    def sources(self) -> Html:
+        case, lang = self.result.case, self.lang
+        return Html(
+            self._h("sources")
+            + table_html(sources_frame(case, lang), text=True)
+            + f"<h3>{html.escape(L('figures', lang))}</h3>"
+            + table_html(figures_frame(case, lang), text=True)
+        )
+
+    def record_key_figures(self) -> Path:
+        """Write the key figures beside the report (``<out_dir>/<scenario>.key_figures.json``)."""
+        return write_key_figures(
+            self.result, self.params.key_figures_path, self.params.scenario_file
+        )
+
+    def stamp(self) -> Html:
+        st = self.result.stamp
+        text = label("summary.stamp", self.lang).format(**st)
+        note = L("key_figures_file", self.lang).format(file=self.params.key_figures_path.name)
+        return Html(
+            self._h("stamp")
+            + f'<p class="stamp">{html.escape(text)} · {html.escape(st["case"])} · '
+            + f"{html.escape(L('cutoff', self.lang))} {html.escape(st['cutoff'])}</p>"
+            + f'<p class="stamp">{html.escape(note)}</p>'
+        )
+
+    @property
+    def _years(self) -> tuple[int, ...]:
+        return tuple(self.result.engine.years)

@@ -1,0 +1,438 @@
+"""Scenario batches: one board report per scenario through the papermill report notebook.
+
+A planner runs ``balans batch`` over a folder of scenario files and hands the reports to
+the board: each report's figures are those of ``balans run --json``, the summary has a row
+per scenario, a broken scenario does not stop the others, Ctrl-C leaves no half-written
+file, and an unchanged scenario is not run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import papermill as pm
+import pytest
+from conftest import REPO, SCENARIOS
+
+from balans import report
+from balans.batch import BatchError, IsolatedKernelManager, find_scenarios, run_batch
+from balans.cli import main
+
+NOTEBOOK = REPO / "notebooks" / "report.ipynb"
+BALANS = [sys.executable, "-m", "balans"]
+YEARS = (2023, 2024)
+
+
+def run_json(path: Path) -> dict:
+    """What ``balans run FILE --json`` prints, read back."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["run", str(path), "--json"]) == 0
+    return json.loads(out.getvalue())
+
+
+def scenario_dir(root: Path, names: list[str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        shutil.copy(REPO / "scenarios" / f"{n}.yaml", root / f"{n}.yaml")
+    return root
+
+
+def links(html_path: Path) -> list[str]:
+    class Links(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            for k, v in attrs:
+                if k in ("href", "src") and v:
+                    self.found.append(v)
+
+    p = Links()
+    p.feed(html_path.read_text(encoding="utf-8"))
+    return p.found
+
+
+def assert_no_half_written_files(out: Path) -> None:
+    """Every file in the output folder is complete, and no temporary file is left."""
+    leftovers = [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    assert leftovers == []
+    for p in out.rglob("*"):
+        if p.suffix == ".json":
+            json.loads(p.read_text(encoding="utf-8"))
+        elif p.suffix == ".ipynb":
+            nbformat.validate(nbformat.read(p, as_version=4))
+        elif p.suffix == ".html":
+            assert p.read_text(encoding="utf-8").rstrip().endswith("</html>"), p
+    reports = out / "reports"
+    if reports.is_dir():  # a report is all three files or none
+        names = {p.name.split(".")[0] for p in reports.iterdir()}
+        for n in names:
+            for suffix in (".ipynb", ".html", ".key_figures.json"):
+                assert (reports / f"{n}{suffix}").is_file(), f"{n}{suffix} missing"
+
+
+# --------------------------------------------------------------------------- the notebook
+
+
+def test_report_notebook_is_a_clean_parameterised_artefact():
+    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(c["outputs"] == [] and c["execution_count"] is None for c in code)
+    tagged = [c for c in code if "parameters" in c["metadata"].get("tags", [])]
+    assert len(tagged) == 1
+    params = pm.inspect_notebook(str(NOTEBOOK))
+    assert set(params) == {"scenario_file", "out_dir", "lang", "case_dir"}
+    assert all(p["inferred_type_name"] == "str" and p["help"] for p in params.values())
+    assert params["scenario_file"]["default"] == '"../scenarios/baseline.yaml"'
+    # no formula in the notebook: every other cell only calls the library
+    for c in code:
+        if c is tagged[0]:
+            continue
+        for line in "".join(c["source"]).splitlines():
+            assert re.fullmatch(
+                r"from balans import report|(rep = )?(rep|report)\.[\w.]+\(.*\)", line
+            ), line
+
+
+@pytest.mark.slow
+def test_report_notebook_executes_with_its_default_parameters(tmp_path):
+    nb = pm.execute_notebook(
+        str(NOTEBOOK),
+        str(tmp_path / "report.ipynb"),
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(NOTEBOOK.parent),
+    )
+    assert not [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    figures = report.read_key_figures(REPO / "build" / "report" / "baseline.key_figures.json")
+    expected = run_json(REPO / "scenarios" / "baseline.yaml")
+    assert figures["scenario"]["hash"] == expected["scenario"]["hash"]
+    for got, want in zip(figures["years"], expected["years"], strict=True):
+        for f in report.KEY_YEAR_FIELDS:
+            assert got[f] == want[f], f
+
+
+def test_a_bad_language_is_named_before_anything_runs():
+    with pytest.raises(report.ReportError, match=r"lang = 'fi': allowed sv, en"):
+        report.check_parameters("../scenarios/baseline.yaml", "../build/report", "fi")
+
+
+def test_the_report_summary_is_generated_text_against_the_baseline():
+    rep = report.Report.from_parameters(REPO / "scenarios" / "hyrstopp.yaml", "unused", "sv")
+    text = rep.summary()._repr_html_()
+    assert "Vad scenariot ändrar" in text and "−50\u00a0%" in text  # what it changes
+    assert "basprognosen" in text  # and what follows, against the baseline
+
+
+def test_the_sources_table_names_a_source_for_every_default(case):
+    table = report.sources_frame(case, "sv")
+    assert len(table) == len(case.parameters)
+    assert table["Källa"].str.len().min() > 0
+    assert set(table["Slag"]) <= {"Dokument", "Härlett", "Antagande"}
+
+
+# --------------------------------------------------------------------------- a batch
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """Three shipped scenarios, two at a time, through the real command."""
+    root = tmp_path_factory.mktemp("batch")
+    scen = scenario_dir(root / "scenarios", ["baseline", "hyrstopp", "balanspaket_2024"])
+    out = root / "out"
+    t0 = time.perf_counter()
+    code = main(["batch", str(scen), "--out", str(out), "--jobs", "2", "--quiet"])
+    return {"scenarios": scen, "out": out, "code": code, "seconds": time.perf_counter() - t0}
+
+
+@pytest.mark.slow
+def test_each_report_records_the_figures_of_balans_run_json(batch):
+    assert batch["code"] == 0
+    for path in sorted(batch["scenarios"].glob("*.yaml")):
+        figures = report.read_key_figures(
+            batch["out"] / "reports" / f"{path.stem}.key_figures.json"
+        )
+        expected = run_json(path)
+        assert figures["scenario"]["hash"] == expected["scenario"]["hash"]
+        assert figures["stamp"] == expected["stamp"]
+        assert [y["year"] for y in figures["years"]] == list(YEARS)
+        for got, want in zip(figures["years"], expected["years"], strict=True):
+            for f in report.KEY_YEAR_FIELDS:
+                assert got[f] == want[f], (path.stem, got["year"], f)
+
+
+@pytest.mark.slow
+def test_the_summary_has_a_row_per_scenario_with_its_yearly_figures(batch):
+    out = batch["out"]
+    csv = pd.read_csv(out / "summary.csv")
+    assert sorted(csv.scenario) == ["balanspaket_2024", "baseline", "hyrstopp"]
+    for y in YEARS:
+        assert {f"forecast_net_mkr_{y}", f"deviation_mkr_{y}"} <= set(csv.columns)
+    xlsx = pd.read_excel(out / "summary.xlsx")
+    assert list(xlsx.scenario) == list(csv.scenario)
+    for row in csv.itertuples():
+        figures = report.read_key_figures(out / "reports" / f"{row.scenario}.key_figures.json")
+        for y in figures["years"]:
+            assert getattr(row, f"deviation_mkr_{y['year']}") == pytest.approx(
+                y["deviation_mkr"], abs=1e-9
+            )
+    assert (out / "comparison.svg").read_text(encoding="utf-8").lstrip().startswith("<svg")
+    assert (out / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((out / "failures.json").read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.slow
+def test_the_html_report_is_swedish_without_code_and_opens_offline(batch):
+    page = (batch["out"] / "reports" / "hyrstopp.html").read_text(encoding="utf-8")
+    for heading in (
+        "Sammanfattning",
+        "Prognos mot budget",
+        "Från basprognos till scenario",
+        "Personal och hyrpersonal mot målen",
+        "Tillgänglighet",
+        "Per verksamhetsområde",
+        "Per kostnadsslag",
+        "Källor för alla standardvärden",
+    ):
+        assert heading in page, heading
+    assert "from balans import report" not in page and "rep.summary()" not in page
+    assert not re.search(r"<script[^>]+src=", page)  # no CDN, nothing loaded
+    assert page.count("<svg") >= 6  # the charts are static images
+    figures = report.read_key_figures(batch["out"] / "reports" / "hyrstopp.key_figures.json")
+    for key in ("model_version", "data_hash", "scenario_hash"):
+        assert figures["stamp"][key] in page
+
+
+@pytest.mark.slow
+def test_the_executed_notebooks_hold_no_error_and_no_warning(batch):
+    for path in (batch["out"] / "reports").glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+        assert not [o for o in outputs if o.output_type == "error"], path.name
+        assert not [o for o in outputs if o.get("name") == "stderr"], path.name
+
+
+@pytest.mark.slow
+def test_the_index_links_every_report_and_summary_and_each_link_resolves(batch):
+    out = batch["out"]
+    found = links(out / "index.html")
+    for name in ("baseline", "hyrstopp", "balanspaket_2024"):
+        for suffix in (".html", ".ipynb", ".key_figures.json"):
+            assert f"reports/{name}{suffix}" in found
+    assert {"summary.csv", "summary.xlsx", "comparison.svg", "failures.json"} <= set(found)
+    assert all((out / link).is_file() for link in found)
+
+
+@pytest.mark.slow
+def test_an_unchanged_batch_is_not_run_again(batch):
+    out = batch["out"]
+    before = {p: p.stat().st_mtime_ns for p in (out / "reports").iterdir()}
+    t0 = time.perf_counter()
+    result = run_batch([batch["scenarios"]], out, jobs=2, progress=False)
+    seconds = time.perf_counter() - t0
+    assert result.exit_code == 0
+    assert [o.status for o in result.outcomes] == ["cached"] * 3
+    assert {p: p.stat().st_mtime_ns for p in (out / "reports").iterdir()} == before
+    assert seconds < min(batch["seconds"] / 2, 5.0)
+
+
+@pytest.mark.slow
+def test_a_changed_scenario_is_run_again_and_only_it(batch, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(batch["out"], out)
+    scen = tmp_path / "scenarios"
+    shutil.copytree(batch["scenarios"], scen)
+    path = scen / "hyrstopp.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "  drug_cost_growth_pct: 9\n", "utf-8")
+    result = run_batch([scen], out, jobs=2, progress=False)
+    status = {o.name: o.status for o in result.outcomes}
+    assert status == {"balanspaket_2024": "cached", "baseline": "cached", "hyrstopp": "ok"}
+    figures = report.read_key_figures(out / "reports" / "hyrstopp.key_figures.json")
+    assert figures["years"][1]["forecast_net_mkr"] == run_json(path)["years"][1]["forecast_net_mkr"]
+
+
+# --------------------------------------------------------------------------- faults
+
+
+@pytest.mark.slow
+def test_a_broken_scenario_and_a_failing_notebook_do_not_stop_the_others(tmp_path, capsys):
+    scen = scenario_dir(tmp_path / "scenarios", ["baseline", "hyrstopp"])
+    (scen / "trasig.yaml").write_text(
+        "name: Trasig\nlevers:\n  realisation_pct: 140\n", encoding="utf-8"
+    )
+    # a notebook that fails for one scenario, in a cell after the parameters
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb.cells.insert(
+        4,
+        nbformat.v4.new_code_cell(
+            'if "hyrstopp" in scenario_file:\n    raise RuntimeError("rapporten kunde inte göras")'
+        ),
+    )
+    failing = tmp_path / "notebooks" / "report.ipynb"
+    failing.parent.mkdir()
+    nbformat.write(nb, failing)
+    out = tmp_path / "out"
+
+    code = main(
+        [
+            "batch",
+            str(scen),
+            "--out",
+            str(out),
+            "--jobs",
+            "2",
+            "--quiet",
+            "--notebook",
+            str(failing),
+        ]
+    )
+
+    assert code == 1
+    assert (out / "reports" / "baseline.html").is_file()
+    assert pd.read_csv(out / "summary.csv").scenario.tolist() == ["baseline"]
+    failures = {f["scenario"]: f for f in json.loads((out / "failures.json").read_text("utf-8"))}
+    assert set(failures) == {"hyrstopp", "trasig"}
+    assert "levers.realisation_pct = 140" in failures["trasig"]["message"]
+    assert "0 to 100" in failures["trasig"]["message"]
+    assert failures["hyrstopp"]["cell_index"] == 5
+    assert "RuntimeError: rapporten kunde inte göras" in failures["hyrstopp"]["message"]
+    assert (out / failures["hyrstopp"]["failed_notebook"]).is_file()
+    err = capsys.readouterr().err
+    assert "FAILED hyrstopp" in err and "FAILED trasig" in err and "Traceback" not in err
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "trasig" in index and "rapporten kunde inte göras" in index
+    assert_no_half_written_files(out)
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["batch", "no/such/folder", "--out", "x"], "no/such/folder: no such folder or file"),
+        (["batch", "scenarios", "--out", "x", "--jobs", "0"], "0 is below 1; allowed 1 or more"),
+        (["batch", "scenarios"], "the following arguments are required: --out"),
+    ],
+)
+def test_bad_batch_input_exits_2_with_a_message(capsys, argv, expected, tmp_path):
+    argv = [a if a != "x" else str(tmp_path / "out") for a in argv]
+    with pytest.raises(SystemExit) as info:
+        sys.exit(main(argv))
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_two_scenario_files_with_one_name_are_refused(tmp_path):
+    for sub in ("a", "b"):
+        scenario_dir(tmp_path / sub, ["baseline"])
+    with pytest.raises(BatchError, match="two scenario files have the name 'baseline'"):
+        find_scenarios([tmp_path / "a", tmp_path / "b"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("whom", ["the whole process group", "the batch process only"])
+def test_an_interrupted_batch_leaves_no_half_written_output(tmp_path, whom):
+    scen = scenario_dir(tmp_path / "scenarios", ["baseline", "hyrstopp", "dygnsvila"])
+    out = tmp_path / "out"
+    kernels_before = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("balans-k-*"))
+    proc = subprocess.Popen(
+        [*BALANS, "batch", str(scen), "--out", str(out), "--jobs", "2"],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list((out / "reports").glob("*.html")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if whom == "the whole process group":  # Ctrl-C in a terminal
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert_no_half_written_files(out)
+    done = sorted(p.name.split(".")[0] for p in (out / "reports").glob("*.html"))
+    assert 1 <= len(done) < 3
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(manifest["reports"]) == done
+    assert set(Path(os.environ.get("TMPDIR", "/tmp")).glob("balans-k-*")) <= kernels_before
+
+    # run again: what was done is kept, the rest is made
+    result = run_batch([scen], out, jobs=2, progress=False)
+    assert result.exit_code == 0
+    assert sorted(o.name for o in result.outcomes if o.status == "cached") == done
+    assert_no_half_written_files(out)
+
+
+def test_parallel_kernels_have_private_sockets_and_cannot_clash_on_ports():
+    async def start_three():
+        kms = [IsolatedKernelManager(kernel_name="python3") for _ in range(3)]
+        await asyncio.gather(*(km.start_kernel() for km in kms))
+        clients = [km.client() for km in kms]
+        try:
+            for kc in clients:
+                kc.start_channels()
+            await asyncio.gather(*(kc.wait_for_ready(timeout=60) for kc in clients))
+            replies = await asyncio.gather(
+                *(kc.execute_interactive("x = 1 + 1", timeout=60) for kc in clients)
+            )
+            alive = [r["content"]["status"] == "ok" for r in replies]
+            infos = [km.get_connection_info() for km in kms]
+        finally:
+            for kc in clients:
+                kc.stop_channels()
+            await asyncio.gather(*(km.shutdown_kernel(now=True) for km in kms))
+            for km in kms:
+                shutil.rmtree(km.socket_dir, ignore_errors=True)
+        return kms, infos, alive
+
+    kms, infos, alive = asyncio.run(start_three())
+    assert all(alive)
+    assert {i["transport"] for i in infos} == {"ipc"}
+    assert len({i["ip"] for i in infos}) == 3  # each kernel its own socket path
+    assert len({Path(km.socket_dir) for km in kms}) == 3
+
+
+# --------------------------------------------------------------------------- CI
+
+
+@pytest.mark.slow
+def test_ci_batch_over_the_shipped_scenarios():
+    """What CI runs: every shipped scenario through the real command, two at a time."""
+    out = REPO / "build" / "ci_batch"
+    proc = subprocess.run(
+        [*BALANS, "batch", "scenarios", "--out", str(out), "--jobs", "2"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for path in SCENARIOS:
+        for suffix in (".html", ".ipynb", ".key_figures.json"):
+            assert (out / "reports" / f"{path.stem}{suffix}").is_file()
+    assert len(pd.read_csv(out / "summary.csv")) == len(SCENARIOS)
+    found = links(out / "index.html")
+    assert len({f for f in found if f.endswith(".html")}) == len(SCENARIOS)
+    assert all((out / link).is_file() for link in found)
+    assert_no_half_written_files(out)
