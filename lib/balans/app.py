@@ -940,6 +940,15 @@ class BalansApp:
         return f'<div class="balans-downloads"><a download="{self.base_key}_app.yaml" href="data:text/yaml;base64,{data}">{html.escape(self.L("download_yaml"))}</a></div>'
 
     def _prepare_downloads(self) -> None:
+        try:
+            self._make_downloads()
+        except Exception:  # never a traceback in front of a board member
+            log.exception("downloads failed")
+            self.downloads.value = (
+                f'<div class="balans-error" role="alert">{html.escape(self.L("error"))}</div>'
+            )
+
+    def _make_downloads(self) -> None:
         """Excel of the tables and SVG/PNG of the charts, as links (made on request: they take a second)."""
         import vl_convert as vlc
 

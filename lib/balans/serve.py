@@ -64,10 +64,12 @@ def voila_config(
             "template": "balans",
             "show_tracebacks": False,
             "strip_sources": True,
+            "file_allowlist": [],  # serve no files from the notebook folder
             "preheat_kernel": pool_size > 0,
             "default_pool_size": max(pool_size, 0),
         },
-        "VoilaKernelManager": {"fill_delay": 1},
+        # refill the pool after 15 s, not 1 s: a refill competes with the visitor on 2 cores
+        "VoilaKernelManager": {"fill_delay": 15},
         "MappingKernelManager": {
             "allow_tracebacks": False,
             "kernel_manager_class": "balans.serve.BalansKernelManager",
