@@ -34,13 +34,17 @@ test: setup browser
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 	$(BIN)/python benchmarks/bench_engine.py --quick
+	$(BIN)/python benchmarks/bench_analysis.py --quick
 
 lint: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: setup
+bench: setup browser
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_analysis.py
+	$(BIN)/python benchmarks/bench_batch.py
+	$(BIN)/python benchmarks/bench_app.py
 
 clean:
 	rm -rf build .pytest_cache .hypothesis
