@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -210,8 +211,11 @@ def test_the_html_report_is_swedish_without_code_and_opens_offline(batch):
         "Per verksamhetsområde",
         "Per kostnadsslag",
         "Källor för alla standardvärden",
+        "Osäkerhet, känslighet och genomförbarhet",
+        "Varningar",
     ):
         assert heading in page, heading
+    assert "sannolikheten att nå balans" in page  # the Monte Carlo result in words
     assert "from balans import report" not in page and "rep.summary()" not in page
     assert not re.search(r"<script[^>]+src=", page)  # no CDN, nothing loaded
     assert page.count("<svg") >= 6  # the charts are static images
@@ -351,12 +355,15 @@ def test_two_scenario_files_with_one_name_are_refused(tmp_path):
 def test_an_interrupted_batch_leaves_no_half_written_output(tmp_path, whom):
     scen = scenario_dir(tmp_path / "scenarios", ["baseline", "hyrstopp", "dygnsvila"])
     out = tmp_path / "out"
-    kernels_before = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("balans-k-*"))
+    # the batch's own (short: Unix socket paths are limited) temporary folder, so that other
+    # runs on the machine cannot mix in
+    private_tmp = Path(tempfile.mkdtemp(prefix="bt-", dir="/tmp"))
     proc = subprocess.Popen(
         [*BALANS, "batch", str(scen), "--out", str(out), "--jobs", "2"],
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        env={**os.environ, "TMPDIR": str(private_tmp)},
     )
     deadline = time.monotonic() + 120
     while not list((out / "reports").glob("*.html")) and time.monotonic() < deadline:
@@ -374,7 +381,7 @@ def test_an_interrupted_batch_leaves_no_half_written_output(tmp_path, whom):
     assert 1 <= len(done) < 3
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert sorted(manifest["reports"]) == done
-    assert set(Path(os.environ.get("TMPDIR", "/tmp")).glob("balans-k-*")) <= kernels_before
+    assert list(private_tmp.glob("balans-k-*")) == []  # the kernels' socket folders are gone
 
     # run again: what was done is kept, the rest is made
     result = run_batch([scen], out, jobs=2, progress=False)
@@ -436,3 +443,14 @@ def test_ci_batch_over_the_shipped_scenarios():
     assert len({f for f in found if f.endswith(".html")}) == len(SCENARIOS)
     assert all((out / link).is_file() for link in found)
     assert_no_half_written_files(out)
+
+
+def test_kernel_sockets_fit_even_under_a_long_temporary_folder(monkeypatch, tmp_path):
+    from balans.batch import _short_tmp
+
+    long_dir = tmp_path / ("a-long-folder-name-" * 4)
+    long_dir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long_dir))
+    assert _short_tmp() == "/tmp"  # a socket path under the long folder would pass ~100 chars
+    monkeypatch.setattr(tempfile, "tempdir", "/tmp")
+    assert _short_tmp() == "/tmp"

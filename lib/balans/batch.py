@@ -71,6 +71,14 @@ CELL_TIMEOUT_S = 600
 KERNEL_START_TIMEOUT_S = 120
 
 
+def _short_tmp() -> str:
+    """The temporary folder, unless its path leaves too little room for a socket's name
+    (``<dir>/balans-k-XXXXXXXX/kernel-<uuid>-ipc-N`` must stay under ~100 characters):
+    then ``/tmp``."""
+    tmp = tempfile.gettempdir()
+    return tmp if len(tmp) <= 30 or not os.path.isdir("/tmp") else "/tmp"
+
+
 class BatchError(BalansError):
     """Bad batch input: a missing folder or file, no scenarios, a name given twice."""
 
@@ -171,7 +179,7 @@ class IsolatedKernelManager(AsyncKernelManager):  # type: ignore[misc,valid-type
             super().__init__(**kwargs)
             self.socket_dir = None
             return
-        self.socket_dir = tempfile.mkdtemp(prefix="balans-k-")
+        self.socket_dir = tempfile.mkdtemp(prefix="balans-k-", dir=_short_tmp())
         kernel_id = str(uuid.uuid4())
         kwargs.setdefault("transport", "ipc")
         kwargs.setdefault("kernel_id", kernel_id)

@@ -15,6 +15,7 @@ import html
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -438,10 +439,10 @@ def summary_html(text: str) -> str:
     return "".join(out)
 
 
-def plain_summary(result: Result, lang: str = "sv") -> str:
+def plain_summary(result: Result, lang: str = "sv", monte_carlo: Any = None) -> str:
     """The generated plain-language summary (:func:`balans.narrative.scenario_summary`: what
-    the scenario changes, what follows, the risks)."""
-    return scenario_summary(result, lang)
+    the scenario changes, what follows, the risks, and the uncertainty when given)."""
+    return scenario_summary(result, lang, monte_carlo=monte_carlo)
 
 
 # --------------------------------------------------------------------------- the report
@@ -482,8 +483,16 @@ class Report:
             + f"<p>{html.escape(sub)}</p>"
         )
 
+    @cached_property
+    def monte_carlo(self) -> Any:
+        """10 000 seeded draws of the uncertain inputs (reproducible: the same report twice
+        gives the same figures)."""
+        from .analysis import monte_carlo
+
+        return monte_carlo(self.result.scenario, self.result.case)
+
     def summary(self) -> Html:
-        text = plain_summary(self.result, self.lang)
+        text = plain_summary(self.result, self.lang, self.monte_carlo)
         # the title names the scenario and the last section holds the stamp: not twice
         stamp = label("summary.stamp", self.lang).format(**self.result.stamp)
         blocks = [b for b in text.strip().split("\n\n") if b.strip() != stamp]
@@ -525,6 +534,31 @@ class Report:
             + chart_svg(charts.access_chart(self.result, self.lang))
             + table_html(access_year_frame(self.result, self.lang))
         )
+
+    def uncertainty(self) -> Html:
+        """Monte Carlo P10/P50/P90 and the chance of balance, the fan of the last year, the
+        tornado, and the feasibility warnings."""
+        from .analysis import tornado
+        from .analysis_charts import fan_chart, tornado_chart
+        from .feasibility import feasibility_frame
+
+        mc, lang, year = self.monte_carlo, self.lang, self._years[-1]
+        summary = mc.summary_frame().round(1)
+        warnings = feasibility_frame(self.result, lang)
+        parts = [
+            self._h("uncertainty"),
+            f"<p>{html.escape(L('uncertainty_note', lang))}</p>",
+            table_html(summary),
+            chart_svg(fan_chart(mc, lang=lang, year=year)),
+            chart_svg(
+                tornado_chart(tornado(self.result.scenario, self.result.case, year=year), lang=lang)
+            ),
+            f"<h3>{html.escape(L('warnings', lang))}</h3>",
+            table_html(warnings)
+            if len(warnings)
+            else f"<p>{html.escape(L('no_warnings', lang))}</p>",
+        ]
+        return Html("".join(parts))
 
     def divisions(self) -> Html:
         return Html(
