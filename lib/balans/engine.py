@@ -25,7 +25,7 @@ plus the sum of the steps, so the bridge adds up to the change by construction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import ClassVar
 
@@ -886,8 +886,3 @@ class BatchResult:
             + x["agency_fill_shortfall_hours"]
             + x["rest_uncovered_hours"]
         )
-
-
-def take_levers(levers: LeverArrays, **changes) -> LeverArrays:
-    """A copy of ``levers`` with fields replaced (shapes must match)."""
-    return replace(levers, **changes)
