@@ -118,3 +118,28 @@ def test_bad_scenario_through_the_real_command(tmp_path):
     assert "levers.realisation_pct = 140" in proc.stderr and "0 to 100" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stdout == ""
+
+
+def test_app_refuses_an_unusable_port(capsys):
+    assert main(["app", "--port", "80", "--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert "--port 80: not a usable port; allowed 1024 to 65535" in err and "Traceback" not in err
+
+
+def test_app_refuses_a_port_in_use(capsys):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["app", "--port", str(port), "--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert f"--port {port}: the port is in use on 127.0.0.1; choose another with --port" in err
+
+
+def test_app_port_must_be_a_number(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["app", "--port", "abc"])
+    assert info.value.code == 2
+    assert "invalid int value: 'abc'" in capsys.readouterr().err
