@@ -659,6 +659,8 @@ class BalansApp:
 
     def apply_query(self, qs: str) -> None:
         """Reopen a shared setting (``?scenario=hyrstopp&agency_pct=-60``)."""
+        if not qs:  # nothing to reopen: the page already shows the baseline
+            return
         values, problems = parse_query(
             qs, self.forecast_months, list(self.scenario_files), self.lang
         )
