@@ -146,7 +146,7 @@ def test_the_sources_table_names_a_source_for_every_default(case):
     table = report.sources_frame(case, "sv")
     assert len(table) == len(case.parameters)
     assert table["Källa"].str.len().min() > 0
-    assert set(table["Slag"]) <= {"Dokument", "Härlett", "Antagande"}
+    assert set(table["Slag"]) <= {"Dokument", "Härlett", "Nationellt riktmärke", "Antagande"}
 
 
 # --------------------------------------------------------------------------- a batch
@@ -208,7 +208,7 @@ def test_the_html_report_is_swedish_without_code_and_opens_offline(batch):
         "Från basprognos till scenario",
         "Personal och hyrpersonal mot målen",
         "Tillgänglighet",
-        "Per verksamhetsområde",
+        "Per division",
         "Per kostnadsslag",
         "Källor för alla standardvärden",
         "Osäkerhet, känslighet och genomförbarhet",

@@ -71,7 +71,7 @@ def test_bridge_bars_are_the_bridge(package):
         years.loc[2024, "change_vs_baseline_mkr"], abs=0.1
     )
     assert "Ej realiserad effekt" in set(steps.label)
-    assert df.text.iloc[-1] == "\u22123\u00a0671,5\u00a0mkr"
+    assert df.text.iloc[-1] == "\u22123\u00a0742,9\u00a0mkr"
     spec = charts.bridge_chart(package, 2024).to_dict()
     bars = spec["layer"][0]
     assert bars["mark"]["type"] == "bar" and "y2" in bars["encoding"]
@@ -84,7 +84,7 @@ def test_agency_share_chart_shows_the_7_pct_target(package):
     assert rule["mark"]["type"] == "rule"
     datasets = spec["datasets"]
     assert any(row.get("target_pct") == 7.0 for rows in datasets.values() for row in rows)
-    assert spec["title"] == "Hyrpersonal, andel av personalkostnad"
+    assert spec["title"] == "Hyrpersonalens andel av personalkostnaden"
 
 
 def test_staffing_and_access_charts(package):

@@ -64,10 +64,11 @@ def test_agency_cut_with_replacement_mix(run_tiny):
     assert step(r, "agency_reduction", 2024) == pytest.approx(12 * 0.050, abs=MKR)
     # own staff: half the hours at half the agency price: 75 x 125 + 50 x 62.5 = 12.5 tkr
     # purchased: a quarter at twice own cost: 37.5 x 250 + 25 x 125 = 12.5 tkr
-    assert step(r, "agency_replacement", 2024) == pytest.approx(-12 * 0.025, abs=MKR)
+    # not delivered: a quarter at half the own cost: 37.5 x 62.5 + 25 x 31.25 = 3.125 tkr
+    assert step(r, "agency_replacement", 2024) == pytest.approx(-12 * 0.028125, abs=MKR)
     accounts = r.accounts_frame().set_index(["year", "account"])
     assert accounts.loc[(2024, "purchased_care"), "forecast_mkr"] == pytest.approx(
-        -1.2 - 0.150, abs=MKR
+        -1.2 - 0.150 - 0.0375, abs=MKR
     )
     access = r.access_frame()
     # a quarter of 250 hours a month is not replaced
@@ -76,13 +77,25 @@ def test_agency_cut_with_replacement_mix(run_tiny):
     assert r.staffing_frame().own_fte.iloc[-1] == pytest.approx(10 + 1.25)
 
 
-def test_fill_rate_shortfall_saves_cost_and_loses_care_hours(run_tiny):
+def test_hours_ordered_and_not_delivered_are_removed_hours_with_the_replacement_mix(run_tiny):
     r = run_tiny({"agency": {"fill_rate_pct": 80, "start": "2024-01"}})
-    # 20 % of 100 tkr a month not delivered (and not paid), 20 % of 500 hours lost
+    # 20 % of 500 hours ordered not delivered: 60 doctor h x 250 + 40 nurse h x 125 = 20 tkr
     assert step(r, "agency_reduction", 2024) == pytest.approx(12 * 0.020, abs=MKR)
-    assert step(r, "agency_replacement", 2024) == 0
+    # covered by the mix 50/25/25: own staff on overtime 30 x 125 x 1.5 + 20 x 62.5 x 1.5 = 7.5;
+    # purchased 15 x 250 + 10 x 125 = 5; not delivered 15 x 62.5 + 10 x 31.25 = 1.25 tkr
+    assert step(r, "agency_replacement", 2024) == pytest.approx(-12 * 0.01375, abs=MKR)
     access = r.access_frame()
-    assert access[access.year == 2024].agency_fill_shortfall_hours.sum() == pytest.approx(12 * 100)
+    # a quarter of the 100 hours short is care not delivered
+    assert access[access.year == 2024].agency_fill_shortfall_hours.sum() == pytest.approx(12 * 25)
+    assert access[access.year == 2024].not_delivered_hours.sum() == pytest.approx(12 * 25)
+
+
+def test_a_lower_fill_rate_is_never_better_than_removing_the_same_hours(run_tiny):
+    fill = run_tiny({"agency": {"fill_rate_pct": 80, "start": "2024-01"}})
+    cut = run_tiny({"agency": {"change_pct": -20, "start": "2024-01"}})
+    # the same 100 hours a month removed: the cut re-hires (500 kr), the shortfall pays overtime
+    assert by_year(cut, "change_vs_baseline_mkr", 2024) == pytest.approx(12 * 0.00875, abs=MKR)
+    assert by_year(fill, "change_vs_baseline_mkr", 2024) == pytest.approx(12 * 0.00625, abs=MKR)
 
 
 def test_rest_rule_covered_by_overtime_and_agency(run_tiny):
@@ -104,8 +117,9 @@ def test_rest_rule_weekend_mitigation_and_uncovered_need(run_tiny):
             }
         }
     )
-    # need 50 h x 0.6 = 30 h; overtime 15 h x 750 kr = 11.25 tkr; 15 h not covered
-    assert step(r, "rest_rule", 2024) == pytest.approx(-12 * 0.01125, abs=MKR)
+    # need 50 h x 0.6 = 30 h; overtime 15 h x 750 kr = 11.25 tkr; 15 h not covered, each
+    # costing half the own-staff hour: 15 x 250 kr = 3.75 tkr
+    assert step(r, "rest_rule", 2024) == pytest.approx(-12 * 0.015, abs=MKR)
     access = r.access_frame()
     assert access[access.year == 2024].rest_rule_uncovered_hours.sum() == pytest.approx(12 * 15)
 
@@ -141,16 +155,28 @@ def test_measure_with_ramp_and_account(run_tiny):
     assert acc.loc[(2024, "personnel"), "forecast_mkr"] == pytest.approx(-6.0 + 1.05, abs=MKR)
 
 
-def test_realisation_scales_staffing_and_agency_plans(run_tiny):
-    r = run_tiny(
-        {
-            "staffing_reduction": {"target_pct": 6, "start": "2024-01", "ramp_months": 3},
-            "realisation_pct": 50,
-        }
-    )
-    # realised target 3 %, pace 1 %: 1, 2, 3, 3, ... -> 500 x (0.01 + 0.02 + 0.03 x 10) = 165 tkr
-    assert step(r, "staffing_reduction", 2024) + step(r, "realisation", 2024) == pytest.approx(
-        0.165, abs=MKR
+def test_realisation_applies_to_the_effect_after_the_attrition_cap(run_tiny):
+    levers = {"staffing_reduction": {"target_pct": 6, "start": "2024-01", "ramp_months": 3}}
+    full = run_tiny(levers)
+    half = run_tiny({**levers, "realisation_pct": 50})
+    # the pace is capped at 1 % a month: 1, 2, ..., 6, 6 ... -> 500 x 0.57 = 285 tkr at 100 %
+    assert by_year(full, "change_vs_baseline_mkr", 2024) == pytest.approx(0.285, abs=MKR)
+    # at 50 % realisation: half of that effect, not the capped effect of a halved target
+    assert by_year(half, "change_vs_baseline_mkr", 2024) == pytest.approx(0.1425, abs=MKR)
+
+
+def test_rest_rule_agency_cover_cannot_exceed_the_agency_hours_kept(run_tiny):
+    rest = {"start": "2023-10"}
+    kept = run_tiny({"rest_rule": rest})
+    none = run_tiny({"rest_rule": rest, "agency": {"change_pct": -100, "start": "2024-01"}})
+    staff = none.staffing_frame()
+    # no agency hours at all in 2024, not even for the rest rule
+    assert staff[staff.year == 2024].agency_hours.sum() == pytest.approx(0, abs=1e-9)
+    assert kept.staffing_frame().agency_hours.iloc[-1] == pytest.approx(500 + 25)
+    # the 25 agency hours the rule asked for go through the mix: 6.25 own on overtime, ...
+    access = none.access_frame()
+    assert access[access.year == 2024].rest_rule_uncovered_hours.sum() == pytest.approx(
+        12 * 25 * 0.25
     )
 
 

@@ -619,6 +619,8 @@ class _Measures(GoalLever):
             ]
 
 
+# The levers goal seek may move: decisions a board can take. The fill rate (hours ordered and
+# not delivered) is not one: it is what the agencies fail to deliver, never a route to balance.
 GOAL_LEVERS: dict[str, GoalLever] = {
     g.path: g
     for g in (
@@ -630,7 +632,6 @@ GOAL_LEVERS: dict[str, GoalLever] = {
             "target_pct",
         ),
         _AgencyChange("agency.change_pct", "pct", "agency_change_pct", Agency, "change_pct"),
-        GoalLever("agency.fill_rate_pct", "pct", "fill_rate_pct", Agency, "fill_rate_pct"),
         GoalLever(
             "drug_cost_growth_pct",
             "pct_per_year",

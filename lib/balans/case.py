@@ -41,7 +41,8 @@ SIDES = ("revenue", "cost")
 ROLES = ("revenue", "personnel", "agency", "drugs", "purchased_care", "other")
 DRIVERS = ("none", "pay", "agency", "drugs", "price")
 METHODS = ("run_rate", "budget")
-KINDS = ("document", "derived", "assumption")
+# benchmark: a national figure (e.g. the pay benchmark, märket), not the region's own.
+KINDS = ("document", "derived", "benchmark", "assumption")
 LINES = ("revenue", "gross_cost", "net_cost")
 REQUIRED_ROLES = ("personnel", "agency", "drugs", "purchased_care")
 
@@ -67,6 +68,7 @@ REQUIRED_PARAMETERS = (
     "agency_replacement_purchased_care_pct",
     "agency_replacement_not_replaced_pct",
     "agency_fill_rate_pct",
+    "care_not_delivered_cost_to_own_ratio",
     "realisation_history_pct",
     "agency_share_target_pct",
     "recruitment_capacity_fte_per_year",

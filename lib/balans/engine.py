@@ -8,18 +8,33 @@ baseline; :meth:`Engine.evaluate` takes a :class:`LeverArrays` of S scenarios an
 
 The baseline (no lever moved), per account, for a forecast month t:
 
-- run-rate accounts: the year-to-date monthly average x the budget's own phasing for the
-  month (seasonal profile) x the account's driver: the pay factor (personnel), drug growth
-  (drugs), price growth (price accounts) or none;
+- run-rate accounts: the year-to-date monthly level x the month's seasonal factor x the
+  account's driver: the pay factor (personnel), drug growth (drugs), price growth (price
+  accounts; purchased care on its own index, ``purchased_care_price_growth_pct``) or none.
+  The seasonal profile is a labelled assumption of the case (``season_agency_summer_pct``:
+  agency hours in June-August above the rest of the year); every other account is flat,
+  because the shipped documents give no monthly actuals and no monthly budget phasing;
 - budget accounts (e.g. state grants): the month's budget;
-- agency: hours per category (FTE equivalents x hours per FTE / 12 x phasing) x the
-  category's price per hour, which is the run-rate by construction.
+- agency: hours per category (the year-to-date hours x the seasonal factor) x the
+  category's price per hour, which changes from ``agency_price_start`` by the case's
+  ``agency_price_change_pct_<category>`` (the national framework agreement).
+
+What was decided before the cut-off is part of the baseline, as a named part of it
+(``Engine.baseline_parts``): the stricter rest rule (``rest_rule_in_baseline`` in the case's
+parameters) is computed with its default assumptions and added to the run-rate, so a
+scenario states changes from there.
 
 The levers act on that baseline in a fixed order, each step's effect measured against the
 state left by the steps before it (``STEPS``). Savings the board plans (staffing reduction,
-agency reduction and its replacement, measures) enter at 100 % of plan; the step
-``realisation`` then takes away what is not realised. The scenario forecast is the baseline
-plus the sum of the steps, so the bridge adds up to the change by construction.
+agency reduction and its replacement, measures) enter at 100 % of plan, after every cap
+(attrition); the step ``realisation`` then takes away ``(1 - r)`` of each planned saving's
+effect, so at r % realisation every saving gives exactly r % of its effect at 100 %.
+Hours that are ordered and not delivered (the fill rate) are not a plan: they are removed
+hours, covered by the replacement mix like any removed hour (own staff through overtime in
+the short run), and not scaled by realisation. Care not delivered carries a cost
+(``care_not_delivered_cost_to_own_ratio``) booked on purchased care.
+The scenario forecast is the baseline plus the sum of the steps, so the bridge adds up to
+the change by construction.
 """
 
 from __future__ import annotations
@@ -169,6 +184,8 @@ class LeverArrays:
     overtime_cost_factor: np.ndarray
     agency_to_own_ratio: np.ndarray
     purchased_to_own_ratio: np.ndarray
+    purchased_price_growth_pct: np.ndarray
+    not_delivered_cost_ratio: np.ndarray
     realisation_pct: np.ndarray
     measures_tkr: np.ndarray | None = None  # (S, T, A) planned monthly effect, + = better
 
@@ -218,7 +235,6 @@ class Engine:
         self.is_cost = ~self.is_rev
         self.ytd = np.array([a.actual_ytd_tkr for a in acc])
         self.budget_ytd = np.array([a.budget_ytd_tkr for a in acc])
-        self.run_rate = self.ytd / (c + 1)  # tkr a month
         self.i_pers = case.account_index("personnel")
         self.i_agency = case.account_index("agency")
         self.i_drugs = case.account_index("drugs")
@@ -232,6 +248,8 @@ class Engine:
 
         self.budget = self._budget()  # (T, A) tkr
         self.season = self._season()  # (T, A)
+        # the run-rate: the year-to-date level per month, net of the season in those months
+        self.run_rate = self.ytd / self.season[: c + 1].sum(axis=0)  # tkr a month
         self.actual = self._actual()  # (T, A) tkr, zero after the cut-off
 
         # agency categories
@@ -245,8 +263,11 @@ class Engine:
         with np.errstate(divide="ignore", invalid="ignore"):
             price = agency_ytd_kr * self.cat_weight / ytd_hours
         mean_price = agency_ytd_kr / ytd_hours.sum()
-        self.agency_price = np.where(ytd_hours > 0, price, mean_price)  # kr per hour
+        self.agency_price = np.where(
+            ytd_hours > 0, price, mean_price
+        )  # kr per hour, at the cut-off
         self.category_ids = [cat.id for cat in case.agency]
+        self.agency_price_path = self._agency_price_path()  # (T, C) kr per hour
         rest_cat = case.parameters.get("rest_rule_agency_category")
         self.i_rest_cat = (
             self.category_ids.index(str(rest_cat.value))
@@ -283,12 +304,23 @@ class Engine:
         self.div_budget_share = {"revenue": brev / brev.sum(), "cost": bcost / bcost.sum()}
 
         self._defaults = self._default_levers(1)
-        base = self._evaluate(self._defaults, baseline_only=True)
-        self.baseline = base  # (T, A) tkr
         self.baseline_pay_factor = pay_factor(
             self._defaults.pay_pct, self.cum_index, self.first_forecast, self.retro_months
         )
+        # the run-rate baseline, then what was decided before the cut-off on top of it
+        self.baseline_run_rate = self._evaluate(self._defaults, baseline_only=True)  # (T, A)
         self.baseline_agency_hours = self._base_agency_hours()  # (T, C)
+        self.baseline_parts: dict[str, np.ndarray] = {"run_rate": self.baseline_run_rate}
+        base = self.baseline_run_rate.copy()
+        pers = self.baseline_run_rate[None, :, self.i_pers]
+        rest, _ = self._rest_rule(self._defaults, pers, self.baseline_agency_hours[None])
+        decided = np.zeros_like(base)
+        for a, arr in rest.items():
+            decided[:, a] += arr[0]
+        if self._defaults.rest_on[0]:
+            self.baseline_parts["rest_rule"] = decided
+        self._baseline_rest = rest
+        self.baseline = base + decided  # (T, A) tkr
 
     # ----------------------------------------------------------- data-derived arrays
 
@@ -322,18 +354,44 @@ class Engine:
             out[self.year_idx == yi] = monthly
         return out
 
+    # Swedish summer: the months in which own staff take their main holiday.
+    SUMMER_MONTHS: ClassVar[tuple[int, ...]] = (6, 7, 8)
+
     def _season(self) -> np.ndarray:
-        """Seasonal factor per month and account: the budget's own level in the month over its
-        year-to-date average level, per side (revenue, cost). 1 for the year-to-date months."""
-        first = self.budget[self.year_idx == 0]
-        out = np.ones((self.T, self.A))
-        for s in ("revenue", "cost"):
-            cols = self.side == s
-            level = first[:, cols].sum(axis=1)
-            ytd_level = level[: self.c + 1].mean()
-            factor = level / ytd_level
-            out[:, cols] = factor[self.moy - 1][:, None]
-        return out
+        """Seasonal factor of the volume per month and account, from the case's data.
+
+        The shipped documents give neither monthly actuals of an earlier year nor the
+        budget's own monthly phasing, so every account's volume is flat (holiday pay is
+        accrued monthly, so own-staff cost does not dip in summer; 003's agency hours for
+        May-August 2023 lie below the January-April pace, so agency hours are flat too); the
+        summer shows in the agency price (:meth:`_agency_price_path`). The run-rate divides
+        the year-to-date actuals by the sum of the factors of the actual months, so a
+        profile from data (a ledger with earlier years) drops in here without inflating a
+        cut-off after the summer."""
+        return np.ones((self.T, self.A))
+
+    def _agency_price_path(self) -> np.ndarray:
+        """Agency price per hour, month and category (kr): the cut-off's derived price, in the
+        summer months (June-August) ``season_agency_summer_pct`` higher (summer rates and
+        premiums to staff the holidays, 002), and from ``agency_price_start`` changed by ``agency_price_change_pct_<category>`` (the national
+        framework agreement, FACTS.md) where the case gives one. Shape (T, C)."""
+        path = np.tile(self.agency_price, (self.T, 1))
+        summer = self.case.parameters.get("season_agency_summer_pct")
+        if summer is not None:
+            path[np.isin(self.moy, self.SUMMER_MONTHS) & self.forecast] *= (
+                1.0 + float(summer.value) / 100.0
+            )
+        start = self.case.parameters.get("agency_price_start")
+        if start is None:
+            return path
+        idx = self.case.month_index(str(start.value))
+        if idx is None:
+            return path
+        for ci, cid in enumerate(self.category_ids):
+            fig = self.case.parameters.get(f"agency_price_change_pct_{cid}")
+            if fig is not None:
+                path[idx:, ci] *= 1.0 + float(fig.value) / 100.0
+        return path
 
     def _actual(self) -> np.ndarray:
         """Actual months split from the year-to-date figures: the last month takes its share
@@ -350,9 +408,15 @@ class Engine:
         return out
 
     def _base_agency_hours(self) -> np.ndarray:
-        """Agency hours per month and category: the agency account's cost split by category
-        weight and divided by the category's price per hour. Shape (T, C)."""
-        cost = -self.baseline[:, self.i_agency] * 1000.0  # kr, positive
+        """Agency hours per month and category: the agency account's cost at the cut-off's
+        prices (actuals, or the run-rate x season) split by category weight and divided by the
+        category's price per hour at the cut-off. Shape (T, C)."""
+        volume = np.where(
+            self.forecast,
+            self.run_rate[self.i_agency] * self.season[:, self.i_agency],
+            self.actual[:, self.i_agency],
+        )
+        cost = -volume * 1000.0  # kr, positive
         return cost[:, None] * self.cat_weight[None, :] / self.agency_price[None, :]
 
     # ----------------------------------------------------------- levers
@@ -383,7 +447,7 @@ class Engine:
             replace_purchased_pct=full(p("agency_replacement_purchased_care_pct")),
             replace_none_pct=full(p("agency_replacement_not_replaced_pct")),
             fill_rate_pct=full(p("agency_fill_rate_pct")),
-            rest_on=np.zeros(n, dtype=bool),
+            rest_on=np.full(n, self._rest_in_baseline()),
             rest_start=full(rest_start),
             rest_need_pct=full(p("rest_rule_extra_need_pct")),
             rest_mitigation_pct=full(p("rest_rule_weekend_mitigation_pct")),
@@ -393,9 +457,22 @@ class Engine:
             overtime_cost_factor=full(p("overtime_cost_factor")),
             agency_to_own_ratio=full(p("agency_to_own_cost_ratio")),
             purchased_to_own_ratio=full(p("purchased_care_to_own_cost_ratio")),
+            purchased_price_growth_pct=full(
+                self._param_or("purchased_care_price_growth_pct", p("price_growth_pct"))
+            ),
+            not_delivered_cost_ratio=full(p("care_not_delivered_cost_to_own_ratio")),
             realisation_pct=full(100),
             measures_tkr=None,
         )
+
+    def _param_or(self, key: str, default: float) -> float:
+        fig = self.case.parameters.get(key)
+        return default if fig is None else float(fig.value)
+
+    def _rest_in_baseline(self) -> bool:
+        """The stricter rest rule is part of the baseline where the case says it was decided
+        before the cut-off (``rest_rule_in_baseline`` = 1)."""
+        return bool(self._param_or("rest_rule_in_baseline", 0.0))
 
     def default_levers(self, n: int = 1) -> LeverArrays:
         """n copies of the baseline's levers (nothing moved), to change with ``replace``."""
@@ -408,6 +485,8 @@ class Engine:
         "overtime_cost_factor": "overtime_cost_factor",
         "agency_to_own_cost_ratio": "agency_to_own_ratio",
         "purchased_care_to_own_cost_ratio": "purchased_to_own_ratio",
+        "purchased_care_price_growth_pct": "purchased_price_growth_pct",
+        "care_not_delivered_cost_to_own_ratio": "not_delivered_cost_ratio",
     }
 
     def compile(
@@ -595,6 +674,7 @@ class Engine:
         pf = pay_factor(L.pay_pct, self.cum_index, self.first_forecast, self.retro_months)
         drug = growth_factor(L.drug_growth_pct, t, self.t0)
         price = growth_factor(L.price_growth_pct, t, self.t0)
+        pur_price = growth_factor(L.purchased_price_growth_pct, t, self.t0)
         if baseline_only:
             base = np.where(fc[:, None], rr[None, :] * season, self.actual)
             base[:, self.i_pers] = np.where(
@@ -603,12 +683,17 @@ class Engine:
             base[:, self.i_drugs] = np.where(
                 fc, base[:, self.i_drugs] * drug[0], self.actual[:, self.i_drugs]
             )
-            pa = self.price_accounts
-            base[:, pa] = np.where(fc[:, None], base[:, pa] * price[0][:, None], self.actual[:, pa])
+            for a in self.price_accounts:
+                growth = pur_price[0] if a == self.i_purchased else price[0]
+                base[:, a] = np.where(fc, base[:, a] * growth, self.actual[:, a])
+            hours = self._base_agency_hours()
+            base[:, self.i_agency] = np.where(
+                fc, cost_tkr(hours, self.agency_price_path).sum(axis=1), base[:, self.i_agency]
+            )
             base = np.where(self.budget_accounts[None, :] & fc[:, None], self.budget, base)
             return base
 
-        B = self.baseline
+        B = self.baseline_run_rate
         fcf = fc.astype(float)
         eff: dict[str, dict[int, np.ndarray]] = {s: {} for s in STEPS}
 
@@ -632,30 +717,178 @@ class Engine:
         drug_rr = rr[self.i_drugs] * season[:, self.i_drugs]
         eff["drug_cost_growth"][self.i_drugs] = drug_rr[None, :] * (drug - base_drug) * fcf
 
-        # 4 price growth on price-driven run-rate accounts
+        # 4 price growth on price-driven run-rate accounts (purchased care on its own index)
         base_price = growth_factor(self._defaults.price_growth_pct, t, self.t0)
+        base_pur = growth_factor(self._defaults.purchased_price_growth_pct, t, self.t0)
         dprice = (price - base_price) * fcf
+        dpur = (pur_price - base_pur) * fcf
         for a in self.price_accounts:
             if not self.budget_accounts[a]:
-                eff["price_growth"][a] = (rr[a] * season[:, a])[None, :] * dprice
+                d = dpur if a == self.i_purchased else dprice
+                eff["price_growth"][a] = (rr[a] * season[:, a])[None, :] * d
 
-        # 5-8 savings at 100 % of plan, then what realisation takes away
-        plan = self._savings(L, pf, pers_paid, realisation=None)
-        real_pct = L.realisation_pct
-        if np.all(real_pct == 100.0):
-            real = plan
-        else:
-            real = self._savings(L, pf, pers_paid, realisation=real_pct / 100.0)
+        # 5-6, 9 savings at 100 % of plan (after the attrition cap), and the unplanned fill
+        # shortfall; 10 realisation takes (1 - r) of each planned effect away
+        sav = self._savings(L, pf, pers_paid, pur_price)
+        r = L.realisation_pct / 100.0
         for step in SAVING_STEPS:
-            eff[step] = plan["effects"][step]
-            for a, arr in real["effects"][step].items():
-                diff = arr - plan["effects"][step][a]
-                if a in eff["realisation"]:
-                    eff["realisation"][a] = eff["realisation"][a] + diff
-                else:
-                    eff["realisation"][a] = diff
+            for a, arr in sav["effects"][step].items():
+                eff[step][a] = arr
+        for a, arr in sav["planned"].items():
+            eff["realisation"][a] = (r[:, None] - 1.0) * arr
 
-        # 7 rest rule (independent of the savings: it scales with the pay-revised personnel cost)
+        # 7 rest rule: the scenario's cost of the rule minus the baseline's (zero when the
+        # scenario keeps the baseline's rule), covered by overtime and the agency hours kept
+        rest, rx = self._rest_rule(L, pers_paid, sav["delivered"], pur_price)
+        for a, arr in rest.items():
+            eff["rest_rule"][a] = arr - self._baseline_rest.get(a, 0.0)
+        for a, arr in self._baseline_rest.items():
+            if a not in rest:
+                eff["rest_rule"][a] = -np.broadcast_to(arr, (L.n, self.T))
+
+        extra = {
+            "staff_share_gone": sav["staff_share"],
+            "agency_delivered_hours": sav["delivered"],
+            "agency_replaced_own_hours": sav["own_hours"],
+            "agency_replaced_overtime_hours": sav["overtime_hours"],
+            "agency_replaced_purchased_hours": sav["purchased_hours"],
+            "agency_not_replaced_hours": sav["lost_hours"],
+            "agency_fill_shortfall_hours": sav["fill_lost"],
+            "agency_ordered_not_delivered_hours": sav["fill_short"],
+            **rx,
+            **{
+                f"planned_{k}": np.broadcast_to(v, (L.n, self.T))
+                for k, v in sav["planned_step"].items()
+            },
+        }
+        return eff, extra
+
+    def _own_price(self, L: LeverArrays, pf: np.ndarray) -> np.ndarray:
+        """Own-staff cost per hour of each agency category, (S, T, C) kr: the category's
+        agency price at the cut-off / ``agency_to_own_cost_ratio``, raised by the pay factor."""
+        return (
+            self.agency_price[None, None, :] / L.agency_to_own_ratio[:, None, None] * pf[:, :, None]
+        )
+
+    def _purchased_price(self, L: LeverArrays, pur_price: np.ndarray) -> np.ndarray:
+        """Purchased care per hour of each category, (S, T, C) kr: the own-staff cost at the
+        cut-off x ``purchased_care_to_own_cost_ratio``, on purchased care's own price index
+        (the sellers' price lists), not the region's pay revision."""
+        own0 = self.agency_price[None, None, :] / L.agency_to_own_ratio[:, None, None]
+        return own0 * L.purchased_to_own_ratio[:, None, None] * pur_price[:, :, None]
+
+    def _savings(
+        self, L: LeverArrays, pf: np.ndarray, pers_paid: np.ndarray, pur_price: np.ndarray
+    ) -> dict:
+        """Staffing reduction, agency hours with their replacement, and measures.
+
+        Returns each step's effect at 100 % of plan (``effects``), the planned part of those
+        effects per account (``planned``, what realisation scales), and the realised hours.
+        Per category, with ``cut = max(base - ordered, 0)`` the planned reduction,
+        ``add = max(ordered - base, 0)`` an increase (not a saving, never scaled) and
+        ``short = ordered x (1 - fill rate)`` hours ordered and not delivered (not a plan,
+        never scaled): every removed hour (cut or short) is covered by the replacement mix,
+        own staff at own-staff cost (re-hired) for a cut and at overtime cost for a short
+        hour, purchased care at its own price, and the rest not delivered at the cost of care
+        not delivered."""
+        fc = self.forecast
+        t = self.t
+        r = L.realisation_pct / 100.0
+        out: dict[str, dict[int, np.ndarray]] = {s: {} for s in SAVING_STEPS}
+        planned: dict[int, np.ndarray] = {}
+        planned_step: dict[str, np.ndarray] = {}
+
+        def add_planned(a: int, arr: np.ndarray, step: str) -> None:
+            planned[a] = planned[a] + arr if a in planned else arr
+            planned_step[step] = planned_step[step] + arr if step in planned_step else arr
+
+        # staffing reduction by attrition: the cap first, realisation after it
+        share = staffing_reduction_share(
+            t, L.staff_target_pct, L.staff_start, L.staff_ramp_months, L.attrition_pct
+        )
+        share = share * fc
+        out["staffing_reduction"][self.i_pers] = -share * pers_paid
+        add_planned(self.i_pers, out["staffing_reduction"][self.i_pers], "staffing_reduction")
+
+        # agency hours: ordered, delivered, replaced
+        ramp = ramp_share(t, L.agency_start, L.agency_ramp_months) * fc
+        base_h = self.baseline_agency_hours[None]  # (1, T, C)
+        ordered = agency_hours_ordered(self.baseline_agency_hours, L.agency_change_pct, ramp)
+        fill_on = (t[None, :] >= L.agency_start[:, None]) & fc
+        fill = 1.0 - (1.0 - L.fill_rate_pct[:, None] / 100.0) * fill_on  # (S, T)
+        cut = np.maximum(base_h - ordered, 0.0)
+        add = np.maximum(ordered - base_h, 0.0)
+        short = ordered * (1.0 - fill[:, :, None])
+        price = self.agency_price_path[None]  # (1, T, C)
+        own_p = self._own_price(L, pf)
+        pur_p = self._purchased_price(L, pur_price)
+        nd_p = own_p * L.not_delivered_cost_ratio[:, None, None]
+        s_own = (L.replace_own_pct / 100.0)[:, None, None]
+        s_pur = (L.replace_purchased_pct / 100.0)[:, None, None]
+        s_none = (L.replace_none_pct / 100.0)[:, None, None]
+        ot = L.overtime_cost_factor[:, None, None]
+
+        def replacement(hours: np.ndarray, own_factor: np.ndarray | float):
+            pers = cost_tkr(hours * s_own, own_p * own_factor).sum(axis=2)
+            pur = cost_tkr(hours * s_pur, pur_p).sum(axis=2) + cost_tkr(hours * s_none, nd_p).sum(
+                axis=2
+            )
+            return pers, pur
+
+        cut_saving = -cost_tkr(cut, price).sum(axis=2)
+        other_saving = -cost_tkr(short - add, price).sum(axis=2)
+        out["agency_reduction"][self.i_agency] = cut_saving + other_saving
+        add_planned(self.i_agency, cut_saving, "agency_reduction")
+        cut_pers, cut_pur = replacement(cut, 1.0)
+        short_pers, short_pur = replacement(short, ot)
+        out["agency_replacement"][self.i_pers] = cut_pers + short_pers
+        out["agency_replacement"][self.i_purchased] = cut_pur + short_pur
+        add_planned(self.i_pers, cut_pers, "agency_replacement")
+        add_planned(self.i_purchased, cut_pur, "agency_replacement")
+
+        # measures
+        if L.measures_tkr is not None:
+            for a in np.flatnonzero(np.any(L.measures_tkr != 0, axis=(0, 1))):
+                out["measures"][int(a)] = L.measures_tkr[:, :, a]
+                add_planned(int(a), L.measures_tkr[:, :, a], "measures")
+
+        # the realised hours (what realisation leaves of the planned cut)
+        cut_real = cut * r[:, None, None]
+        return {
+            "effects": out,
+            "planned": planned,
+            "planned_step": planned_step,
+            "staff_share": share * r[:, None],
+            "delivered": base_h - cut_real + add - short,
+            "own_hours": (cut_real * s_own).sum(axis=2),  # re-hired or reallocated
+            "overtime_hours": (short * s_own).sum(axis=2),  # short hours: own staff's overtime
+            "purchased_hours": ((cut_real + short) * s_pur).sum(axis=2),
+            "lost_hours": (cut_real * s_none).sum(axis=2),  # a planned cut, not replaced
+            "fill_lost": (short * s_none).sum(axis=2),  # ordered, not delivered, not replaced
+            "fill_short": short.sum(axis=2),
+        }
+
+    def _rest_rule(
+        self,
+        L: LeverArrays,
+        pers_paid: np.ndarray,
+        delivered: np.ndarray,
+        pur_price: np.ndarray | None = None,
+    ) -> tuple[dict[int, np.ndarray], dict[str, np.ndarray]]:
+        """The cost of the stricter rest rule per account, (S, T) tkr each, and its hours.
+
+        ``need = own FTE x hours x share in 24/7 care x extra need x (1 - weekend mitigation)``
+        from the start month; ``overtime_pct`` of it is own-staff overtime, ``agency_pct`` is
+        asked of agency. The agency cover cannot exceed what the scenario keeps: it is scaled
+        by the share of the category's baseline hours still delivered, and the hours the
+        agency no longer covers go through the replacement mix (own staff on overtime,
+        purchased care, or not delivered). The rest is not covered: care not delivered, at
+        its cost."""
+        fc = self.forecast
+        t = self.t
+        n = L.n
+        if pur_price is None:
+            pur_price = growth_factor(L.purchased_price_growth_pct, t, self.t0)
         on_rest = L.rest_on[:, None] & (t[None, :] >= L.rest_start[:, None]) & fc
         need = rest_rule_need_hours(
             self.own_fte,
@@ -666,89 +899,40 @@ class Engine:
             on_rest,
         )
         own_kr_per_hour = -pers_paid * 1000.0 / (self.own_fte * self.hours_per_fte_month)  # (S, T)
+        own_kr_per_hour = np.broadcast_to(own_kr_per_hour, (n, self.T))
+        k = self.i_rest_cat
+        base_k = self.baseline_agency_hours[:, k]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kept = np.where(base_k > 0, delivered[:, :, k] / base_k, 1.0)
+        kept = np.clip(kept, 0.0, 1.0)
         overtime_hours = need * (L.rest_overtime_pct[:, None] / 100.0)
-        rest_agency_hours = need * (L.rest_agency_pct[:, None] / 100.0)
-        uncovered = need * np.maximum(
-            1.0 - (L.rest_overtime_pct + L.rest_agency_pct)[:, None] / 100.0, 0.0
+        asked = need * (L.rest_agency_pct[:, None] / 100.0)
+        rest_agency_hours = asked * kept
+        displaced = asked - rest_agency_hours
+        s_own = L.replace_own_pct[:, None] / 100.0
+        s_pur = L.replace_purchased_pct[:, None] / 100.0
+        s_none = L.replace_none_pct[:, None] / 100.0
+        uncovered = (
+            need * np.maximum(1.0 - (L.rest_overtime_pct + L.rest_agency_pct)[:, None] / 100.0, 0.0)
+            + displaced * s_none
         )
-        eff["rest_rule"][self.i_pers] = cost_tkr(
-            overtime_hours, own_kr_per_hour * L.overtime_cost_factor[:, None]
-        )
-        eff["rest_rule"][self.i_agency] = cost_tkr(
-            rest_agency_hours, self.agency_price[self.i_rest_cat]
-        )
-
+        overtime_all = overtime_hours + displaced * s_own
+        pur_p = self._purchased_price(L, pur_price)[:, :, k]
+        ot_price = own_kr_per_hour * L.overtime_cost_factor[:, None]
+        nd_price = own_kr_per_hour * L.not_delivered_cost_ratio[:, None]
+        effects = {
+            self.i_pers: cost_tkr(overtime_all, ot_price),
+            self.i_agency: cost_tkr(rest_agency_hours, self.agency_price_path[None, :, k]),
+            self.i_purchased: cost_tkr(displaced * s_pur, pur_p) + cost_tkr(uncovered, nd_price),
+        }
         extra = {
-            "staff_share_gone": real["staff_share"],
-            "agency_delivered_hours": real["delivered"],
-            "agency_replaced_own_hours": real["own_hours"],
-            "agency_replaced_purchased_hours": real["purchased_hours"],
-            "agency_not_replaced_hours": real["lost_hours"],
-            "agency_fill_shortfall_hours": real["fill_short"],
             "rest_need_hours": need,
-            "rest_overtime_hours": overtime_hours,
+            "rest_overtime_hours": overtime_all,
             "rest_agency_hours": rest_agency_hours,
+            "rest_purchased_hours": displaced * s_pur,
             "rest_uncovered_hours": uncovered,
         }
-        return eff, extra
-
-    def _savings(
-        self, L: LeverArrays, pf: np.ndarray, pers_paid: np.ndarray, realisation: np.ndarray | None
-    ) -> dict:
-        """Staffing reduction, agency reduction with its replacement, and measures, at
-        ``realisation`` of plan (None = 100 %). Increases of agency hours are not savings and
-        are not scaled."""
-        fc = self.forecast
-        t = self.t
-        r = 1.0 if realisation is None else realisation
-        out: dict[str, dict[int, np.ndarray]] = {s: {} for s in SAVING_STEPS}
-
-        # staffing reduction by attrition
-        share = staffing_reduction_share(
-            t, L.staff_target_pct * r, L.staff_start, L.staff_ramp_months, L.attrition_pct
-        )
-        share = share * fc
-        out["staffing_reduction"][self.i_pers] = -share * pers_paid
-
-        # agency hours: ordered, delivered, replaced
-        r_col = r if np.isscalar(r) else r[:, None]
-        change = np.where(L.agency_change_pct < 0, L.agency_change_pct * r_col, L.agency_change_pct)
-        ramp = ramp_share(t, L.agency_start, L.agency_ramp_months) * fc
-        base_h = self.baseline_agency_hours
-        ordered = agency_hours_ordered(base_h, change, ramp)
-        fill_on = (t[None, :] >= L.agency_start[:, None]) & fc
-        fill = 1.0 - (1.0 - L.fill_rate_pct[:, None] / 100.0) * fill_on  # (S, T)
-        delivered = ordered * fill[:, :, None]
-        out["agency_reduction"][self.i_agency] = -cost_tkr(
-            base_h[None] - delivered, self.agency_price
-        ).sum(axis=2)
-        removed = np.maximum(base_h[None] - ordered, 0.0)
-        own_h = removed * (L.replace_own_pct / 100.0)[:, None, None]
-        pur_h = removed * (L.replace_purchased_pct / 100.0)[:, None, None]
-        lost_h = removed * (L.replace_none_pct / 100.0)[:, None, None]
-        own_price = (
-            self.agency_price[None, None, :] / L.agency_to_own_ratio[:, None, None] * pf[:, :, None]
-        )
-        out["agency_replacement"][self.i_pers] = cost_tkr(own_h, own_price).sum(axis=2)
-        out["agency_replacement"][self.i_purchased] = cost_tkr(
-            pur_h, own_price * L.purchased_to_own_ratio[:, None, None]
-        ).sum(axis=2)
-
-        # measures
-        if L.measures_tkr is not None:
-            m = L.measures_tkr * (r if np.isscalar(r) else r[:, None, None])
-            for a in np.flatnonzero(np.any(L.measures_tkr != 0, axis=(0, 1))):
-                out["measures"][int(a)] = m[:, :, a]
-
-        return {
-            "effects": out,
-            "staff_share": share,
-            "delivered": delivered,
-            "own_hours": own_h.sum(axis=2),
-            "purchased_hours": pur_h.sum(axis=2),
-            "lost_hours": lost_h.sum(axis=2),
-            "fill_short": (ordered * (1.0 - fill[:, :, None])).sum(axis=2),
-        }
+        return effects, extra
 
 
 def _bound(x: float | None, missing: str) -> str:
@@ -836,6 +1020,22 @@ class BatchResult:
         """Effect of each step per year, (S, K, Y) mkr, in ``STEPS`` order."""
         return np.stack([self.per_year(self.step_total(s)) / 1000.0 for s in STEPS], axis=1)
 
+    @cached_property
+    def realised_bridge_mkr(self) -> np.ndarray:
+        """The bridge with realisation taken into each saving, (S, K, Y) mkr: a saving step
+        shows what is realised (``step - (1 - r) x its planned part``), the realisation step
+        is zero. The steps still add up to the change; board texts quote these."""
+        out = self.bridge_mkr.copy()
+        r = self.levers.realisation_pct / 100.0
+        for step in SAVING_STEPS:
+            planned = self.extra.get(f"planned_{step}")
+            if planned is None:
+                continue
+            k = STEPS.index(step)
+            out[:, k, :] += (r[:, None] - 1.0) * (self.per_year(planned) / 1000.0)
+        out[:, STEPS.index("realisation"), :] = 0.0
+        return out
+
     # ------------------------------------------------------------- staffing and access
 
     @cached_property
@@ -878,8 +1078,8 @@ class BatchResult:
 
     @cached_property
     def hours_not_delivered(self) -> np.ndarray:
-        """Care hours not delivered per month, (S, T): agency hours neither replaced nor
-        delivered, the fill-rate shortfall and rest-rule need not covered."""
+        """Care hours not delivered per month, (S, T): removed agency hours not replaced (a
+        planned cut; hours ordered and not delivered) and rest-rule need not covered."""
         x = self.extra
         return (
             x["agency_not_replaced_hours"]

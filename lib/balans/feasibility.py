@@ -272,6 +272,14 @@ def agency_share_warnings(result: Result) -> list[FeasibilityWarning]:
     ]
 
 
+# The lever each reason of care not delivered points to, and the chart label that names it.
+_REASON = {
+    "agency.replacement.not_replaced_pct": "agency_not_replaced_hours",
+    "agency.fill_rate_pct": "agency_fill_shortfall_hours",
+    "rest_rule.overtime_pct": "rest_rule_uncovered_hours",
+}
+
+
 def hours_not_delivered_warnings(result: Result) -> list[FeasibilityWarning]:
     """Per year: care hours not delivered (agency hours not replaced + ordered but not
     delivered + rest-rule need not covered) above
@@ -302,7 +310,7 @@ def hours_not_delivered_warnings(result: Result) -> list[FeasibilityWarning]:
                 shortfall=_hours(b, lang),
                 rest=_hours(c, lang),
                 threshold=_hours(threshold, lang),
-                lever=lever,
+                lever=label(f"charts.{_REASON[lever]}", lang).lower(),
             )
 
         out.append(

@@ -245,8 +245,9 @@ def result_sentences(result: Result, lang: str = "sv") -> list[str]:
 
 
 def largest_effects_sentence(result: Result, year: int, lang: str = "sv", top: int = 3) -> str:
-    """The ``top`` bridge steps of ``year`` with the largest effect, largest first."""
-    b = result.bridge_frame()
+    """The ``top`` bridge steps of ``year`` with the largest realised effect, largest first:
+    a saving is quoted at the scenario's realisation, not at 100 % of plan."""
+    b = result.bridge_frame(realised=True)
     b = b[(b.year == year) & (b.effect_mkr.abs() >= _SHOWN_MKR)]
     if b.empty:
         return _t("no_effects", lang).format(year=year)
