@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from .case import Case, load_case
 from .engine import STEPS, BatchResult, Engine
@@ -88,6 +89,83 @@ def json_safe(x: Any) -> Any:
 
 def _month_label(ym: tuple[int, int]) -> str:
     return f"{ym[0]}-{ym[1]:02d}"
+
+
+# --------------------------------------------------------------------------- basis marks
+
+# How a figure stands to the case's documents. A frame column ending in ``basis`` holds one
+# of these for the figures beside it; the faces show it as a word with its explanation
+# (``locale/<lang>.yaml``, ``basis:``).
+BASES = ("document", "derived", "allocated", "forecast")
+
+
+def figure_basis(
+    case: Case, figure: str, *, year: int | None = None, t: int | None = None, side: str = "net"
+) -> str:
+    """The basis of a figure the frames show: ``document``, ``derived``, ``allocated`` or
+    ``forecast``, decided from what the case holds (never from the shipped case's months).
+
+    A case holds per account only year-to-date actuals and budgets, per division only
+    year-to-date totals and a first-year budget, and per year the board's budget totals
+    (``case.yaml`` ``budget:``; a year without ``revenue`` holds the previous year's).
+
+    - ``division``: a division's forecast, budget and deviation are *allocated*: the board's
+      figure split by the division's share of the year-to-date actuals (the budget: of the
+      first year's budget). A single division is the board itself (*document*).
+    - ``board_budget`` (``year``, ``side`` revenue | cost | net): *document* where the case
+      gives that total for the year, else *derived* (held revenue; cost = net - revenue).
+    - ``account_budget`` (``year``, ``side``): an account's full-year budget is *allocated*,
+      the side's total split by the account's share of the year-to-date budget; *derived*
+      where the side's total is; *document* for an account alone on its side, or when the
+      year-to-date is the whole first year.
+    - ``month_actual`` / ``month_budget`` (month index ``t``): after the cut-off the actual
+      is a *forecast*; a month's budget is phased from a period's total (*derived*) unless
+      the year-to-date is one month. Within the year-to-date a month's actual is *derived* (a
+      split of the period's totals) unless the period is one month or it is the last actual
+      month and the case gives that month's revenue and gross cost (*document*).
+    - ``cumulative_actual`` / ``cumulative_budget`` (``t``): the running total is the
+      year-to-date (*document*) at the cut-off and, for the budget, the year's net budget
+      at December (*document*); between those it sums derived months (*derived*).
+    """
+    c, months = case.cutoff_index, case.months
+    if figure == "division":
+        return "allocated" if len(case.divisions) > 1 else "document"
+    if figure in ("board_budget", "account_budget"):
+        key = {"revenue": "revenue", "cost": "gross_cost", "net": "net_cost"}[side]
+        if key not in _budget_given(case).get(year, ()):
+            return "derived"
+        if figure == "board_budget" or side == "net":
+            return "document"
+        alone = sum(a.side == side for a in case.accounts) == 1
+        whole_year = year == case.years[0] and months[c][1] == 12
+        return "document" if alone or whole_year else "allocated"
+    if t is None:
+        raise ValueError(f"figure_basis({figure!r}) needs the month index t")
+    if figure == "month_actual":
+        last_given = t == c and {"revenue", "cost"} <= set(case.last_month_share)
+        return "forecast" if t > c else ("document" if c == 0 or last_given else "derived")
+    if figure == "month_budget":
+        return "document" if c == 0 and t == 0 else "derived"
+    if figure == "cumulative_actual":
+        return "forecast" if t > c else ("document" if t == c else "derived")
+    if figure == "cumulative_budget":
+        return "document" if t == c or months[t][1] == 12 else "derived"
+    raise ValueError(f"figure_basis: unknown figure {figure!r}")
+
+
+_BUDGET_GIVEN: dict[tuple[str, str], dict[int, frozenset[str]]] = {}
+
+
+def _budget_given(case: Case) -> dict[int, frozenset[str]]:
+    """Per year, the budget totals the case's documents give (``case.yaml`` ``budget:``)."""
+    key = (str(case.folder.resolve()), case.data_hash)
+    if key not in _BUDGET_GIVEN:
+        path = case.folder / "case.yaml"
+        rules = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("budget") or {}
+        _BUDGET_GIVEN[key] = {
+            int(y): frozenset(r) if isinstance(r, dict) else frozenset() for y, r in rules.items()
+        }
+    return _BUDGET_GIVEN[key]
 
 
 @dataclass
@@ -167,14 +245,21 @@ class Result:
                     "board_forecast_net_mkr": self.case.board_forecast_net_mkr.get(y),
                     "board_forecast_made": self.case.board_forecast_made.get(y),
                     "actual_months": int(((e.year_idx == yi) & ~e.forecast).sum()),
+                    "budget_revenue_basis": figure_basis(
+                        self.case, "board_budget", year=y, side="revenue"
+                    ),
+                    "budget_gross_cost_basis": figure_basis(
+                        self.case, "board_budget", year=y, side="cost"
+                    ),
                 }
             )
         return pd.DataFrame(rows)
 
-    def bridge_frame(self) -> pd.DataFrame:
-        """Baseline -> each step -> scenario, per year (mkr); steps add up to the change."""
+    def bridge_frame(self, realised: bool = False) -> pd.DataFrame:
+        """Baseline -> each step -> scenario, per year (mkr); steps add up to the change.
+        ``realised``: each saving at the scenario's realisation (the realisation step zero)."""
         e = self.engine
-        br = self.batch.bridge_mkr[self.index]  # (K, Y)
+        br = (self.batch.realised_bridge_mkr if realised else self.batch.bridge_mkr)[self.index]
         return pd.DataFrame(
             [
                 {"year": y, "step": s, "effect_mkr": float(br[k, yi])}
@@ -184,7 +269,10 @@ class Result:
         )
 
     def accounts_frame(self) -> pd.DataFrame:
-        """Per year and account: budget, baseline, forecast and deviation (mkr)."""
+        """Per year and account: budget, baseline, forecast and deviation (mkr).
+
+        ``budget_basis`` says what the full-year budget per account is (:func:`figure_basis`):
+        the documents give budgets per account only for the year to date."""
         e = self.engine
         Ym = e.year_matrix
         fc = Ym @ self._by_account / 1000.0
@@ -204,6 +292,9 @@ class Result:
                         "baseline_mkr": float(base[yi, a]),
                         "forecast_mkr": float(fc[yi, a]),
                         "deviation_mkr": float(fc[yi, a] - bud[yi, a]),
+                        "budget_basis": figure_basis(
+                            self.case, "account_budget", year=y, side=acc.side
+                        ),
                     }
                 )
         return pd.DataFrame(rows)
@@ -213,7 +304,7 @@ class Result:
 
         The documents give divisions only as totals, so each division takes its share of
         the year-to-date actual revenue and gross cost (and of the budget) - an allocation,
-        not a per-division model."""
+        not a per-division model; ``basis`` says so in every row (:func:`figure_basis`)."""
         e = self.engine
         Ym = e.year_matrix
         acc = self._by_account
@@ -221,6 +312,7 @@ class Result:
         cost = Ym @ acc[:, e.is_cost].sum(axis=1) / 1000.0
         brev = Ym @ e.budget[:, e.is_rev].sum(axis=1) / 1000.0
         bcost = Ym @ e.budget[:, e.is_cost].sum(axis=1) / 1000.0
+        basis = figure_basis(self.case, "division")
         rows = []
         for yi, y in enumerate(e.years):
             for d, div in enumerate(self.case.divisions):
@@ -240,12 +332,17 @@ class Result:
                         "net_mkr": float(r + c),
                         "budget_net_mkr": float(bn),
                         "deviation_mkr": float(r + c - bn),
+                        "basis": basis,
                     }
                 )
         return pd.DataFrame(rows)
 
     def monthly_frame(self) -> pd.DataFrame:
-        """Per month: actual or forecast, budget and baseline, each month and cumulative (mkr)."""
+        """Per month: actual or forecast, budget and baseline, each month and cumulative (mkr).
+
+        ``actual_basis`` and ``budget_basis`` (and their ``cumulative_`` twins) say whether a
+        month's figure is the documents' own or derived from a period's total, or a forecast
+        (:func:`figure_basis`)."""
         e = self.engine
         acc = self._by_account
         net = acc.sum(axis=1) / 1000.0
@@ -267,6 +364,9 @@ class Result:
         for col in ("net_mkr", "baseline_net_mkr", "budget_net_mkr"):
             df["cumulative_" + col] = df.groupby("year")[col].cumsum()
         df["cumulative_deviation_mkr"] = df["cumulative_net_mkr"] - df["cumulative_budget_net_mkr"]
+        for col in ("actual", "budget", "cumulative_actual", "cumulative_budget"):
+            kind = col if col.startswith("cumulative") else "month_" + col
+            df[col + "_basis"] = [figure_basis(self.case, kind, t=t) for t in range(e.T)]
         return df
 
     def staffing_frame(self) -> pd.DataFrame:

@@ -883,54 +883,7 @@ class BalansApp:
         )
 
     def _tables_html(self, r: Result, year: int) -> str:
-        acc = r.accounts_frame()
-        acc = acc[acc.year == year]
-        div = r.divisions_frame()
-        div = div[div.year == year]
-        name = "name_sv" if self.lang == "sv" else "name_en"
-
-        def row(cells: list[str]) -> str:
-            return (
-                "<tr>"
-                + "".join(
-                    f"<td style='text-align:{'left' if i == 0 else 'right'}'>{c}</td>"
-                    for i, c in enumerate(cells)
-                )
-                + "</tr>"
-            )
-
-        head = [
-            label("lines.budget", self.lang),
-            label("lines.baseline", self.lang),
-            label("lines.forecast", self.lang),
-            label("lines.deviation", self.lang),
-        ]
-        h = "<tr><th></th>" + "".join(f"<th>{html.escape(x)}</th>" for x in head) + "</tr>"
-        rows = [
-            row(
-                [
-                    html.escape(getattr(a, name)),
-                    mkr(a.budget_mkr, 1, self.lang),
-                    mkr(a.baseline_mkr, 1, self.lang),
-                    mkr(a.forecast_mkr, 1, self.lang),
-                    mkr(a.deviation_mkr, 1, self.lang, signed=True),
-                ]
-            )
-            for a in acc.itertuples()
-        ]
-        drows = [
-            row(
-                [
-                    html.escape(d.name_sv),
-                    mkr(d.budget_net_mkr, 1, self.lang),
-                    "",
-                    mkr(d.net_mkr, 1, self.lang),
-                    mkr(d.deviation_mkr, 1, self.lang, signed=True),
-                ]
-            )
-            for d in div.itertuples()
-        ]
-        return f"<table><thead>{h}</thead><tbody>{''.join(rows)}</tbody></table><br><table><thead>{h}</thead><tbody>{''.join(drows)}</tbody></table>"
+        return tables_html(r, year, self.lang)
 
     def _share_html(self) -> str:
         qs = html.escape(self.query_string())
@@ -958,16 +911,7 @@ class BalansApp:
         if r is None:
             return
         links = [self._yaml_link()]
-        buf = io.BytesIO()
-        with __import__("pandas").ExcelWriter(buf, engine="openpyxl") as xl:
-            r.years_frame().to_excel(xl, sheet_name="years", index=False)
-            r.bridge_frame().to_excel(xl, sheet_name="bridge", index=False)
-            r.accounts_frame().to_excel(xl, sheet_name="accounts", index=False)
-            r.divisions_frame().to_excel(xl, sheet_name="divisions", index=False)
-            r.monthly_frame().to_excel(xl, sheet_name="monthly", index=False)
-            r.staffing_frame().to_excel(xl, sheet_name="staffing", index=False)
-            r.access_frame().to_excel(xl, sheet_name="access", index=False)
-        x = base64.b64encode(buf.getvalue()).decode()
+        x = base64.b64encode(excel_bytes(r, self.lang)).decode()
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         links.append(
             f'<a download="balans.xlsx" href="data:{mime};base64,{x}">{html.escape(self.L("download_excel"))}</a>'
@@ -988,6 +932,117 @@ class BalansApp:
         from IPython.display import display
 
         display(self.widget)
+
+
+def tables_html(r: Result, year: int, lang: str = "sv") -> str:
+    """The year's accounts and divisions, each row with its basis mark (the budget's per
+    account, the whole row's per division) and the marks' explanation under the table."""
+    from .report import basis_notes_html, basis_word
+
+    acc = r.accounts_frame()
+    acc = acc[acc.year == year]
+    div = r.divisions_frame()
+    div = div[div.year == year]
+    name = "name_sv" if lang == "sv" else "name_en"
+
+    def row(cells: list[str]) -> str:
+        return (
+            "<tr>"
+            + "".join(
+                f"<td style='text-align:{'left' if i == 0 else 'right'}'>{c}</td>"
+                for i, c in enumerate(cells)
+            )
+            + "</tr>"
+        )
+
+    head = [
+        label("lines.budget", lang),
+        label("lines.baseline", lang),
+        label("lines.forecast", lang),
+        label("lines.deviation", lang),
+    ]
+
+    def header(mark: str) -> str:
+        cells = "".join(f"<th>{html.escape(x)}</th>" for x in [*head, mark])
+        return f"<tr><th></th>{cells}</tr>"
+
+    rows = [
+        row(
+            [
+                html.escape(getattr(a, name)),
+                mkr(a.budget_mkr, 1, lang),
+                mkr(a.baseline_mkr, 1, lang),
+                mkr(a.forecast_mkr, 1, lang),
+                mkr(a.deviation_mkr, 1, lang, signed=True),
+                f'<span class="balans-basis">{html.escape(basis_word(a.budget_basis, lang))}</span>',
+            ]
+        )
+        for a in acc.itertuples()
+    ]
+    drows = [
+        row(
+            [
+                html.escape(d.name_sv),
+                mkr(d.budget_net_mkr, 1, lang),
+                "",
+                mkr(d.net_mkr, 1, lang),
+                mkr(d.deviation_mkr, 1, lang, signed=True),
+                f'<span class="balans-basis">{html.escape(basis_word(d.basis, lang))}</span>',
+            ]
+        )
+        for d in div.itertuples()
+    ]
+    acc_head = header(label("basis.budget_year", lang).format(year=year))
+    div_head = header(label("basis.column", lang))
+    acc_notes = basis_notes_html(r.case, "account", acc.budget_basis, lang)
+    div_notes = basis_notes_html(r.case, "division", div.basis, lang)
+    return (
+        f"<h4>{html.escape(label('report.accounts', lang))}</h4>"
+        f"<table><thead>{acc_head}</thead><tbody>{''.join(rows)}</tbody></table>"
+        f'<div class="balans-source balans-basis-notes">{acc_notes}</div>'
+        f"<h4>{html.escape(label('report.divisions', lang))}</h4>"
+        f"<table><thead>{div_head}</thead><tbody>{''.join(drows)}</tbody></table>"
+        f'<div class="balans-source balans-basis-notes">{div_notes}</div>'
+    )
+
+
+def excel_bytes(r: Result, lang: str = "sv") -> bytes:
+    """The app's tables as an Excel workbook. The first sheet (``Underlag``) explains every
+    basis column of the others (allocated, derived, document, forecast); each basis column's
+    header carries the same explanation as a cell note."""
+    import pandas as pd
+    from openpyxl.comments import Comment
+
+    from .report import basis_frame
+
+    notes = basis_frame(r, lang)
+    sheets = {
+        "years": r.years_frame(),
+        "bridge": r.bridge_frame(),
+        "accounts": r.accounts_frame(),
+        "divisions": r.divisions_frame(),
+        "monthly": r.monthly_frame(),
+        "staffing": r.staffing_frame(),
+        "access": r.access_frame(),
+    }
+    sheet_col, col_col, meaning_col = (
+        label(f"basis.sheet.{k}", lang) for k in ("sheet", "column", "meaning")
+    )
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
+        intro = pd.DataFrame({meaning_col: [label("basis.note.excel", lang)]})
+        first = label("basis.notes_title", lang)
+        intro.to_excel(xl, sheet_name=first, index=False)
+        notes.to_excel(xl, sheet_name=first, index=False, startrow=3)
+        for name, df in sheets.items():
+            df.to_excel(xl, sheet_name=name, index=False)
+            ws = xl.sheets[name]
+            for j, col in enumerate(df.columns, start=1):
+                mine = notes[(notes[sheet_col] == name) & (notes[col_col] == col)]
+                if len(mine):
+                    text = "\n".join(mine[meaning_col])
+                    ws.cell(row=1, column=j).comment = Comment(text, "Balans")
+    return buf.getvalue()
 
 
 def query_from_environment() -> str:

@@ -848,7 +848,13 @@ def write_outputs(result: BatchResult, lang: str = "sv") -> None:
     with atomic_path(out / "summary.csv") as tmp:
         summary.to_csv(tmp, index=False)
     with atomic_path(out / "summary.xlsx") as tmp:
-        summary.to_excel(tmp, index=False, sheet_name="summary", engine="openpyxl")
+        import pandas as pd
+
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+            summary.to_excel(xl, index=False, sheet_name="summary")
+            summary_basis_frame(summary, lang).to_excel(
+                xl, index=False, sheet_name=label("basis.notes_title", lang)
+            )
     comparison = comparison_frame(result)
     if not comparison.empty:
         import vl_convert as vlc
@@ -864,6 +870,32 @@ def write_outputs(result: BatchResult, lang: str = "sv") -> None:
             (out / name).unlink(missing_ok=True)
     write_json_atomic(out / "failures.json", failures_list(result))
     write_text_atomic(out / "index.html", index_html(result, summary, lang))
+
+
+# the summary's figures per year: the net budget is the board's own, the rest the model's
+SUMMARY_BASIS = {"budget_net_mkr": "document"}
+
+
+def summary_basis_frame(summary: Any, lang: str = "sv") -> Any:
+    """The summary's basis sheet: what the summary holds (board totals only; divisions and
+    account budgets, allocated or derived, are in the reports), then per figure column its
+    basis (document, forecast) and what that means."""
+    import pandas as pd
+
+    def t(key: str) -> str:
+        return label(f"basis.{key}", lang)
+
+    rows = [{t("sheet.column"): "", t("sheet.word"): "", t("sheet.meaning"): t("note.summary")}]
+    for col in summary.columns:
+        stem, _, year = col.rpartition("_")
+        if not (year.isdigit() and stem):
+            continue
+        code = SUMMARY_BASIS.get(stem, "forecast")
+        note = t("note.board_document") if code == "document" else t("note.forecast")
+        rows.append(
+            {t("sheet.column"): col, t("sheet.word"): t(f"word.{code}"), t("sheet.meaning"): note}
+        )
+    return pd.DataFrame(rows)
 
 
 def index_html(result: BatchResult, summary: Any, lang: str = "sv") -> str:

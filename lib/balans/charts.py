@@ -146,7 +146,9 @@ def _month_dates(months: pd.Series) -> pd.Series:
 def forecast_frame(
     result: Result, year: int | None = None, cumulative: bool = True, lang: str = "sv"
 ) -> pd.DataFrame:
-    """Long table for the forecast chart: one row per month and series (mkr)."""
+    """Long table for the forecast chart: one row per month and series (mkr), with the
+    figure's ``basis`` (document, derived, forecast: :func:`balans.api.figure_basis`) and
+    its tooltip text."""
     m = result.monthly_frame()
     if year is not None:
         m = m[m.year == year]
@@ -157,11 +159,19 @@ def forecast_frame(
         date = pd.Timestamp(r.month + "-01")
         net = getattr(r, pre + "net_mkr")
         kind = "actual" if r.is_actual else "forecast"
-        rows.append({"date": date, "series": kind, "value_mkr": net})
-        if kind == "actual" and r.month == last_actual:
-            rows.append({"date": date, "series": "forecast", "value_mkr": net})  # join the lines
+        actual_basis = getattr(r, pre + "actual_basis")
+        rows.append({"date": date, "series": kind, "value_mkr": net, "basis": actual_basis})
+        if kind == "actual" and r.month == last_actual:  # join the lines
+            rows.append(
+                {"date": date, "series": "forecast", "value_mkr": net, "basis": actual_basis}
+            )
         rows.append(
-            {"date": date, "series": "budget", "value_mkr": getattr(r, pre + "budget_net_mkr")}
+            {
+                "date": date,
+                "series": "budget",
+                "value_mkr": getattr(r, pre + "budget_net_mkr"),
+                "basis": getattr(r, pre + "budget_basis"),
+            }
         )
         if (
             not r.is_actual or r.month == last_actual
@@ -171,9 +181,11 @@ def forecast_frame(
                     "date": date,
                     "series": "baseline",
                     "value_mkr": getattr(r, pre + "baseline_net_mkr"),
+                    "basis": actual_basis,
                 }
             )
     df = pd.DataFrame(rows)
+    df["basis_text"] = df.basis.map(lambda c: label(f"basis.tooltip.{c}", lang))
     names = {
         "actual": label("lines.actual", lang),
         "forecast": label("lines.forecast", lang),
@@ -218,6 +230,7 @@ def forecast_vs_budget_chart(
             alt.Tooltip("serie:N", title=chart_label("series", lang)),
             alt.Tooltip("date:T", format="%B %Y", title=chart_label("month", lang)),
             alt.Tooltip("text:N", title=label("unit_mkr", lang)),
+            alt.Tooltip("basis_text:N", title=label("basis.column", lang)),
         ],
     )
     lines = base.mark_line(strokeWidth=2.5).encode(strokeDash=dash)

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from . import charts
-from .api import Result, json_safe, run
+from .api import Result, figure_basis, json_safe, run
 from .case import Case, load_case
 from .engine import STEPS
 from .errors import BalansError
@@ -159,6 +159,80 @@ def read_key_figures(path: str | Path) -> dict[str, Any]:
     return data
 
 
+# --------------------------------------------------------------------------- basis marks
+
+
+def basis_word(code: str, lang: str = "sv") -> str:
+    """The short word that marks a figure's basis (``fördelad``, ``härledd``, ``dokument``)."""
+    return label(f"basis.word.{code}", lang)
+
+
+def period_text(case: Case, lang: str = "sv") -> str:
+    """The months with actuals, e.g. ``januari–april 2023`` (``januari 2023`` for one month)."""
+    names = labels(lang)["narrative"]["months"]
+    (y0, m0), (y1, m1) = case.months[0], case.cutoff
+    if (y0, m0) == (y1, m1):
+        return f"{names[m1 - 1]} {y1}"
+    start = names[m0 - 1] if y0 == y1 else f"{names[m0 - 1]} {y0}"
+    return f"{start}–{names[m1 - 1]} {y1}"
+
+
+def basis_note(case: Case, kind: str, code: str, lang: str = "sv") -> str:
+    """What a mark means for a kind of figure (``division``, ``account`` budget, ``board``
+    budget, ``month``), starting with the mark's word: ``fördelad: …``."""
+    if code == "forecast":
+        key = "forecast"
+    elif kind == "division":
+        key = "division" if code == "allocated" else "board_document"
+    else:
+        key = f"{kind}_{code}"
+    return label(f"basis.note.{key}", lang).format(
+        period=period_text(case, lang), first_year=case.years[0]
+    )
+
+
+def basis_notes_html(case: Case, kind: str, codes: Sequence[str], lang: str = "sv") -> str:
+    """The explanation of every mark in ``codes`` (each once, in order), as paragraphs."""
+    seen = list(dict.fromkeys(codes))
+    return "".join(
+        f'<p class="basis-note">{html.escape(basis_note(case, kind, c, lang))}</p>' for c in seen
+    )
+
+
+def basis_frame(result: Result, lang: str = "sv") -> pd.DataFrame:
+    """Every basis column of the result's tables (as in the Excel download): the sheet, the
+    column, each value it takes, its word and what it means."""
+    kinds = {
+        ("years", "budget_revenue_basis"): "board",
+        ("years", "budget_gross_cost_basis"): "board",
+        ("accounts", "budget_basis"): "account",
+        ("divisions", "basis"): "division",
+    }
+    frames = {
+        "years": result.years_frame(),
+        "accounts": result.accounts_frame(),
+        "divisions": result.divisions_frame(),
+        "monthly": result.monthly_frame(),
+    }
+    rows = []
+    for sheet, df in frames.items():
+        for col in (c for c in df.columns if c.endswith("basis")):
+            kind = kinds.get((sheet, col), "month")
+            for code in dict.fromkeys(df[col]):
+                rows.append(
+                    {
+                        label("basis.sheet.sheet", lang): sheet,
+                        label("basis.sheet.column", lang): col,
+                        label("basis.sheet.value", lang): code,
+                        label("basis.sheet.word", lang): basis_word(code, lang),
+                        label("basis.sheet.meaning", lang): basis_note(
+                            result.case, kind, code, lang
+                        ),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------- tables
 
 
@@ -204,9 +278,18 @@ def forecast_vs_budget_frame(result: Result, lang: str = "sv") -> pd.DataFrame:
             f, b = float(getattr(y, fc)), float(getattr(y, bud))
             row[L("col.forecast_year", lang).format(year=y.year)] = _mkr(f, 0, lang)
             row[L("col.budget_year", lang).format(year=y.year)] = _mkr(b, 0, lang)
+            row[label("basis.budget_year", lang).format(year=y.year)] = basis_word(
+                _board_budget_basis(result, y, key), lang
+            )
             row[L("col.deviation_year", lang).format(year=y.year)] = _mkr(f - b, 0, lang, True)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _board_budget_basis(result: Result, year_row: Any, line: str) -> str:
+    if line == "net_cost":
+        return figure_basis(result.case, "board_budget", year=year_row.year, side="net")
+    return str(getattr(year_row, f"budget_{line}_basis"))
 
 
 def bridge_table(result: Result, lang: str = "sv") -> pd.DataFrame:
@@ -283,12 +366,25 @@ def access_year_frame(result: Result, lang: str = "sv") -> pd.DataFrame:
 
 
 def _per_year_table(
-    df: pd.DataFrame, key: str, name_col: str, value_cols: Sequence[str], lang: str
+    df: pd.DataFrame,
+    key: str,
+    name_col: str,
+    value_cols: Sequence[str],
+    lang: str,
+    row_basis: str | None = None,
+    budget_basis: str | None = None,
 ) -> pd.DataFrame:
-    """Rows ``key`` (named by ``name_col``), and per year the forecast, budget, deviation."""
+    """Rows ``key`` (named by ``name_col``), and per year the forecast, budget, deviation;
+    the mark of ``row_basis`` (the whole row's basis) after the name, the mark of
+    ``budget_basis`` (the budget's, per year) after each year's budget."""
     fc, bud, dev = value_cols
     out = df[[key, name_col]].drop_duplicates(key).set_index(key)
     table = pd.DataFrame({L("col.name", lang): out[name_col]})
+    if row_basis is not None:
+        first = df.drop_duplicates(key).set_index(key)
+        table[label("basis.column", lang)] = [
+            basis_word(c, lang) for c in first.loc[out.index, row_basis]
+        ]
     for y, part in df.groupby("year", sort=True):
         p = part.set_index(key)
         table[L("col.forecast_year", lang).format(year=y)] = [
@@ -297,6 +393,10 @@ def _per_year_table(
         table[L("col.budget_year", lang).format(year=y)] = [
             _mkr(v, 1, lang) for v in p.loc[out.index, bud]
         ]
+        if budget_basis is not None:
+            table[label("basis.budget_year", lang).format(year=y)] = [
+                basis_word(c, lang) for c in p.loc[out.index, budget_basis]
+            ]
         table[L("col.deviation_year", lang).format(year=y)] = [
             _mkr(v, 1, lang, True) for v in p.loc[out.index, dev]
         ]
@@ -304,22 +404,34 @@ def _per_year_table(
 
 
 def divisions_table(result: Result, lang: str = "sv") -> pd.DataFrame:
-    """Per division: net cost forecast, budget and deviation per year (mkr)."""
+    """Per division: its mark (allocated), net cost forecast, budget and deviation per year
+    (mkr)."""
     d = result.divisions_frame()
     if lang != "sv":
         names = {div.id: div.name_en for div in result.case.divisions}
         d = d.assign(name_sv=d.division.map(names))
     return _per_year_table(
-        d, "division", "name_sv", ("net_mkr", "budget_net_mkr", "deviation_mkr"), lang
+        d,
+        "division",
+        "name_sv",
+        ("net_mkr", "budget_net_mkr", "deviation_mkr"),
+        lang,
+        row_basis="basis",
     )
 
 
 def accounts_table(result: Result, lang: str = "sv") -> pd.DataFrame:
-    """Per account: forecast, budget and deviation per year (mkr)."""
+    """Per account: forecast, budget with its mark (allocated, derived) and deviation per
+    year (mkr)."""
     a = result.accounts_frame()
     name = "name_sv" if lang == "sv" else "name_en"
     return _per_year_table(
-        a, "account", name, ("forecast_mkr", "budget_mkr", "deviation_mkr"), lang
+        a,
+        "account",
+        name,
+        ("forecast_mkr", "budget_mkr", "deviation_mkr"),
+        lang,
+        budget_basis="budget_basis",
     )
 
 
@@ -387,6 +499,7 @@ STYLE = """<style>
 .balans-report .stamp { color: #444; font-size: 0.85rem; }
 .balans-report .chart svg { max-width: 100%; height: auto; }
 .balans-report pre.summary { white-space: pre-wrap; font-family: inherit; }
+.balans-report p.basis-note { font-size: 0.85rem; color: #333; max-width: 56rem; }
 </style>"""
 
 
@@ -511,6 +624,16 @@ class Report:
             for y in self._years
         ]
         parts.append(table_html(forecast_vs_budget_frame(self.result, self.lang)))
+        # the marks: the budget per line and year (table), the months (charts)
+        r, lang = self.result, self.lang
+        years, m = r.years_frame(), r.monthly_frame()
+        board = [*years.budget_revenue_basis, *years.budget_gross_cost_basis]
+        parts.append(basis_notes_html(r.case, "board", board, lang))
+        months = [c for c in (*m.actual_basis, *m.budget_basis) if c != "forecast"]
+        parts.append(
+            f'<p class="basis-note"><b>{html.escape(label("basis.chart_lead", lang))}</b></p>'
+        )
+        parts.append(basis_notes_html(r.case, "month", months, lang))
         return Html("".join(parts))
 
     def bridge(self) -> Html:
@@ -565,10 +688,18 @@ class Report:
             self._h("divisions")
             + f"<p>{html.escape(L('divisions_note', self.lang))}</p>"
             + table_html(divisions_table(self.result, self.lang))
+            + basis_notes_html(
+                self.result.case, "division", self.result.divisions_frame().basis, self.lang
+            )
         )
 
     def accounts(self) -> Html:
-        return Html(self._h("accounts") + table_html(accounts_table(self.result, self.lang)))
+        r = self.result
+        return Html(
+            self._h("accounts")
+            + table_html(accounts_table(r, self.lang))
+            + basis_notes_html(r.case, "account", r.accounts_frame().budget_basis, self.lang)
+        )
 
     def sources(self) -> Html:
         case, lang = self.result.case, self.lang
