@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import REPO
+from conftest import REPO, by_year
 
-from balans import load_scenario, run
+from balans import get_engine, load_scenario, run
 from balans.app import (
     BalansApp,
     parse_query,
@@ -75,3 +75,17 @@ def test_the_app_round_trips_its_own_link():
     other = BalansApp(query=link)
     assert other.scenario == app.scenario
     assert other.cards.value == app.cards.value
+
+
+def test_the_rest_rule_box_starts_ticked_because_the_rule_is_in_the_baseline():
+    engine = get_engine()
+    case = engine.case
+    base = load_scenario(REPO / "scenarios" / "baseline.yaml")
+    values = widget_values_from_scenario(case, base, "2023-05")
+    assert values["rest_on"] is True
+    # ticked at the defaults is the baseline itself; unticked is the rule with no extra need
+    same = scenario_from_values(case, base, values, values | {"staff_pct": 0.0})
+    assert same.levers.rest_rule is None
+    off = scenario_from_values(case, base, values, values | {"rest_on": False})
+    assert off.levers.rest_rule is not None and off.levers.rest_rule.extra_need_pct == 0
+    assert by_year(run(off), "change_vs_baseline_mkr", 2024) > 40  # the rule's 45 mkr gone

@@ -80,6 +80,12 @@ GROUPS = {
 }
 
 
+def _rest_in_baseline(case: Case) -> bool:
+    """Whether the case's baseline holds the stricter rest rule (decided before the cut-off)."""
+    fig = case.parameters.get("rest_rule_in_baseline")
+    return fig is not None and bool(float(fig.value))
+
+
 def widget_values_from_scenario(case: Case, sc: Scenario, first_forecast: str) -> dict[str, Any]:
     """The control values that show a scenario (defaults where it leaves a lever out)."""
     p = case.param
@@ -94,7 +100,7 @@ def widget_values_from_scenario(case: Case, sc: Scenario, first_forecast: str) -
         "bought_pct": int(p("agency_replacement_purchased_care_pct")),
         "fill_pct": p("agency_fill_rate_pct"),
         "drug_pct": p("drug_cost_growth_pct"),
-        "rest_on": False,
+        "rest_on": _rest_in_baseline(case),
         "rest_start": str(case.parameters["rest_rule_start"].value),
         "rest_need": p("rest_rule_extra_need_pct"),
         "rest_mitigation": p("rest_rule_weekend_mitigation_pct"),
@@ -123,7 +129,8 @@ def widget_values_from_scenario(case: Case, sc: Scenario, first_forecast: str) -
     if lv.drug_cost_growth_pct is not None:
         v["drug_pct"] = lv.drug_cost_growth_pct
     if (r := lv.rest_rule) is not None:
-        v["rest_on"] = True
+        # a rule in the baseline with no extra need is the rule switched off
+        v["rest_on"] = not (_rest_in_baseline(case) and r.extra_need_pct == 0)
         v["rest_start"] = r.start or v["rest_start"]
         if r.extra_need_pct is not None:
             v["rest_need"] = r.extra_need_pct
@@ -192,6 +199,7 @@ def scenario_from_values(
             levers["drug_cost_growth_pct"] = v["drug_pct"]
     if touched(*GROUPS["rest_rule"]):
         old = levers.pop("rest_rule", {}) or {}
+        in_base = _rest_in_baseline(case)
         if v["rest_on"]:
             rest = {k: old[k] for k in ("overtime_pct", "agency_pct") if k in old}
             rest |= {
@@ -199,7 +207,18 @@ def scenario_from_values(
                 "extra_need_pct": v["rest_need"],
                 "weekend_mitigation_pct": v["rest_mitigation"],
             }
-            levers["rest_rule"] = rest
+            as_baseline = (
+                in_base
+                and len(rest) == 3
+                and v["rest_start"] == str(case.parameters["rest_rule_start"].value)
+                and v["rest_need"] == p("rest_rule_extra_need_pct")
+                and v["rest_mitigation"] == p("rest_rule_weekend_mitigation_pct")
+            )
+            if not as_baseline:
+                levers["rest_rule"] = rest
+        elif in_base:
+            # the decided rule is in the baseline: switching it off is a rule with no extra need
+            levers["rest_rule"] = {"extra_need_pct": 0.0}
     if touched("realisation"):
         levers.pop("realisation_pct", None)
         if v["realisation"] != 100:
