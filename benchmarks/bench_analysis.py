@@ -51,7 +51,7 @@ def main() -> None:
         return r
 
     def seek():
-        g = goal_seek(sc, "staffing_reduction.target_pct", 2024, -300.0)
+        g = goal_seek(sc, "measures.mkr_per_year", 2024, -300.0)
         assert g.reachable
         return g
 
