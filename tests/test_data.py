@@ -246,6 +246,29 @@ BROKEN = {
         "cutoff_month: 2024-04",
         ["case.yaml", "cutoff_month", "2023-01 to 2023-11"],
     ),
+    "agency_price_start_outside_the_horizon": (
+        "parameters.csv",
+        "agency_price_start,2024-05",
+        "agency_price_start,2026-05",
+        [
+            "parameters.csv",
+            "agency_price_start lies outside the horizon",
+            "2026-05",
+            "2023-01 to 2024-12",
+        ],
+    ),
+    "agency_price_change_for_an_unknown_category": (
+        "parameters.csv",
+        "agency_price_change_pct_nurses,",
+        "agency_price_change_pct_midwives,",
+        ["parameters.csv", "agency_price_change_pct_midwives", "agency_price_change_pct_nurses"],
+    ),
+    "rest_rule_in_baseline_neither_0_nor_1": (
+        "parameters.csv",
+        "rest_rule_in_baseline,1,flag,document,0,1",
+        "rest_rule_in_baseline,0.5,flag,document,0,1",
+        ["parameters.csv", "rest_rule_in_baseline must be 0 or 1", "0.5"],
+    ),
     "duplicate_account": (
         "accounts.csv",
         "sales,Försäljning",

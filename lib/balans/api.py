@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from .case import Case, load_case
 from .engine import STEPS, BatchResult, Engine
@@ -107,7 +106,7 @@ def figure_basis(
 
     A case holds per account only year-to-date actuals and budgets, per division only
     year-to-date totals and a first-year budget, and per year the board's budget totals
-    (``case.yaml`` ``budget:``; a year without ``revenue`` holds the previous year's).
+    (``Case.budget_given``; a year without ``revenue`` holds the previous year's).
 
     - ``division``: a division's forecast, budget and deviation are *allocated*: the board's
       figure split by the division's share of the year-to-date actuals (the budget: of the
@@ -132,7 +131,7 @@ def figure_basis(
         return "allocated" if len(case.divisions) > 1 else "document"
     if figure in ("board_budget", "account_budget"):
         key = {"revenue": "revenue", "cost": "gross_cost", "net": "net_cost"}[side]
-        if key not in _budget_given(case).get(year, ()):
+        if key not in case.budget_given.get(year, ()):
             return "derived"
         if figure == "board_budget" or side == "net":
             return "document"
@@ -151,21 +150,6 @@ def figure_basis(
     if figure == "cumulative_budget":
         return "document" if t == c or months[t][1] == 12 else "derived"
     raise ValueError(f"figure_basis: unknown figure {figure!r}")
-
-
-_BUDGET_GIVEN: dict[tuple[str, str], dict[int, frozenset[str]]] = {}
-
-
-def _budget_given(case: Case) -> dict[int, frozenset[str]]:
-    """Per year, the budget totals the case's documents give (``case.yaml`` ``budget:``)."""
-    key = (str(case.folder.resolve()), case.data_hash)
-    if key not in _BUDGET_GIVEN:
-        path = case.folder / "case.yaml"
-        rules = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("budget") or {}
-        _BUDGET_GIVEN[key] = {
-            int(y): frozenset(r) if isinstance(r, dict) else frozenset() for y, r in rules.items()
-        }
-    return _BUDGET_GIVEN[key]
 
 
 @dataclass

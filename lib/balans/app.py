@@ -80,12 +80,6 @@ GROUPS = {
 }
 
 
-def _rest_in_baseline(case: Case) -> bool:
-    """Whether the case's baseline holds the stricter rest rule (decided before the cut-off)."""
-    fig = case.parameters.get("rest_rule_in_baseline")
-    return fig is not None and bool(float(fig.value))
-
-
 def widget_values_from_scenario(case: Case, sc: Scenario, first_forecast: str) -> dict[str, Any]:
     """The control values that show a scenario (defaults where it leaves a lever out)."""
     p = case.param
@@ -100,7 +94,7 @@ def widget_values_from_scenario(case: Case, sc: Scenario, first_forecast: str) -
         "bought_pct": int(p("agency_replacement_purchased_care_pct")),
         "fill_pct": p("agency_fill_rate_pct"),
         "drug_pct": p("drug_cost_growth_pct"),
-        "rest_on": _rest_in_baseline(case),
+        "rest_on": case.rest_rule_in_baseline,
         "rest_start": str(case.parameters["rest_rule_start"].value),
         "rest_need": p("rest_rule_extra_need_pct"),
         "rest_mitigation": p("rest_rule_weekend_mitigation_pct"),
@@ -130,7 +124,7 @@ def widget_values_from_scenario(case: Case, sc: Scenario, first_forecast: str) -
         v["drug_pct"] = lv.drug_cost_growth_pct
     if (r := lv.rest_rule) is not None:
         # a rule in the baseline with no extra need is the rule switched off
-        v["rest_on"] = not (_rest_in_baseline(case) and r.extra_need_pct == 0)
+        v["rest_on"] = not (case.rest_rule_in_baseline and r.extra_need_pct == 0)
         v["rest_start"] = r.start or v["rest_start"]
         if r.extra_need_pct is not None:
             v["rest_need"] = r.extra_need_pct
@@ -199,7 +193,7 @@ def scenario_from_values(
             levers["drug_cost_growth_pct"] = v["drug_pct"]
     if touched(*GROUPS["rest_rule"]):
         old = levers.pop("rest_rule", {}) or {}
-        in_base = _rest_in_baseline(case)
+        in_base = case.rest_rule_in_baseline
         if v["rest_on"]:
             rest = {k: old[k] for k in ("overtime_pct", "agency_pct") if k in old}
             rest |= {

@@ -161,6 +161,7 @@ class Case:
     parameters: dict[str, Figure]
     budget_net_mkr: dict[int, float]
     budget_revenue_mkr: dict[int, float]
+    budget_given: dict[int, frozenset[str]]  # year -> the budget lines the documents give
     board_forecast_net_mkr: dict[int, float]
     board_forecast_made: dict[int, str]  # year -> the month the board made that forecast
     last_month_share: dict[str, float]  # side -> share of year-to-date in the last actual month
@@ -174,6 +175,13 @@ class Case:
     @property
     def cutoff(self) -> tuple[int, int]:
         return self.months[self.cutoff_index]
+
+    @property
+    def rest_rule_in_baseline(self) -> bool:
+        """Whether the stricter rest rule was decided before the cut-off and so is part of the
+        baseline (``rest_rule_in_baseline`` = 1 in parameters.csv)."""
+        fig = self.parameters.get("rest_rule_in_baseline")
+        return fig is not None and float(fig.value) == 1.0
 
     def param(self, key: str) -> float:
         return float(self.parameters[key].value)
@@ -679,6 +687,24 @@ def _load(folder: Path, hash_: str) -> Case:
             column="value",
             value=parameters["rest_rule_start"].value,
         )
+    flag = parameters.get("rest_rule_in_baseline")
+    if flag is not None and flag.value not in (0.0, 1.0):
+        raise DataError(
+            par_file,
+            "rest_rule_in_baseline must be 0 or 1",
+            column="value",
+            value=flag.value,
+            allowed="0 (a scenario lever) or 1 (decided, in the baseline)",
+        )
+    start = parameters.get("agency_price_start")
+    if start is not None and start.value not in {f"{y}-{m:02d}" for y, m in months}:
+        raise DataError(
+            par_file,
+            "agency_price_start lies outside the horizon",
+            column="value",
+            value=start.value,
+            allowed=f"a month YYYY-MM from {months[0][0]}-{months[0][1]:02d} to {months[-1][0]}-{months[-1][1]:02d}",
+        )
     mix = sum(
         parameters[f"agency_replacement_{k}_pct"].value
         for k in ("own_staff", "purchased_care", "not_replaced")
@@ -694,6 +720,7 @@ def _load(folder: Path, hash_: str) -> Case:
     # -- budgets per year
     budget_net: dict[int, float] = {}
     budget_rev: dict[int, float] = {}
+    budget_given: dict[int, frozenset[str]] = {}
     rules = meta["budget"]
     if not isinstance(rules, dict):
         raise DataError(meta_path, "budget must map years to figure keys", column="budget")
@@ -703,6 +730,7 @@ def _load(folder: Path, hash_: str) -> Case:
             raise DataError(
                 meta_path, f"the budget for {y} needs at least net_cost", column=f"budget.{y}"
             )
+        budget_given[y] = frozenset(k for k in LINES if k in rule)
         budget_net[y] = _figure_lookup(meta_path, figures, rule["net_cost"], f"budget.{y}.net_cost")
         if "revenue" in rule:
             budget_rev[y] = _figure_lookup(
@@ -931,6 +959,18 @@ def _load(folder: Path, hash_: str) -> Case:
         if isinstance(spec, dict) and spec.get("made"):
             board_made[int(y)] = str(spec["made"])
 
+    cat_ids = {cat.id for cat in top}
+    for key in parameters:
+        if key.startswith("agency_price_change_pct_"):
+            cid = key.removeprefix("agency_price_change_pct_")
+            if cid not in cat_ids:
+                raise DataError(
+                    par_file,
+                    "the agency price change names a category the case does not have",
+                    column="key",
+                    value=key,
+                    allowed=", ".join(f"agency_price_change_pct_{c}" for c in sorted(cat_ids)),
+                )
     return Case(
         folder=folder,
         id=str(meta["id"]),
@@ -947,6 +987,7 @@ def _load(folder: Path, hash_: str) -> Case:
         parameters=parameters,
         budget_net_mkr=budget_net,
         budget_revenue_mkr=budget_rev,
+        budget_given=budget_given,
         board_forecast_net_mkr=board,
         board_forecast_made=board_made,
         last_month_share=last_share,

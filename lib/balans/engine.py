@@ -384,9 +384,7 @@ class Engine:
         start = self.case.parameters.get("agency_price_start")
         if start is None:
             return path
-        idx = self.case.month_index(str(start.value))
-        if idx is None:
-            return path
+        idx = self.case.month_index(str(start.value))  # inside the horizon (the loader checks)
         for ci, cid in enumerate(self.category_ids):
             fig = self.case.parameters.get(f"agency_price_change_pct_{cid}")
             if fig is not None:
@@ -447,7 +445,7 @@ class Engine:
             replace_purchased_pct=full(p("agency_replacement_purchased_care_pct")),
             replace_none_pct=full(p("agency_replacement_not_replaced_pct")),
             fill_rate_pct=full(p("agency_fill_rate_pct")),
-            rest_on=np.full(n, self._rest_in_baseline()),
+            rest_on=np.full(n, self.case.rest_rule_in_baseline),
             rest_start=full(rest_start),
             rest_need_pct=full(p("rest_rule_extra_need_pct")),
             rest_mitigation_pct=full(p("rest_rule_weekend_mitigation_pct")),
@@ -468,11 +466,6 @@ class Engine:
     def _param_or(self, key: str, default: float) -> float:
         fig = self.case.parameters.get(key)
         return default if fig is None else float(fig.value)
-
-    def _rest_in_baseline(self) -> bool:
-        """The stricter rest rule is part of the baseline where the case says it was decided
-        before the cut-off (``rest_rule_in_baseline`` = 1)."""
-        return bool(self._param_or("rest_rule_in_baseline", 0.0))
 
     def default_levers(self, n: int = 1) -> LeverArrays:
         """n copies of the baseline's levers (nothing moved), to change with ``replace``."""
