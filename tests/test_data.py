@@ -244,7 +244,7 @@ BROKEN = {
         "case.yaml",
         "cutoff_month: 2023-04",
         "cutoff_month: 2024-04",
-        ["case.yaml", "cutoff_month", "2023-01 to 2023-11"],
+        ["case.yaml", "cutoff_month", "2023-01 to 2023-12"],
     ),
     "agency_price_start_outside_the_horizon": (
         "parameters.csv",

@@ -128,12 +128,12 @@ def figure_basis(
     """
     c, months = case.cutoff_index, case.months
     if figure == "division":
-        return "allocated" if len(case.divisions) > 1 else "document"
+        return "allocated" if len(case.divisions) > 1 and not case.divisions_real else "document"
     if figure in ("board_budget", "account_budget"):
         key = {"revenue": "revenue", "cost": "gross_cost", "net": "net_cost"}[side]
         if key not in case.budget_given.get(year, ()):
             return "derived"
-        if figure == "board_budget" or side == "net":
+        if figure == "board_budget" or side == "net" or case.is_ledger:
             return "document"
         alone = sum(a.side == side for a in case.accounts) == 1
         whole_year = year == case.years[0] and months[c][1] == 12
@@ -141,14 +141,19 @@ def figure_basis(
     if t is None:
         raise ValueError(f"figure_basis({figure!r}) needs the month index t")
     if figure == "month_actual":
-        last_given = t == c and {"revenue", "cost"} <= set(case.last_month_share)
-        return "forecast" if t > c else ("document" if c == 0 or last_given else "derived")
+        return case.month_actual_basis[t]
     if figure == "month_budget":
-        return "document" if c == 0 and t == 0 else "derived"
+        return case.month_budget_basis[t]
+    # the running total of the year through month t
+    jan = t - (months[t][1] - 1)
     if figure == "cumulative_actual":
-        return "forecast" if t > c else ("document" if t == c else "derived")
+        if t > c:
+            return "forecast"
+        own = all(b == "document" for b in case.month_actual_basis[jan : t + 1])
+        return "document" if own or t == c else "derived"
     if figure == "cumulative_budget":
-        return "document" if t == c or months[t][1] == 12 else "derived"
+        own = all(b == "document" for b in case.month_budget_basis[jan : t + 1])
+        return "document" if own or t == c or months[t][1] == 12 else "derived"
     raise ValueError(f"figure_basis: unknown figure {figure!r}")
 
 
@@ -286,26 +291,26 @@ class Result:
     def divisions_frame(self) -> pd.DataFrame:
         """Per year and division: revenue, gross cost, net, budget and deviation (mkr).
 
-        The documents give divisions only as totals, so each division takes its share of
-        the year-to-date actual revenue and gross cost (and of the budget) - an allocation,
-        not a per-division model; ``basis`` says so in every row (:func:`figure_basis`)."""
-        e = self.engine
+        Where the ledger has account x division, a division's actual months are its own
+        figures and its forecast is each account's forecast times the division's share of
+        that account's year-to-date. Where the documents give divisions only as totals, each
+        division takes its share of the year-to-date actual revenue and gross cost (and of
+        the budget): an allocation, not a per-division model; ``basis`` says which in every
+        row (:func:`figure_basis`)."""
+        e, case = self.engine, self.case
         Ym = e.year_matrix
-        acc = self._by_account
-        rev = Ym @ acc[:, e.is_rev].sum(axis=1) / 1000.0
-        cost = Ym @ acc[:, e.is_cost].sum(axis=1) / 1000.0
-        brev = Ym @ e.budget[:, e.is_rev].sum(axis=1) / 1000.0
-        bcost = Ym @ e.budget[:, e.is_cost].sum(axis=1) / 1000.0
-        basis = figure_basis(self.case, "division")
+        by = self._by_account[:, :, None] * e.div_account_share[None, :, :]  # (T, A, D)
+        if case.division_actual_tkr is not None:
+            by[: e.c + 1] = case.division_actual_tkr[: e.c + 1]
+        bud = e.division_budget()
+        rev = np.einsum("yt,td->yd", Ym, by[:, e.is_rev].sum(axis=1)) / 1000.0
+        cost = np.einsum("yt,td->yd", Ym, by[:, e.is_cost].sum(axis=1)) / 1000.0
+        bnet = np.einsum("yt,td->yd", Ym, bud.sum(axis=1)) / 1000.0
+        basis = figure_basis(case, "division")
         rows = []
         for yi, y in enumerate(e.years):
-            for d, div in enumerate(self.case.divisions):
-                r = rev[yi] * e.div_share["revenue"][d]
-                c = cost[yi] * e.div_share["cost"][d]
-                bn = (
-                    brev[yi] * e.div_budget_share["revenue"][d]
-                    + bcost[yi] * e.div_budget_share["cost"][d]
-                )
+            for d, div in enumerate(case.divisions):
+                r, c = rev[yi, d], cost[yi, d]
                 rows.append(
                     {
                         "year": y,
@@ -314,8 +319,8 @@ class Result:
                         "revenue_mkr": float(r),
                         "gross_cost_mkr": float(c),
                         "net_mkr": float(r + c),
-                        "budget_net_mkr": float(bn),
-                        "deviation_mkr": float(r + c - bn),
+                        "budget_net_mkr": float(bnet[yi, d]),
+                        "deviation_mkr": float(r + c - bnet[yi, d]),
                         "basis": basis,
                     }
                 )

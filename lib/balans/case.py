@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from .errors import DataError
@@ -140,11 +141,19 @@ class AgencyCategory:
     agency_share_target_pct: float | None
     source: str
     note: str
+    hours_ytd: float | None = None  # where the ledger gives hours (else fte_ytd prices them)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Case:
-    """A loaded, validated and reconciled case. Months are ``(year, month)`` tuples."""
+    """A loaded, validated and reconciled case. Months are ``(year, month)`` tuples.
+
+    Whatever the files' detail, a case holds the same monthly shape: actuals per month and
+    account through the cut-off (``actual_tkr``), the budget per month and account for every
+    month of the horizon (``budget_tkr``), per division where the ledger has them, and for
+    each month whether its figures are the ledger's own (*document*) or *derived* from a
+    coarser period (``month_actual_basis``, ``month_budget_basis``; ``derivations`` says how).
+    """
 
     folder: Path
     id: str
@@ -166,6 +175,20 @@ class Case:
     board_forecast_made: dict[int, str]  # year -> the month the board made that forecast
     last_month_share: dict[str, float]  # side -> share of year-to-date in the last actual month
     data_hash: str
+    # the monthly ledger (see the class docstring)
+    ytd_start_index: int  # January of the cut-off year: the run-rate's first month
+    actual_tkr: np.ndarray  # (T, A) tkr, zero after the cut-off
+    budget_tkr: np.ndarray  # (T, A) tkr
+    month_actual_basis: tuple[str, ...]  # (T,) document | derived | forecast
+    month_budget_basis: tuple[str, ...]  # (T,) document | derived
+    division_actual_tkr: np.ndarray | None  # (T, A, D) where the ledger has account x division
+    division_budget_tkr: np.ndarray | None  # (T, A, D)
+    prior_year_tkr: np.ndarray | None  # (12, A) the cut-off year's previous year, per month
+    pay_revision_paid: bool  # the cut-off year's pay revision is in the actuals already
+    own_fte_given: float | None  # own staff FTE at employees_date where staff.csv gives it
+    synthetic: bool
+    derivations: dict[str, str]  # what is derived -> how (shown beside derived figures)
+    provenance: dict[str, Any]
     reconciliation: tuple[str, ...] = field(default=())
 
     @property
@@ -175,6 +198,33 @@ class Case:
     @property
     def cutoff(self) -> tuple[int, int]:
         return self.months[self.cutoff_index]
+
+    @property
+    def ytd_months(self) -> int:
+        """Months with actuals in the cut-off year (the run-rate's months)."""
+        return self.cutoff_index - self.ytd_start_index + 1
+
+    @property
+    def divisions_real(self) -> bool:
+        """Whether divisions are the ledger's own figures (not allocated from totals)."""
+        return self.division_actual_tkr is not None
+
+    @property
+    def is_ledger(self) -> bool:
+        return self.division_actual_tkr is not None
+
+    @property
+    def scenarios_dir(self) -> Path:
+        """The case's own scenario files (``<case>/scenarios/``)."""
+        return self.folder / "scenarios"
+
+    def measure_account(self) -> str:
+        """The account a measure acts on when the scenario names none: the first cost
+        account with role ``other`` (else the last cost account)."""
+        others = [a.id for a in self.accounts if a.role == "other"]
+        if others:
+            return others[0]
+        return [a.id for a in self.accounts if a.side == "cost"][-1]
 
     @property
     def rest_rule_in_baseline(self) -> bool:
@@ -466,21 +516,23 @@ def _load_yaml_meta(folder: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(meta, dict):
         raise DataError(str(path), "expected a mapping of settings", value=type(meta).__name__)
-    for k in (
-        "id",
-        "name",
-        "first_month",
-        "cutoff_month",
-        "last_month",
-        "employees_date",
-        "budget",
-    ):
+    needed = ["id", "name", "first_month", "cutoff_month", "last_month", "employees_date"]
+    if not meta.get("ledger"):
+        needed.append("budget")
+    for k in needed:
         if k not in meta:
             raise DataError(str(path), "a setting is missing", column=k)
     return meta
 
 
-def _months(path: str, meta: dict[str, Any]) -> tuple[tuple[tuple[int, int], ...], int]:
+def _months(
+    path: str, meta: dict[str, Any], *, cutoff_in_first_year: bool
+) -> tuple[tuple[tuple[int, int], ...], int]:
+    """The horizon's months (whole years, January to December) and the cut-off's index.
+
+    The cut-off may be any month of the horizon but its last (something must be forecast).
+    A case without a monthly ledger gives only the first year's year-to-date, so its cut-off
+    lies in the first year (``cutoff_in_first_year``)."""
     parsed = {}
     for k in ("first_month", "cutoff_month", "last_month"):
         ym = _parse_month(str(meta[k]))
@@ -495,24 +547,33 @@ def _months(path: str, meta: dict[str, Any]) -> tuple[tuple[tuple[int, int], ...
             column="first_month",
             value=meta["first_month"],
         )
-    if last[1] != 12:
-        raise DataError(
-            path, "the horizon must end in December", column="last_month", value=meta["last_month"]
-        )
-    if cut[0] != first[0] or cut[1] >= 12:
+    if last[1] != 12 or last < first:
         raise DataError(
             path,
-            "the cut-off must be in the first year, before December",
-            column="cutoff_month",
-            value=meta["cutoff_month"],
-            allowed=f"{first[0]}-01 to {first[0]}-11",
-        )
-    if last[0] < first[0] + 1:
-        raise DataError(
-            path,
-            "the horizon must cover at least two years",
+            "the horizon must end in December of its last year",
             column="last_month",
             value=meta["last_month"],
+            allowed=f"{first[0]}-12 or a later December",
+        )
+    fmt = f"{first[0]}-01 to {last[0]}-11"
+    if cutoff_in_first_year:
+        fmt = (
+            f"{first[0]}-01 to {first[0]}-12"
+            if last[0] > first[0]
+            else f"{first[0]}-01 to {first[0]}-11"
+        )
+    if not first <= cut < last or (cutoff_in_first_year and cut[0] != first[0]):
+        raise DataError(
+            path,
+            "the cut-off must lie in the horizon, before its last month"
+            + (
+                " (a case without a monthly ledger: in the first year)"
+                if cutoff_in_first_year
+                else ""
+            ),
+            column="cutoff_month",
+            value=meta["cutoff_month"],
+            allowed=fmt,
         )
     months = tuple((y, m) for y in range(first[0], last[0] + 1) for m in range(1, 13))
     return months, months.index(cut)
@@ -529,7 +590,7 @@ def _figure_lookup(path: str, figures: dict[str, Figure], key: Any, setting: str
 def _load(folder: Path, hash_: str) -> Case:
     meta = _load_yaml_meta(folder)
     meta_path = str(folder / "case.yaml")
-    months, cutoff_index = _months(meta_path, meta)
+    months, cutoff_index = _months(meta_path, meta, cutoff_in_first_year=True)
     years = sorted({y for y, _ in months})
 
     acc_rows = _read_csv(folder, "accounts.csv", _ACCOUNT_COLS)
@@ -604,118 +665,10 @@ def _load(folder: Path, hash_: str) -> Case:
                 acc_file, f"exactly one account must have role '{role}' (found {n})", column="role"
             )
 
-    fig_file = str(folder / "figures.csv")
-    _unique(fig_file, fig_rows, "key")
-    figures = {
-        r["key"]: Figure(r["key"], r["value"], r["unit"], r["kind"], r["source"], r["note"] or "")
-        for r in fig_rows
-    }
-    for r in fig_rows:
-        _check_unit(fig_file, r)
+    figures = _figures(folder, fig_rows)
 
+    parameters = _parameters(folder, par_rows, months)
     par_file = str(folder / "parameters.csv")
-    _unique(par_file, par_rows, "key")
-    parameters: dict[str, Figure] = {}
-    for r in par_rows:
-        _check_unit(par_file, r)
-        value: float | str
-        if r["key"].endswith("_start"):
-            if _parse_month(r["value"]) is None:
-                raise DataError(
-                    par_file,
-                    "not a month",
-                    row=r["_line"],
-                    column="value",
-                    value=r["value"],
-                    allowed="YYYY-MM",
-                )
-            value = r["value"]
-        else:
-            try:
-                value = float(r["value"])
-            except ValueError:
-                raise DataError(
-                    par_file, "not a number", row=r["_line"], column="value", value=r["value"]
-                ) from None
-            lo, hi = r["low"], r["high"]
-            if lo is not None and hi is not None and lo > hi:
-                raise DataError(
-                    par_file,
-                    "low is above high",
-                    row=r["_line"],
-                    column="low",
-                    value=lo,
-                    allowed=f"at most {hi}",
-                )
-            if (lo is not None and value < lo) or (hi is not None and value > hi):
-                raise DataError(
-                    par_file,
-                    "the value lies outside its own range",
-                    row=r["_line"],
-                    column="value",
-                    value=r["value"],
-                    allowed=f"{lo} to {hi}",
-                )
-        if r["kind"] == "assumption" and not (r["note"] or "").strip():
-            raise DataError(
-                par_file, "an assumption must say why (note)", row=r["_line"], column="note"
-            )
-        parameters[r["key"]] = Figure(
-            r["key"],
-            value,
-            r["unit"],
-            r["kind"],
-            r["source"],
-            r["note"] or "",
-            r["low"],
-            r["high"],
-            r["label_sv"],
-            r["label_en"],
-            r["distribution"],
-        )
-    for k in REQUIRED_PARAMETERS:
-        if k not in parameters:
-            raise DataError(par_file, "a required parameter is missing", column="key", value=k)
-    for y in years:
-        k = f"pay_revision_pct_{y}"
-        if k not in parameters:
-            raise DataError(par_file, f"the pay revision for {y} is missing", column="key", value=k)
-    if parameters["rest_rule_start"].value not in {f"{y}-{m:02d}" for y, m in months}:
-        raise DataError(
-            par_file,
-            "rest_rule_start lies outside the horizon",
-            column="value",
-            value=parameters["rest_rule_start"].value,
-        )
-    flag = parameters.get("rest_rule_in_baseline")
-    if flag is not None and flag.value not in (0.0, 1.0):
-        raise DataError(
-            par_file,
-            "rest_rule_in_baseline must be 0 or 1",
-            column="value",
-            value=flag.value,
-            allowed="0 (a scenario lever) or 1 (decided, in the baseline)",
-        )
-    start = parameters.get("agency_price_start")
-    if start is not None and start.value not in {f"{y}-{m:02d}" for y, m in months}:
-        raise DataError(
-            par_file,
-            "agency_price_start lies outside the horizon",
-            column="value",
-            value=start.value,
-            allowed=f"a month YYYY-MM from {months[0][0]}-{months[0][1]:02d} to {months[-1][0]}-{months[-1][1]:02d}",
-        )
-    mix = sum(
-        parameters[f"agency_replacement_{k}_pct"].value
-        for k in ("own_staff", "purchased_care", "not_replaced")
-    )
-    if abs(mix - 100) > 1e-9:
-        raise DataError(
-            par_file,
-            "the agency replacement defaults must add up to 100",
-            column="value",
-            value=mix,
-        )
 
     # -- budgets per year
     budget_net: dict[int, float] = {}
@@ -951,26 +904,9 @@ def _load(folder: Path, hash_: str) -> Case:
                 )
             last_share[side] = share
 
-    board: dict[int, float] = {}
-    board_made: dict[int, str] = {}
-    for y, spec in (meta.get("board_forecasts") or {}).items():
-        key = spec.get("figure") if isinstance(spec, dict) else spec
-        board[int(y)] = _figure_lookup(meta_path, figures, key, f"board_forecasts.{y}.figure")
-        if isinstance(spec, dict) and spec.get("made"):
-            board_made[int(y)] = str(spec["made"])
+    board, board_made = _board_forecasts(meta_path, meta, figures)
 
-    cat_ids = {cat.id for cat in top}
-    for key in parameters:
-        if key.startswith("agency_price_change_pct_"):
-            cid = key.removeprefix("agency_price_change_pct_")
-            if cid not in cat_ids:
-                raise DataError(
-                    par_file,
-                    "the agency price change names a category the case does not have",
-                    column="key",
-                    value=key,
-                    allowed=", ".join(f"agency_price_change_pct_{c}" for c in sorted(cat_ids)),
-                )
+    _check_price_categories(par_file, parameters, {cat.id for cat in top})
     return Case(
         folder=folder,
         id=str(meta["id"]),
@@ -992,8 +928,258 @@ def _load(folder: Path, hash_: str) -> Case:
         board_forecast_made=board_made,
         last_month_share=last_share,
         data_hash=hash_,
+        ytd_start_index=0,
+        actual_tkr=_coarse_actual(accounts, len(months), cutoff_index, last_share),
+        budget_tkr=_coarse_budget(accounts, months, cutoff_index, budget_net, budget_rev),
+        month_actual_basis=tuple(
+            "forecast"
+            if t > cutoff_index
+            else (
+                "document"
+                if cutoff_index == 0
+                or (t == cutoff_index and {"revenue", "cost"} <= set(last_share))
+                else "derived"
+            )
+            for t in range(len(months))
+        ),
+        month_budget_basis=tuple(
+            "document" if cutoff_index == 0 and t == 0 else "derived" for t in range(len(months))
+        ),
+        division_actual_tkr=None,
+        division_budget_tkr=None,
+        prior_year_tkr=None,
+        pay_revision_paid=bool(meta.get("pay_revision_paid", False)),
+        own_fte_given=None,
+        synthetic=bool(meta.get("synthetic", False)),
+        derivations=dict(COARSE_DERIVATIONS),
+        provenance={},
         reconciliation=tuple(notes),
     )
+
+
+# How a case without a monthly ledger derives its months and divisions (data/README.md).
+COARSE_DERIVATIONS = {
+    "actual_months": "the year-to-date actuals split into months: the last actual month takes "
+    "its share of the documents' last-month totals where given, the other months share the rest evenly",
+    "budget_months": "each account keeps its share of the year-to-date budget of its side; the "
+    "year-to-date months keep the year-to-date budget, the remaining months share the rest of the "
+    "year's budget evenly; later years keep that monthly profile",
+    "divisions": "each division takes its share of the year-to-date actual revenue and gross cost "
+    "(the budget: of the first year's budget)",
+}
+
+
+def _coarse_actual(
+    accounts: tuple[Account, ...], T: int, c: int, last_share: dict[str, float]
+) -> np.ndarray:
+    """Actual months split from the year-to-date figures: the last month takes its share of
+    the documents' last-month totals (if given), the others share the rest evenly. (T, A) tkr."""
+    out = np.zeros((T, len(accounts)))
+    ytd = np.array([a.actual_ytd_tkr for a in accounts])
+    is_rev = np.array([a.side == "revenue" for a in accounts])
+    for s, cols in (("revenue", is_rev), ("cost", ~is_rev)):
+        share = last_share.get(s)
+        if share is None or c == 0:
+            w = np.full(c + 1, 1.0 / (c + 1))
+        else:
+            w = np.r_[np.full(c, (1.0 - share) / c), share]
+        out[: c + 1, cols] = w[:, None] * ytd[cols][None, :]
+    return out
+
+
+def _coarse_budget(
+    accounts: tuple[Account, ...],
+    months: tuple[tuple[int, int], ...],
+    c: int,
+    budget_net: dict[int, float],
+    budget_rev: dict[int, float],
+) -> np.ndarray:
+    """Monthly budget per account (tkr): the year-to-date budget per account, the rest of
+    the year's budget spread evenly over the remaining months, each account keeping its
+    share of the year-to-date budget of its side; later years keep that monthly profile."""
+    A = len(accounts)
+    years = sorted({y for y, _ in months})
+    year_idx = np.array([years.index(y) for y, _ in months])
+    budget_ytd = np.array([a.budget_ytd_tkr for a in accounts])
+    side = np.array([a.side for a in accounts])
+    is_rev = side == "revenue"
+    out = np.zeros((len(months), A))
+    side_ytd = {s: budget_ytd[side == s].sum() for s in ("revenue", "cost")}
+    profile = np.zeros((12, A))
+    for yi, y in enumerate(years):
+        rev = budget_rev[y] * 1000.0
+        cost = (budget_net[y] - budget_rev[y]) * 1000.0
+        annual = np.where(
+            is_rev,
+            rev * budget_ytd / side_ytd["revenue"],
+            cost * budget_ytd / side_ytd["cost"],
+        )
+        if yi == 0:
+            rest = max(11 - c, 1)  # a December cut-off: the year-to-date is the year
+            monthly = np.where(
+                (np.arange(12) <= c)[:, None],
+                (budget_ytd / (c + 1))[None, :],
+                ((annual - budget_ytd) / rest)[None, :],
+            )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                profile = np.where(annual != 0, monthly / annual, 1.0 / 12.0)
+        else:
+            monthly = profile * annual[None, :]
+        out[year_idx == yi] = monthly
+    return out
+
+
+def _figures(folder: Path, fig_rows: list[dict[str, Any]]) -> dict[str, Figure]:
+    fig_file = str(folder / "figures.csv")
+    _unique(fig_file, fig_rows, "key")
+    for r in fig_rows:
+        _check_unit(fig_file, r)
+    return {
+        r["key"]: Figure(r["key"], r["value"], r["unit"], r["kind"], r["source"], r["note"] or "")
+        for r in fig_rows
+    }
+
+
+def _parameters(
+    folder: Path, par_rows: list[dict[str, Any]], months: tuple[tuple[int, int], ...]
+) -> dict[str, Figure]:
+    """parameters.csv: each value in its own range, assumptions with a note, every required
+    parameter present, months inside the horizon, the replacement mix adding up to 100."""
+    years = sorted({y for y, _ in months})
+    par_file = str(folder / "parameters.csv")
+    _unique(par_file, par_rows, "key")
+    parameters: dict[str, Figure] = {}
+    for r in par_rows:
+        _check_unit(par_file, r)
+        value: float | str
+        if r["key"].endswith("_start"):
+            if _parse_month(r["value"]) is None:
+                raise DataError(
+                    par_file,
+                    "not a month",
+                    row=r["_line"],
+                    column="value",
+                    value=r["value"],
+                    allowed="YYYY-MM",
+                )
+            value = r["value"]
+        else:
+            try:
+                value = float(r["value"])
+            except ValueError:
+                raise DataError(
+                    par_file, "not a number", row=r["_line"], column="value", value=r["value"]
+                ) from None
+            lo, hi = r["low"], r["high"]
+            if lo is not None and hi is not None and lo > hi:
+                raise DataError(
+                    par_file,
+                    "low is above high",
+                    row=r["_line"],
+                    column="low",
+                    value=lo,
+                    allowed=f"at most {hi}",
+                )
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                raise DataError(
+                    par_file,
+                    "the value lies outside its own range",
+                    row=r["_line"],
+                    column="value",
+                    value=r["value"],
+                    allowed=f"{lo} to {hi}",
+                )
+        if r["kind"] == "assumption" and not (r["note"] or "").strip():
+            raise DataError(
+                par_file, "an assumption must say why (note)", row=r["_line"], column="note"
+            )
+        parameters[r["key"]] = Figure(
+            r["key"],
+            value,
+            r["unit"],
+            r["kind"],
+            r["source"],
+            r["note"] or "",
+            r["low"],
+            r["high"],
+            r["label_sv"],
+            r["label_en"],
+            r["distribution"],
+        )
+    for k in REQUIRED_PARAMETERS:
+        if k not in parameters:
+            raise DataError(par_file, "a required parameter is missing", column="key", value=k)
+    for y in years:
+        k = f"pay_revision_pct_{y}"
+        if k not in parameters:
+            raise DataError(par_file, f"the pay revision for {y} is missing", column="key", value=k)
+    if parameters["rest_rule_start"].value not in {f"{y}-{m:02d}" for y, m in months}:
+        raise DataError(
+            par_file,
+            "rest_rule_start lies outside the horizon",
+            column="value",
+            value=parameters["rest_rule_start"].value,
+        )
+    flag = parameters.get("rest_rule_in_baseline")
+    if flag is not None and flag.value not in (0.0, 1.0):
+        raise DataError(
+            par_file,
+            "rest_rule_in_baseline must be 0 or 1",
+            column="value",
+            value=flag.value,
+            allowed="0 (a scenario lever) or 1 (decided, in the baseline)",
+        )
+    start = parameters.get("agency_price_start")
+    if start is not None and start.value not in {f"{y}-{m:02d}" for y, m in months}:
+        raise DataError(
+            par_file,
+            "agency_price_start lies outside the horizon",
+            column="value",
+            value=start.value,
+            allowed=f"a month YYYY-MM from {months[0][0]}-{months[0][1]:02d} to {months[-1][0]}-{months[-1][1]:02d}",
+        )
+    mix = sum(
+        parameters[f"agency_replacement_{k}_pct"].value
+        for k in ("own_staff", "purchased_care", "not_replaced")
+    )
+    if abs(mix - 100) > 1e-9:
+        raise DataError(
+            par_file,
+            "the agency replacement defaults must add up to 100",
+            column="value",
+            value=mix,
+        )
+    return parameters
+
+
+def _check_price_categories(
+    par_file: str, parameters: dict[str, Figure], cat_ids: set[str]
+) -> None:
+    for key in parameters:
+        if key.startswith("agency_price_change_pct_"):
+            cid = key.removeprefix("agency_price_change_pct_")
+            if cid not in cat_ids:
+                raise DataError(
+                    par_file,
+                    "the agency price change names a category the case does not have",
+                    column="key",
+                    value=key,
+                    allowed=", ".join(f"agency_price_change_pct_{c}" for c in sorted(cat_ids)),
+                )
+
+
+def _board_forecasts(
+    meta_path: str, meta: dict[str, Any], figures: dict[str, Figure]
+) -> tuple[dict[int, float], dict[int, str]]:
+    board: dict[int, float] = {}
+    board_made: dict[int, str] = {}
+    for y, spec in (meta.get("board_forecasts") or {}).items():
+        key = spec.get("figure") if isinstance(spec, dict) else spec
+        board[int(y)] = _figure_lookup(meta_path, figures, key, f"board_forecasts.{y}.figure")
+        if isinstance(spec, dict) and spec.get("made"):
+            board_made[int(y)] = str(spec["made"])
+
+    return board, board_made
 
 
 _UNIT_SUFFIX = ("_tkr", "_mkr", "_pct", "_hours", "_fte")

@@ -225,7 +225,10 @@ class Engine:
         self.year_idx = np.array([self.years.index(y) for y, _ in months])
         self.forecast = self.t > c  # (T,)
         self.first_forecast = c + 1
-        self.t0 = c / 2.0  # the middle of the year-to-date months
+        # the run-rate's months: January of the cut-off year through the cut-off
+        self.ys = case.ytd_start_index
+        self.n_ytd = c - self.ys + 1
+        self.t0 = (self.ys + c) / 2.0  # the middle of the year-to-date months
         # year x month one-hot, for sums per year
         self.year_matrix = (self.year_idx[None, :] == np.arange(self.Y)[:, None]).astype(float)
 
@@ -246,11 +249,16 @@ class Engine:
         self.budget_accounts = np.array([a.baseline_method == "budget" for a in acc])
         self.account_ids = [a.id for a in acc]
 
-        self.budget = self._budget()  # (T, A) tkr
-        self.season = self._season()  # (T, A)
+        self.budget = case.budget_tkr  # (T, A) tkr
+        self.actual = case.actual_tkr  # (T, A) tkr, zero after the cut-off
+        rev_month = int(case.param("pay_revision_month"))
+        self.rev_month = rev_month
+        self.season_basis, self.season = self._season()  # (T, A)
         # the run-rate: the year-to-date level per month, net of the season in those months
-        self.run_rate = self.ytd / self.season[: c + 1].sum(axis=0)  # tkr a month
-        self.actual = self._actual()  # (T, A) tkr, zero after the cut-off
+        # (personnel at the pay level of the cut-off, see _pay_level_ytd)
+        ytd_level = self.ytd.copy()
+        ytd_level[self.i_pers] = self._pay_level_ytd()
+        self.run_rate = ytd_level / self.season[self.ys : c + 1].sum(axis=0)  # tkr a month
 
         # agency categories
         H = case.param("hours_per_fte_year")
@@ -258,7 +266,12 @@ class Engine:
         cat_cost = np.array([-cat.cost_ytd_mkr for cat in case.agency])  # mkr, positive
         self.cat_weight = cat_cost / cat_cost.sum()
         fte = np.array([cat.fte_ytd for cat in case.agency])
-        ytd_hours = fte * H * (c + 1) / 12.0
+        ytd_hours = np.array(
+            [
+                cat.hours_ytd if cat.hours_ytd is not None else cat.fte_ytd * H * self.n_ytd / 12.0
+                for cat in case.agency
+            ]
+        )
         agency_ytd_kr = -self.ytd[self.i_agency] * 1000.0
         with np.errstate(divide="ignore", invalid="ignore"):
             price = agency_ytd_kr * self.cat_weight / ytd_hours
@@ -275,7 +288,11 @@ class Engine:
             else int(np.argmax(fte))
         )
         # own staff
-        self.own_fte = case.employees * case.param("fte_per_employee")
+        self.own_fte = (
+            case.own_fte_given
+            if case.own_fte_given is not None
+            else case.employees * case.param("fte_per_employee")
+        )
         own_share = []
         for cat in case.agency:
             if cat.agency_share_pct:
@@ -287,25 +304,28 @@ class Engine:
             own_share
         )  # share of personnel cost per category (nan: unknown)
 
-        # pay factor: which cumulative revision applies in each month
-        rev_month = int(case.param("pay_revision_month"))
-        self.cum_index = np.where(self.moy >= rev_month, self.year_idx + 1, self.year_idx)
+        # pay factor: how many revisions beyond the year-to-date's pay level each month has.
+        # The level is the cut-off year's before its revision, or after it where the actuals
+        # already hold that revision (Case.pay_revision_paid; the run-rate is lifted to it).
+        cut_year_idx = self.year_idx[c]
+        self.pay_offset = cut_year_idx + int(case.pay_revision_paid)
+        cum = np.where(self.moy >= rev_month, self.year_idx + 1, self.year_idx)
+        self.cum_index = np.maximum(cum - self.pay_offset, 0)
         cut_moy = months[c][1]
-        self.retro_months = max(0, cut_moy - rev_month + 1)
+        self.retro_months = 0 if case.pay_revision_paid else max(0, cut_moy - rev_month + 1)
 
-        # divisions: allocation keys
+        # divisions: each division's share of each account (the ledger's own year-to-date
+        # where it has account x division, else allocation keys from the division totals)
         divs = case.divisions
         self.division_ids = [d.id for d in divs]
-        rev = np.array([d.figures["revenue"]["ytd_actual_mkr"] for d in divs])
-        cost = np.array([d.figures["gross_cost"]["ytd_actual_mkr"] for d in divs])
-        brev = np.array([d.figures["revenue"]["budget_first_year_mkr"] for d in divs])
-        bcost = np.array([d.figures["gross_cost"]["budget_first_year_mkr"] for d in divs])
-        self.div_share = {"revenue": rev / rev.sum(), "cost": cost / cost.sum()}
-        self.div_budget_share = {"revenue": brev / brev.sum(), "cost": bcost / bcost.sum()}
+        self.div_account_share = self._division_shares()  # (A, D)
 
         self._defaults = self._default_levers(1)
         self.baseline_pay_factor = pay_factor(
-            self._defaults.pay_pct, self.cum_index, self.first_forecast, self.retro_months
+            self._defaults.pay_pct[:, self.pay_offset :],
+            self.cum_index,
+            self.first_forecast,
+            self.retro_months,
         )
         # the run-rate baseline, then what was decided before the cut-off on top of it
         self.baseline_run_rate = self._evaluate(self._defaults, baseline_only=True)  # (T, A)
@@ -324,51 +344,104 @@ class Engine:
 
     # ----------------------------------------------------------- data-derived arrays
 
-    def _budget(self) -> np.ndarray:
-        """Monthly budget per account (tkr): the year-to-date budget per account, the rest of
-        the year's budget spread evenly over the remaining months, each account keeping its
-        share of the year-to-date budget of its side; later years keep that monthly profile."""
-        case, c = self.case, self.c
-        out = np.zeros((self.T, self.A))
-        first = self.years[0]
-        side_ytd = {s: self.budget_ytd[self.side == s].sum() for s in ("revenue", "cost")}
-        profile = np.zeros((12, self.A))
-        for yi, y in enumerate(self.years):
-            rev = case.budget_revenue_mkr[y] * 1000.0
-            cost = (case.budget_net_mkr[y] - case.budget_revenue_mkr[y]) * 1000.0
-            annual = np.where(
-                self.is_rev,
-                rev * self.budget_ytd / side_ytd["revenue"],
-                cost * self.budget_ytd / side_ytd["cost"],
-            )
-            if y == first:
-                monthly = np.where(
-                    (np.arange(12) <= c)[:, None],
-                    (self.budget_ytd / (c + 1))[None, :],
-                    ((annual - self.budget_ytd) / (11 - c))[None, :],
-                )
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    profile = np.where(annual != 0, monthly / annual, 1.0 / 12.0)
-            else:
-                monthly = profile * annual[None, :]
-            out[self.year_idx == yi] = monthly
-        return out
-
     # Swedish summer: the months in which own staff take their main holiday.
     SUMMER_MONTHS: ClassVar[tuple[int, ...]] = (6, 7, 8)
 
-    def _season(self) -> np.ndarray:
-        """Seasonal factor of the volume per month and account, from the case's data.
+    def _season(self) -> tuple[str, np.ndarray]:
+        """Seasonal factor of the volume per month and account, and where it comes from.
 
-        The shipped documents give neither monthly actuals of an earlier year nor the
-        budget's own monthly phasing, so every account's volume is flat (holiday pay is
-        accrued monthly, so own-staff cost does not dip in summer; 003's agency hours for
-        May-August 2023 lie below the January-April pace, so agency hours are flat too); the
-        summer shows in the agency price (:meth:`_agency_price_path`). The run-rate divides
-        the year-to-date actuals by the sum of the factors of the actual months, so a
-        profile from data (a ledger with earlier years) drops in here without inflating a
-        cut-off after the summer."""
-        return np.ones((self.T, self.A))
+        - ``prior_year``: the ledger's months of the year before the cut-off year, per
+          account, divided by their mean; the drivers are taken out first, so that growth is
+          not counted twice: personnel months before the revision month are lifted by that
+          year's revision, drug and price accounts are detrended by their growth rate.
+        - ``budget``: the ledger's own monthly budget of the cut-off year (its phasing).
+        - ``flat``: neither (the shipped documents give no monthly actuals of an earlier
+          year nor the budget's own phasing): every account's volume is flat, and the
+          summer shows in the agency price (:meth:`_agency_price_path`).
+
+        An account whose months change sign or are about zero stays flat. The run-rate
+        divides the year-to-date actuals by the sum of the factors of the actual months, so a
+        cut-off after the summer is not inflated. Shape (T, A)."""
+        case = self.case
+        moy0 = self.moy - 1
+        prof: np.ndarray | None = None
+        basis = "flat"
+        if case.prior_year_tkr is not None:
+            prof = case.prior_year_tkr.copy()
+            basis = "prior_year"
+            y_prior = self.case.cutoff[0] - 1
+            fig = case.parameters.get(f"pay_revision_pct_{y_prior}") or case.parameters.get(
+                f"pay_revision_pct_{self.case.cutoff[0]}"
+            )
+            r = float(fig.value) / 100.0 if fig is not None else 0.0
+            prof[: self.rev_month - 1, self.i_pers] *= 1.0 + r
+            mid = (np.arange(12) - 5.5) / 12.0
+            g_drug = case.param("drug_cost_growth_pct") / 100.0
+            prof[:, self.i_drugs] /= (1.0 + g_drug) ** mid
+            g_price = case.param("price_growth_pct") / 100.0
+            for a in self.price_accounts:
+                prof[:, a] /= (1.0 + g_price) ** mid
+        else:
+            cut_year = self.year_idx == self.year_idx[self.c]
+            if all(
+                b == "document"
+                for b, on in zip(case.month_budget_basis, cut_year, strict=True)
+                if on
+            ):
+                prof = self.budget[cut_year]
+                basis = "budget"
+        if prof is None:
+            return basis, np.ones((self.T, self.A))
+        mean = prof.mean(axis=0)
+        same_sign = (np.sign(prof) == np.sign(mean)[None, :]).all(axis=0)
+        ok = same_sign & (np.abs(mean) > 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(ok[None, :], prof / mean[None, :], 1.0)
+        return basis, factor[moy0]
+
+    def _pay_level_ytd(self) -> float:
+        """The personnel account's year-to-date at the cut-off's pay level (tkr): where the
+        actuals already hold the cut-off year's revision, the months before the revision
+        month are lifted by it (the back pay, booked in a later month, then brings those
+        months to the new level exactly); else the year-to-date as it is."""
+        case = self.case
+        pers = self.actual[self.ys : self.c + 1, self.i_pers]
+        if not case.pay_revision_paid:
+            return float(pers.sum())
+        r = case.param(f"pay_revision_pct_{case.cutoff[0]}") / 100.0
+        before = self.moy[self.ys : self.c + 1] < self.rev_month
+        return float(np.where(before, pers * (1.0 + r), pers).sum())
+
+    def _division_shares(self) -> np.ndarray:
+        """Each division's share of each account's forecast, (A, D): the ledger's own
+        year-to-date per account and division where it has them, else (no account x division
+        in the data) the division's share of the year-to-date revenue or gross cost."""
+        case = self.case
+        if case.division_actual_tkr is not None:
+            ytd = case.division_actual_tkr[self.ys : self.c + 1].sum(axis=0)  # (A, D)
+            tot = ytd.sum(axis=1, keepdims=True)
+            D = ytd.shape[1]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(np.abs(tot) > 0, ytd / tot, 1.0 / D)
+        divs = case.divisions
+        rev = np.array([d.figures["revenue"]["ytd_actual_mkr"] for d in divs])
+        cost = np.array([d.figures["gross_cost"]["ytd_actual_mkr"] for d in divs])
+        share = {"revenue": rev / rev.sum(), "cost": cost / cost.sum()}
+        return np.array([share[side] for side in self.side])
+
+    def division_budget(self) -> np.ndarray:
+        """Budget per month, account and division (T, A, D) tkr: the ledger's where it has
+        them, else each side's budget split by the division's share of the first year's
+        budget (the only division budget the documents give)."""
+        case = self.case
+        if case.division_budget_tkr is not None:
+            return case.division_budget_tkr
+        divs = case.divisions
+        brev = np.array([d.figures["revenue"]["budget_first_year_mkr"] for d in divs])
+        bcost = np.array([d.figures["gross_cost"]["budget_first_year_mkr"] for d in divs])
+        share = {"revenue": brev / brev.sum(), "cost": bcost / bcost.sum()}
+        keys = np.array([share[side] for side in self.side])  # (A, D)
+        return self.budget[:, :, None] * keys[None, :, :]
 
     def _agency_price_path(self) -> np.ndarray:
         """Agency price per hour, month and category (kr): the cut-off's derived price, in the
@@ -377,7 +450,7 @@ class Engine:
         framework agreement, FACTS.md) where the case gives one. Shape (T, C)."""
         path = np.tile(self.agency_price, (self.T, 1))
         summer = self.case.parameters.get("season_agency_summer_pct")
-        if summer is not None:
+        if summer is not None and self.season_basis == "flat":
             path[np.isin(self.moy, self.SUMMER_MONTHS) & self.forecast] *= (
                 1.0 + float(summer.value) / 100.0
             )
@@ -385,25 +458,15 @@ class Engine:
         if start is None:
             return path
         idx = self.case.month_index(str(start.value))  # inside the horizon (the loader checks)
+        # where the change took effect within the year-to-date, the cut-off's price already
+        # holds part of it: (1 + p) / (1 + p x share of the year-to-date months after it)
+        in_ytd = float(np.clip(self.c - max(idx, self.ys) + 1, 0, self.n_ytd)) / self.n_ytd
         for ci, cid in enumerate(self.category_ids):
             fig = self.case.parameters.get(f"agency_price_change_pct_{cid}")
             if fig is not None:
-                path[idx:, ci] *= 1.0 + float(fig.value) / 100.0
+                p = float(fig.value) / 100.0
+                path[max(idx, self.first_forecast) :, ci] *= (1.0 + p) / (1.0 + p * in_ytd)
         return path
-
-    def _actual(self) -> np.ndarray:
-        """Actual months split from the year-to-date figures: the last month takes its share
-        of the documents' last-month totals (if given), the others share the rest evenly."""
-        out = np.zeros((self.T, self.A))
-        c = self.c
-        for s, cols in (("revenue", self.is_rev), ("cost", self.is_cost)):
-            share = self.case.last_month_share.get(s)
-            if share is None or c == 0:
-                w = np.full(c + 1, 1.0 / (c + 1))
-            else:
-                w = np.r_[np.full(c, (1.0 - share) / c), share]
-            out[: c + 1, cols] = w[:, None] * self.ytd[cols][None, :]
-        return out
 
     def _base_agency_hours(self) -> np.ndarray:
         """Agency hours per month and category: the agency account's cost at the cut-off's
@@ -606,7 +669,7 @@ class Engine:
             L.realisation_pct[i] = lv.realisation_pct
         for j, m in enumerate(lv.measures or []):
             path = f"levers.measures[{j}]"
-            acc_id = m.account or "other_costs"
+            acc_id = m.account or self.case.measure_account()
             if acc_id not in self.account_ids:
                 problems.append(
                     (
@@ -664,7 +727,9 @@ class Engine:
         rr = self.run_rate
 
         # ---- the baseline drivers (also the scenario's, step by step)
-        pf = pay_factor(L.pay_pct, self.cum_index, self.first_forecast, self.retro_months)
+        pf = pay_factor(
+            L.pay_pct[:, self.pay_offset :], self.cum_index, self.first_forecast, self.retro_months
+        )
         drug = growth_factor(L.drug_growth_pct, t, self.t0)
         price = growth_factor(L.price_growth_pct, t, self.t0)
         pur_price = growth_factor(L.purchased_price_growth_pct, t, self.t0)
@@ -883,13 +948,19 @@ class Engine:
         if pur_price is None:
             pur_price = growth_factor(L.purchased_price_growth_pct, t, self.t0)
         on_rest = L.rest_on[:, None] & (t[None, :] >= L.rest_start[:, None]) & fc
-        need = rest_rule_need_hours(
-            self.own_fte,
-            self.hours_per_fte_month * 12.0,
-            L.share_24_7_pct,
-            L.rest_need_pct,
-            L.rest_mitigation_pct,
-            on_rest,
+        # a rule in force during the year-to-date is in the run-rate already for the share of
+        # those months it was in force: only the rest is new need
+        in_ytd = np.clip(self.c - np.maximum(L.rest_start, self.ys) + 1, 0, self.n_ytd) / self.n_ytd
+        need = (
+            rest_rule_need_hours(
+                self.own_fte,
+                self.hours_per_fte_month * 12.0,
+                L.share_24_7_pct,
+                L.rest_need_pct,
+                L.rest_mitigation_pct,
+                on_rest,
+            )
+            * (1.0 - in_ytd)[:, None]
         )
         own_kr_per_hour = -pers_paid * 1000.0 / (self.own_fte * self.hours_per_fte_month)  # (S, T)
         own_kr_per_hour = np.broadcast_to(own_kr_per_hour, (n, self.T))
