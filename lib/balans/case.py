@@ -111,7 +111,7 @@ class Account:
     baseline_method: str
     actual_ytd_tkr: float
     budget_ytd_tkr: float
-    actual_ytd_prior_year_tkr: float
+    actual_ytd_prior_year_tkr: float | None  # None where the data has no prior year
     source: str
     note: str
 
@@ -268,7 +268,9 @@ def _parse_month(text: str) -> tuple[int, int] | None:
     return int(m.group(1)), int(m.group(2))
 
 
-def _read_csv(folder: Path, name: str, cols: list[Col]) -> list[dict[str, Any]]:
+def _read_csv(
+    folder: Path, name: str, cols: list[Col], *, allow_empty: bool = False
+) -> list[dict[str, Any]]:
     path = folder / name
     if not path.is_file():
         raise DataError(
@@ -315,7 +317,7 @@ def _read_csv(folder: Path, name: str, cols: list[Col]) -> list[dict[str, Any]]:
             cell = (raw.get(c.name) or "").strip()
             row[c.name] = _parse_cell(path, line_no, c, cell)
         rows.append(row)
-    if not rows:
+    if not rows and not allow_empty:
         raise DataError(str(path), "the file has no rows")
     return rows
 
@@ -465,7 +467,12 @@ DATA_FILES = (
     "staff.csv",
     "figures.csv",
     "parameters.csv",
+    # a ledger case's own files (balans import)
+    "ledger.csv",
+    "agency_months.csv",
+    "provenance.yaml",
 )
+LEDGER_ONLY_FILES = ("ledger.csv", "agency_months.csv", "provenance.yaml")
 
 
 def data_hash(folder: Path) -> str:
@@ -473,6 +480,8 @@ def data_hash(folder: Path) -> str:
     h = hashlib.sha256()
     for name in DATA_FILES:
         p = folder / name
+        if name in LEDGER_ONLY_FILES and not p.is_file():
+            continue  # a case without a ledger keeps the hash it had before ledgers existed
         h.update(name.encode())
         h.update(p.read_bytes() if p.is_file() else b"<missing>")
     return h.hexdigest()[:16]
@@ -589,6 +598,10 @@ def _figure_lookup(path: str, figures: dict[str, Figure], key: Any, setting: str
 
 def _load(folder: Path, hash_: str) -> Case:
     meta = _load_yaml_meta(folder)
+    if meta.get("ledger"):
+        from .ledger import load_ledger_case
+
+        return load_ledger_case(folder, hash_, meta)
     meta_path = str(folder / "case.yaml")
     months, cutoff_index = _months(meta_path, meta, cutoff_in_first_year=True)
     years = sorted({y for y, _ in months})

@@ -1,0 +1,533 @@
+"""Load a *ledger case*: a case folder whose figures are a region's monthly ledger.
+
+``balans import`` writes such a folder from ledger exports and a mapping file (see
+``ledger_import.py`` and ``data/README.md``). Its figures are the ledger's own: actual and
+budget per month x account x division (``ledger.csv``), agency cost and hours per month and
+category (``agency_months.csv``), staff per month (``staff.csv``). Nothing is allocated:
+divisions are real, and every cell names the export rows it sums (``source``).
+
+The loader checks the folder as the shipped case's loader does (types, ranges, one row per
+month x account x division, every actual month complete) and reconciles:
+
+- the ledger's months to the export's own totals in ``provenance.yaml``, to the krona;
+- the agency categories to the agency account, month by month, to the krona.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from .case import (
+    DRIVERS,
+    KINDS,
+    LINES,
+    METHODS,
+    REQUIRED_ROLES,
+    ROLES,
+    SIDES,
+    Account,
+    AgencyCategory,
+    Case,
+    Col,
+    Division,
+    _board_forecasts,
+    _check_price_categories,
+    _figures,
+    _months,
+    _parameters,
+    _parse_month,
+    _read_csv,
+    _unique,
+)
+from .errors import DataError
+
+# half a krona, in tkr: "to the krona"
+KRONA_TKR = 0.0005
+
+_ACCOUNT_COLS = [
+    Col("account"),
+    Col("name_sv"),
+    Col("name_en"),
+    Col("side", "choice", choices=SIDES),
+    Col("role", "choice", choices=ROLES),
+    Col("driver", "choice", choices=DRIVERS),
+    Col("baseline_method", "choice", choices=METHODS),
+    Col("source"),
+    Col("note", required=False),
+]
+_DIVISION_COLS = [Col("division"), Col("name_sv"), Col("name_en"), Col("source")]
+_LEDGER_COLS = [
+    Col("month", "month"),
+    Col("account"),
+    Col("division"),
+    Col("actual_tkr", "float", required=False),
+    Col("budget_tkr", "float", required=False),
+    Col("basis"),
+    Col("source"),
+]
+_AGENCY_COLS = [
+    Col("category"),
+    Col("name_sv"),
+    Col("name_en"),
+    Col("part_of", required=False),
+    Col("agency_share_target_pct", "float", required=False, lo=0, hi=100),
+    Col("source"),
+    Col("note", required=False),
+]
+_AGENCY_MONTH_COLS = [
+    Col("month", "month"),
+    Col("category"),
+    Col("cost_tkr", "float", hi=0),
+    Col("hours", "float", required=False, lo=0),
+    Col("basis"),
+    Col("source"),
+]
+_STAFF_COLS = [
+    Col("date"),
+    Col("employees", "float", lo=0),
+    Col("fte", "float", required=False, lo=0),
+    Col("source"),
+]
+_FIGURE_COLS = [
+    Col("key"),
+    Col("value", "float"),
+    Col("unit"),
+    Col("kind", "choice", choices=KINDS),
+    Col("source"),
+    Col("note", required=False),
+]
+
+LEDGER_FILES = (
+    "case.yaml",
+    "accounts.csv",
+    "divisions.csv",
+    "ledger.csv",
+    "agency.csv",
+    "agency_months.csv",
+    "staff.csv",
+    "figures.csv",
+    "parameters.csv",
+    "provenance.yaml",
+)
+
+
+def _ym(ym: tuple[int, int]) -> str:
+    return f"{ym[0]}-{ym[1]:02d}"
+
+
+def load_ledger_case(folder: Path, hash_: str, meta: dict[str, Any]) -> Case:
+    """Read, check and reconcile a ledger case folder (see the module docstring)."""
+    from .case import _PARAM_COLS  # the same parameters.csv as every case
+
+    meta_path = str(folder / "case.yaml")
+    months, c = _months(meta_path, meta, cutoff_in_first_year=False)
+    T = len(months)
+    years = sorted({y for y, _ in months})
+    cut = months[c]
+    ys = months.index((cut[0], 1))
+
+    # -- definitions
+    acc_file = str(folder / "accounts.csv")
+    acc_rows = _read_csv(folder, "accounts.csv", _ACCOUNT_COLS)
+    _unique(acc_file, acc_rows, "account")
+    for r in acc_rows:
+        if (r["side"] == "revenue") != (r["role"] == "revenue"):
+            raise DataError(
+                acc_file,
+                "side and role disagree",
+                row=r["_line"],
+                column="role",
+                value=r["role"],
+                allowed="role 'revenue' exactly on side 'revenue'",
+            )
+        need = {"agency": "agency", "personnel": "pay"}.get(r["role"])
+        if need and r["driver"] != need:
+            raise DataError(
+                acc_file,
+                f"the {r['role']} account must have driver '{need}'",
+                row=r["_line"],
+                column="driver",
+                value=r["driver"],
+            )
+    for role in REQUIRED_ROLES:
+        n = sum(r["role"] == role for r in acc_rows)
+        if n != 1:
+            raise DataError(
+                acc_file, f"exactly one account must have role '{role}' (found {n})", column="role"
+            )
+    acc_ids = [r["account"] for r in acc_rows]
+    A = len(acc_ids)
+    div_file = str(folder / "divisions.csv")
+    div_rows = _read_csv(folder, "divisions.csv", _DIVISION_COLS)
+    _unique(div_file, div_rows, "division")
+    div_ids = [r["division"] for r in div_rows]
+    D = len(div_ids)
+
+    # -- the ledger
+    led_file = str(folder / "ledger.csv")
+    led_rows = _read_csv(folder, "ledger.csv", _LEDGER_COLS)
+    first_ym = months[0]
+    prior_year = cut[0] - 1
+    actual = np.zeros((T, A, D))
+    budget = np.zeros((T, A, D))
+    have_actual = np.zeros((T, A, D), dtype=bool)
+    have_budget = np.zeros((T, A, D), dtype=bool)
+    budget_derived = np.zeros(T, dtype=bool)
+    prior = np.zeros((12, A))
+    have_prior = np.zeros((12, A, D), dtype=bool)
+    seen: dict[tuple[str, str, str], int] = {}
+    for r in led_rows:
+        line = r["_line"]
+        key = (r["month"], r["account"], r["division"])
+        if key in seen:
+            raise DataError(
+                led_file,
+                f"month, account and division repeat row {seen[key]}",
+                row=line,
+                value=", ".join(key),
+            )
+        seen[key] = line
+        if r["account"] not in acc_ids:
+            raise DataError(
+                led_file,
+                "names an account accounts.csv does not have",
+                row=line,
+                column="account",
+                value=r["account"],
+                allowed=", ".join(acc_ids),
+            )
+        if r["division"] not in div_ids:
+            raise DataError(
+                led_file,
+                "names a division divisions.csv does not have",
+                row=line,
+                column="division",
+                value=r["division"],
+                allowed=", ".join(div_ids),
+            )
+        basis = r["basis"]
+        if basis != "ledger" and not basis.startswith("derived:"):
+            raise DataError(
+                led_file,
+                "not a basis",
+                row=line,
+                column="basis",
+                value=basis,
+                allowed="ledger | derived: <how>",
+            )
+        ym = _parse_month(r["month"])
+        a, d = acc_ids.index(r["account"]), div_ids.index(r["division"])
+        if ym is not None and ym[0] == prior_year and r["actual_tkr"] is not None:
+            prior[ym[1] - 1, a] += r["actual_tkr"]
+            have_prior[ym[1] - 1, a, d] = True
+        if ym is None or ym < first_ym:
+            continue  # before the horizon: the prior year only
+        if ym > months[-1]:
+            raise DataError(
+                led_file,
+                "the month lies after the horizon",
+                row=line,
+                column="month",
+                value=r["month"],
+                allowed=f"up to {_ym(months[-1])} (case.yaml last_month)",
+            )
+        t = months.index(ym)
+        if r["actual_tkr"] is not None:
+            if t > c:
+                raise DataError(
+                    led_file,
+                    "an actual after the cut-off",
+                    row=line,
+                    column="actual_tkr",
+                    value=r["actual_tkr"],
+                    allowed=f"actuals through {_ym(cut)} (case.yaml cutoff_month); "
+                    "move the cut-off to the ledger's last closed month",
+                )
+            actual[t, a, d] = r["actual_tkr"]
+            have_actual[t, a, d] = True
+        if r["budget_tkr"] is not None:
+            budget[t, a, d] = r["budget_tkr"]
+            have_budget[t, a, d] = True
+            budget_derived[t] |= basis.startswith("derived:")
+    for what, have, upto in (("an actual", have_actual, c), ("a budget", have_budget, T - 1)):
+        missing = np.argwhere(~have[: upto + 1])
+        if len(missing):
+            t, a, d = missing[0]
+            raise DataError(
+                led_file,
+                f"{what} is missing for month {_ym(months[t])}, account '{acc_ids[a]}', "
+                f"division '{div_ids[d]}' ({len(missing)} cells missing in all)",
+                allowed="one row per month x account x division, with an actual through the "
+                "cut-off and a budget for every month of the horizon",
+            )
+    has_prior = bool(have_prior.all())
+
+    # -- reconcile to the export's own totals
+    prov_path = folder / "provenance.yaml"
+    provenance = _read_yaml(prov_path)
+    totals = provenance.get("totals") or {}
+    if not isinstance(totals, dict) or not totals:
+        raise DataError(
+            str(prov_path),
+            "the export's monthly totals are missing",
+            column="totals",
+            allowed="month: {actual_kr, budget_kr}, as balans import writes them",
+        )
+    notes: list[str] = []
+    for t, ym in enumerate(months):
+        want = totals.get(_ym(ym))
+        if want is None:
+            continue
+        for col, arr, on in (
+            ("actual_kr", actual, t <= c),
+            ("budget_kr", budget, not budget_derived[t]),
+        ):
+            if not on or want.get(col) is None:
+                continue
+            w = _number(str(prov_path), f"totals.{_ym(ym)}.{col}", want[col]) / 1000.0
+            got = float(arr[t].sum())
+            if abs(got - w) > KRONA_TKR * A * D + KRONA_TKR:
+                raise DataError(
+                    led_file,
+                    f"month {_ym(ym)}: the ledger's {col[:-3]} adds up to {got * 1000:,.0f} kr, "
+                    f"not the export's {w * 1000:,.0f} kr".replace(",", " "),
+                    allowed="equal to the krona (provenance.yaml totals)",
+                )
+    notes.append(
+        f"ledger: every month equals the export's totals to the krona ({len(totals)} months)"
+    )
+
+    # -- agency categories and their months
+    ag_file = str(folder / "agency.csv")
+    ag_rows = _read_csv(folder, "agency.csv", _AGENCY_COLS)
+    _unique(ag_file, ag_rows, "category")
+    top_ids = [r["category"] for r in ag_rows if not r["part_of"]]
+    for r in ag_rows:
+        if r["part_of"] and r["part_of"] not in top_ids:
+            raise DataError(
+                ag_file,
+                "part_of names no top-level category",
+                row=r["_line"],
+                column="part_of",
+                value=r["part_of"],
+                allowed=" | ".join(top_ids),
+            )
+    am_file = str(folder / "agency_months.csv")
+    am_rows = _read_csv(folder, "agency_months.csv", _AGENCY_MONTH_COLS)
+    all_ids = [r["category"] for r in ag_rows]
+    cost = {k: np.zeros(T) for k in all_ids}
+    hours = {k: np.zeros(T) for k in all_ids}
+    have_hours = {k: np.zeros(T, dtype=bool) for k in all_ids}
+    for r in am_rows:
+        if r["category"] not in all_ids:
+            raise DataError(
+                am_file,
+                "names a category agency.csv does not have",
+                row=r["_line"],
+                column="category",
+                value=r["category"],
+                allowed=", ".join(all_ids),
+            )
+        ym = _parse_month(r["month"])
+        if ym is None or ym not in months or months.index(ym) > c:
+            continue
+        t = months.index(ym)
+        cost[r["category"]][t] += r["cost_tkr"]
+        if r["hours"] is not None:
+            hours[r["category"]][t] += r["hours"]
+            have_hours[r["category"]][t] = True
+    i_agency = next(i for i, r in enumerate(acc_rows) if r["role"] == "agency")
+    for t in range(c + 1):
+        got = sum(cost[k][t] for k in top_ids)
+        want = float(actual[t, i_agency].sum())
+        if abs(got - want) > KRONA_TKR * (len(top_ids) + D) + KRONA_TKR:
+            raise DataError(
+                am_file,
+                f"month {_ym(months[t])}: the categories' cost adds up to {got:,.3f} tkr, "
+                f"not the agency account's {want:,.3f} tkr".replace(",", " "),
+                column="cost_tkr",
+                allowed="equal to the krona",
+            )
+    H = None
+    cats = []
+    for r in ag_rows:
+        k = r["category"]
+        months_ytd = slice(ys, c + 1)
+        if not have_hours[k][months_ytd].all() and cost[k][months_ytd].sum() < 0:
+            raise DataError(
+                am_file,
+                f"category '{k}' has cost but no hours in some month of {cut[0]} through the cut-off",
+                column="hours",
+                allowed="the agency hours of every actual month (they price the agency lever)",
+            )
+        cats.append(
+            AgencyCategory(
+                id=k,
+                name_sv=r["name_sv"],
+                name_en=r["name_en"],
+                part_of=r["part_of"] or "",
+                cost_ytd_mkr=float(cost[k][months_ytd].sum()) / 1000.0,
+                fte_ytd=0.0,  # set below from the hours
+                forecast_first_year_mkr=None,
+                cost_ytd_prior_year_mkr=None,
+                fte_prior_year=None,
+                agency_share_pct=None,
+                agency_share_target_pct=r["agency_share_target_pct"],
+                source=r["source"],
+                note=r["note"] or "",
+                hours_ytd=float(hours[k][months_ytd].sum()),
+            )
+        )
+
+    # -- figures, parameters, staff
+    fig_rows = _read_csv(folder, "figures.csv", _FIGURE_COLS, allow_empty=True)
+    figures = _figures(folder, fig_rows)
+    par_rows = _read_csv(folder, "parameters.csv", _PARAM_COLS)
+    parameters = _parameters(folder, par_rows, months)
+    par_file = str(folder / "parameters.csv")
+    H = float(parameters["hours_per_fte_year"].value)
+    n_ytd = c - ys + 1
+    cats = [_with_fte(cat, H, n_ytd) for cat in cats]
+    top = tuple(cat for cat in cats if not cat.part_of)
+    subsets = tuple(cat for cat in cats if cat.part_of)
+    _check_price_categories(par_file, parameters, set(top_ids))
+
+    staff_file = str(folder / "staff.csv")
+    staff_rows = _read_csv(folder, "staff.csv", _STAFF_COLS)
+    emp = [r for r in staff_rows if r["date"] == str(meta["employees_date"])]
+    if not emp:
+        raise DataError(
+            staff_file,
+            "no row for the case's employees_date",
+            column="date",
+            value=str(meta["employees_date"]),
+            allowed=", ".join(r["date"] for r in staff_rows[-3:]),
+        )
+
+    # -- accounts and divisions in the shape every face reads
+    acc_actual = actual.sum(axis=2)
+    acc_budget = budget.sum(axis=2)
+    ytd = slice(ys, c + 1)
+    accounts = tuple(
+        Account(
+            id=r["account"],
+            name_sv=r["name_sv"],
+            name_en=r["name_en"],
+            side=r["side"],
+            role=r["role"],
+            driver=r["driver"],
+            baseline_method=r["baseline_method"],
+            actual_ytd_tkr=float(acc_actual[ytd, a].sum()),
+            budget_ytd_tkr=float(acc_budget[ytd, a].sum()),
+            actual_ytd_prior_year_tkr=float(prior[: cut[1], a].sum()) if has_prior else None,
+            source=r["source"],
+            note=r["note"] or "",
+        )
+        for a, r in enumerate(acc_rows)
+    )
+    is_rev = np.array([r["side"] == "revenue" for r in acc_rows])
+    cut_year = np.array([y == cut[0] for y, _ in months])
+    divisions = []
+    for d, r in enumerate(div_rows):
+        figs: dict[str, dict[str, float]] = {}
+        for line, cols in (("revenue", is_rev), ("gross_cost", ~is_rev)):
+            figs[line] = {
+                "ytd_actual_mkr": float(actual[ytd][:, cols, d].sum()) / 1000.0,
+                "ytd_budget_mkr": float(budget[ytd][:, cols, d].sum()) / 1000.0,
+                "budget_first_year_mkr": float(budget[cut_year][:, cols, d].sum()) / 1000.0,
+            }
+        figs["net_cost"] = {k: figs["revenue"][k] + figs["gross_cost"][k] for k in figs["revenue"]}
+        divisions.append(Division(r["division"], r["name_sv"], r["name_en"], figs, r["source"]))
+
+    budget_net = {y: float(acc_budget[[yy == y for yy, _ in months]].sum()) / 1000.0 for y in years}
+    budget_rev = {
+        y: float(acc_budget[[yy == y for yy, _ in months]][:, is_rev].sum()) / 1000.0 for y in years
+    }
+    board, board_made = _board_forecasts(meta_path, meta, figures)
+    rev_month = int(float(parameters["pay_revision_month"].value))
+    paid = meta.get("pay_revision_paid")
+    if paid is not None and not isinstance(paid, bool):
+        raise DataError(meta_path, "not true or false", column="pay_revision_paid", value=paid)
+    derivations = {}
+    if budget_derived.any():
+        how = sorted(
+            {
+                r["basis"].removeprefix("derived:").strip()
+                for r in led_rows
+                if r["basis"] != "ledger"
+            }
+        )
+        derivations["budget_months"] = "; ".join(how)
+    return Case(
+        folder=folder,
+        id=str(meta["id"]),
+        name=str(meta["name"]),
+        short_name=str(meta.get("short_name", meta["name"])),
+        months=months,
+        cutoff_index=c,
+        accounts=accounts,
+        divisions=tuple(divisions),
+        agency=top,
+        agency_subsets=subsets,
+        employees=float(emp[0]["employees"]),
+        figures=figures,
+        parameters=parameters,
+        budget_net_mkr=budget_net,
+        budget_revenue_mkr=budget_rev,
+        budget_given={y: frozenset(LINES) for y in years},
+        board_forecast_net_mkr=board,
+        board_forecast_made=board_made,
+        last_month_share={},
+        data_hash=hash_,
+        ytd_start_index=ys,
+        actual_tkr=acc_actual,
+        budget_tkr=acc_budget,
+        month_actual_basis=tuple("document" if t <= c else "forecast" for t in range(T)),
+        month_budget_basis=tuple("derived" if budget_derived[t] else "document" for t in range(T)),
+        division_actual_tkr=actual,
+        division_budget_tkr=budget,
+        prior_year_tkr=prior if has_prior else None,
+        pay_revision_paid=paid if paid is not None else cut[1] > rev_month,
+        own_fte_given=emp[0]["fte"],
+        synthetic=bool(meta.get("synthetic", False)),
+        derivations=derivations,
+        provenance=provenance,
+        reconciliation=tuple(notes),
+    )
+
+
+def _with_fte(cat: AgencyCategory, hours_per_fte_year: float, n_ytd: int) -> AgencyCategory:
+    from dataclasses import replace
+
+    if cat.hours_ytd is None:
+        return cat
+    return replace(cat, fte_ytd=cat.hours_ytd / (hours_per_fte_year * n_ytd / 12.0))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise DataError(
+            str(path), "the file is missing", allowed="the provenance balans import writes"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise DataError(str(path), f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise DataError(str(path), "expected a mapping", value=type(data).__name__)
+    return data
+
+
+def _number(file: str, key: str, value: Any) -> float:
+    try:
+        x = float(str(value).replace(" ", ""))
+    except ValueError:
+        raise DataError(file, "not a number", column=key, value=value) from None
+    if not math.isfinite(x):
+        raise DataError(file, "not a finite number", column=key, value=value)
+    return x

@@ -1,0 +1,293 @@
+"""A ledger case: the figures per month x account x division, as `balans import` writes them.
+
+The tiny case's figures written as a ledger (two divisions, 60/40 of every account) must
+give the tiny case's forecast to the krona: the ledger shape changes where figures come
+from, not what they say. Then the ledger's own powers: any cut-off (December included),
+real divisions, a seasonal profile from the prior year, and a clear message for each
+broken ledger.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from balans import load_case
+from balans.api import run as run_scenario
+from balans.errors import DataError
+from balans.scenario import Scenario
+
+TINY = Path(__file__).parent / "cases" / "tiny"
+SPLIT = {"north": 0.6, "south": 0.4}
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def write_ledger_from(
+    case_dir: Path,
+    out: Path,
+    *,
+    prior_year: dict[str, list[float]] | None = None,
+    cutoff: str | None = None,
+) -> Path:
+    """Write the case in ``case_dir`` as a ledger case in ``out`` (tkr, 3 decimals)."""
+    case = load_case(case_dir)
+    out.mkdir(parents=True)
+    shutil.copy(case_dir / "parameters.csv", out / "parameters.csv")
+    c = case.cutoff_index
+    _write_csv(
+        out / "accounts.csv",
+        [
+            "account",
+            "name_sv",
+            "name_en",
+            "side",
+            "role",
+            "driver",
+            "baseline_method",
+            "source",
+            "note",
+        ],
+        [
+            [a.id, a.name_sv, a.name_en, a.side, a.role, a.driver, a.baseline_method, "test", ""]
+            for a in case.accounts
+        ],
+    )
+    _write_csv(
+        out / "divisions.csv",
+        ["division", "name_sv", "name_en", "source"],
+        [[d, f"Division {d}", f"Division {d}", "test"] for d in SPLIT],
+    )
+    rows, totals = [], {}
+    first_year = case.months[0][0]
+    if prior_year:
+        for m in range(12):
+            for a in case.accounts:
+                for d, share in SPLIT.items():
+                    v = prior_year[a.id][m] * share
+                    rows.append(
+                        [f"{first_year - 1}-{m + 1:02d}", a.id, d, f"{v:.3f}", "", "ledger", "test"]
+                    )
+    for t, (y, m) in enumerate(case.months):
+        month = f"{y}-{m:02d}"
+        act_kr = bud_kr = 0.0
+        for ai, a in enumerate(case.accounts):
+            for d, share in SPLIT.items():
+                act = case.actual_tkr[t, ai] * share
+                bud = case.budget_tkr[t, ai] * share
+                act_s = f"{act:.3f}" if t <= c else ""
+                rows.append([month, a.id, d, act_s, f"{bud:.3f}", "ledger", "test"])
+                act_kr += round(act * 1000, 0) if t <= c else 0
+                bud_kr += round(bud * 1000, 0)
+        totals[month] = {"budget_kr": f"{bud_kr:.2f}"} | (
+            {"actual_kr": f"{act_kr:.2f}"} if t <= c else {}
+        )
+    _write_csv(
+        out / "ledger.csv",
+        ["month", "account", "division", "actual_tkr", "budget_tkr", "basis", "source"],
+        rows,
+    )
+    _write_csv(
+        out / "agency.csv",
+        ["category", "name_sv", "name_en", "part_of", "agency_share_target_pct", "source", "note"],
+        [[g.id, g.name_sv, g.name_en, "", "", "test", ""] for g in case.agency],
+    )
+    H = case.param("hours_per_fte_year")
+    agency_i = case.account_index("agency")
+    am = []
+    for t in range(c + 1):
+        y, m = case.months[t]
+        total = case.actual_tkr[t, agency_i]
+        weights = np.array([g.cost_ytd_mkr for g in case.agency])
+        for g, w in zip(case.agency, weights / weights.sum(), strict=True):
+            am.append(
+                [
+                    f"{y}-{m:02d}",
+                    g.id,
+                    f"{total * w:.3f}",
+                    f"{g.fte_ytd * H / 12:.3f}",
+                    "ledger",
+                    "test",
+                ]
+            )
+    _write_csv(
+        out / "agency_months.csv", ["month", "category", "cost_tkr", "hours", "basis", "source"], am
+    )
+    cy, cm = case.cutoff
+    _write_csv(
+        out / "staff.csv",
+        ["date", "employees", "fte", "source"],
+        [[f"{cy}-{cm:02d}-30", case.employees, "", "test"]],
+    )
+    _write_csv(out / "figures.csv", ["key", "value", "unit", "kind", "source", "note"], [])
+    (out / "provenance.yaml").write_text(yaml.safe_dump({"totals": totals}), encoding="utf-8")
+    meta = {
+        "id": "tiny_ledger",
+        "name": "Tiny test board, as a ledger",
+        "first_month": f"{case.months[0][0]}-01",
+        "cutoff_month": cutoff or f"{cy}-{cm:02d}",
+        "last_month": f"{case.months[-1][0]}-12",
+        "employees_date": f"{cy}-{cm:02d}-30",
+        "ledger": "ledger.csv",
+    }
+    (out / "case.yaml").write_text(yaml.safe_dump(meta, sort_keys=False), encoding="utf-8")
+    return out
+
+
+@pytest.fixture
+def tiny_ledger(tmp_path: Path) -> Path:
+    return write_ledger_from(TINY, tmp_path / "tiny_ledger")
+
+
+def test_the_tiny_case_as_a_ledger_gives_the_same_forecast_to_the_krona(tiny_ledger: Path) -> None:
+    coarse = run_scenario(Scenario(name="bas"), case=TINY)
+    ledger = run_scenario(Scenario(name="bas"), case=tiny_ledger)
+    assert ledger.case.is_ledger and not coarse.case.is_ledger
+    np.testing.assert_allclose(ledger.engine.baseline, coarse.engine.baseline, atol=0.001)
+    a = coarse.to_dict()["years"]
+    b = ledger.to_dict()["years"]
+    for ya, yb in zip(a, b, strict=True):
+        assert yb["forecast_net_mkr"] == pytest.approx(ya["forecast_net_mkr"], abs=1e-6)
+        assert yb["budget_net_mkr"] == pytest.approx(ya["budget_net_mkr"], abs=1e-6)
+
+
+def test_a_ledger_case_has_real_divisions_whose_months_are_the_ledger(tiny_ledger: Path) -> None:
+    r = run_scenario(Scenario(name="bas"), case=tiny_ledger)
+    div = r.divisions_frame()
+    assert set(div["basis"]) == {"document"}
+    y0 = div[div["year"] == div["year"].min()]
+    north, south = (float(y0[y0["division"] == d]["net_mkr"].iloc[0]) for d in ("north", "south"))
+    assert north / (north + south) == pytest.approx(0.6)
+    total = next(y for y in r.to_dict()["years"] if y["year"] == int(y0["year"].iloc[0]))
+    assert north + south == pytest.approx(total["forecast_net_mkr"], abs=1e-9)
+    months = r.monthly_frame()
+    assert set(months["actual_basis"][: r.case.cutoff_index + 1]) == {"document"}
+
+
+def test_a_december_cut_off_is_full_year_actuals(tmp_path: Path) -> None:
+    case = write_ledger_from(TINY, tmp_path / "dec")
+    meta = yaml.safe_load((case / "case.yaml").read_text())
+    # make every 2023 month an actual: copy the budget into the actual column
+    rows = list(csv.DictReader((case / "ledger.csv").open(encoding="utf-8")))
+    for r in rows:
+        if r["month"].startswith("2023"):
+            r["actual_tkr"] = r["budget_tkr"]
+    with (case / "ledger.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    prov = yaml.safe_load((case / "provenance.yaml").read_text())
+    for month, tot in prov["totals"].items():
+        if month.startswith("2023"):
+            tot["actual_kr"] = tot["budget_kr"]
+    (case / "provenance.yaml").write_text(yaml.safe_dump(prov))
+    am = list(csv.DictReader((case / "agency_months.csv").open(encoding="utf-8")))
+    agency_budget = {
+        r["month"]: float(r["budget_tkr"])
+        for r in rows
+        if r["account"] == "agency" and r["division"] == "north"
+    }
+    new = []
+    for m in range(1, 13):
+        month = f"2023-{m:02d}"
+        total = agency_budget[month] / SPLIT["north"]
+        for g, w in (("doctors", 0.75), ("nurses", 0.25)):
+            hours = next(r["hours"] for r in am if r["category"] == g)
+            new.append([month, g, f"{total * w:.3f}", hours, "ledger", "test"])
+    _write_csv(
+        case / "agency_months.csv",
+        ["month", "category", "cost_tkr", "hours", "basis", "source"],
+        new,
+    )
+    meta["cutoff_month"] = "2023-12"
+    meta["employees_date"] = "2023-04-30"
+    (case / "case.yaml").write_text(yaml.safe_dump(meta))
+    r = run_scenario(Scenario(name="bas"), case=case)
+    y2023 = next(y for y in r.to_dict()["years"] if y["year"] == 2023)
+    assert y2023["forecast_net_mkr"] == pytest.approx(y2023["budget_net_mkr"], abs=1e-6)
+    assert r.engine.first_forecast == 12 and r.engine.n_ytd == 12
+
+
+def test_a_prior_year_in_the_ledger_gives_the_seasonal_profile(tmp_path: Path) -> None:
+    case = load_case(TINY)
+    # the year before: every account flat, except other costs that are twice as high in July
+    prior = {a.id: [a.actual_ytd_tkr / 4] * 12 for a in case.accounts}
+    prior["other_costs"] = [p * (2 if m == 6 else 1) for m, p in enumerate(prior["other_costs"])]
+    folder = write_ledger_from(TINY, tmp_path / "season", prior_year=prior)
+    r = run_scenario(Scenario(name="bas"), case=folder)
+    e = r.engine
+    assert e.season_basis == "prior_year"
+    i = e.account_ids.index("other_costs")
+    july_2023 = e.case.months.index((2023, 7))
+    june_2023 = july_2023 - 1
+    assert e.season[july_2023, i] == pytest.approx(2 * e.season[june_2023, i])
+    assert e.season[:12, i].sum() == pytest.approx(12.0)
+    # the run-rate divides Jan-Apr by their own season: June carries on at January-April's
+    # level and July is twice that, as the year before was
+    level = case.accounts[i].actual_ytd_tkr / 4
+    assert e.baseline[june_2023, i] == pytest.approx(level, rel=1e-12)
+    assert e.baseline[july_2023, i] == pytest.approx(2 * level, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("file", "change", "expected"),
+    [
+        (
+            "ledger.csv",
+            ("north", "west"),
+            ["ledger.csv", "column 'division'", "'west'", "north, south"],
+        ),
+        ("ledger.csv", ("fees", "fee"), ["ledger.csv", "column 'account'", "'fee'"]),
+        (
+            "ledger.csv",
+            ("2023-01,fees", "2023-13,fees"),
+            ["ledger.csv", "column 'month'", "'2023-13'", "YYYY-MM"],
+        ),
+        ("provenance.yaml", ("budget_kr: '-", "budget_kr: '-1"), ["ledger.csv", "to the krona"]),
+        (
+            "agency_months.csv",
+            ("doctors", "surgeons"),
+            ["agency_months.csv", "'surgeons'", "doctors, nurses"],
+        ),
+    ],
+)
+def test_a_broken_ledger_names_the_file_the_place_and_what_is_allowed(
+    tiny_ledger: Path, file: str, change: tuple[str, str], expected: list[str]
+) -> None:
+    path = tiny_ledger / file
+    text = path.read_text(encoding="utf-8")
+    assert change[0] in text
+    path.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        load_case(tiny_ledger)
+    for part in expected:
+        assert part in str(info.value), str(info.value)
+
+
+def test_a_missing_ledger_cell_is_named(tiny_ledger: Path) -> None:
+    path = tiny_ledger / "ledger.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    dropped = next(i for i, ln in enumerate(lines) if ln.startswith("2023-02,drugs,south"))
+    path.write_text("".join(lines[:dropped] + lines[dropped + 1 :]), encoding="utf-8")
+    with pytest.raises(DataError, match=r"month 2023-02, account 'drugs', division 'south'"):
+        load_case(tiny_ledger)
+
+
+def test_an_actual_after_the_cut_off_is_refused(tiny_ledger: Path) -> None:
+    path = tiny_ledger / "ledger.csv"
+    text = path.read_text(encoding="utf-8")
+    line = next(ln for ln in text.splitlines() if ln.startswith("2023-05,fees,north"))
+    fixed = line.replace("2023-05,fees,north,,", "2023-05,fees,north,1.000,")
+    path.write_text(text.replace(line, fixed), encoding="utf-8")
+    with pytest.raises(DataError, match="an actual after the cut-off"):
+        load_case(tiny_ledger)
