@@ -88,7 +88,8 @@ def test_schema_is_json_schema_with_the_levers(capsys):
     "argv, expected",
     [
         (["run", "no/such/file.yaml"], "no/such/file.yaml: the file does not exist"),
-        (["run"], "the following arguments are required: file"),
+        (["run", "nosuchscenario"], "nosuchscenario: no such scenario file"),
+        (["goal-seek"], "the following arguments are required: file"),
         (["frob"], "invalid choice: 'frob'"),
         (["run", BASELINE, "--lang", "fi"], "invalid choice: 'fi'"),
         (

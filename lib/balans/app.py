@@ -346,13 +346,20 @@ class BalansApp:
 
         alt.JupyterChart.enable_offline()  # the Vega bundle ships with vl-convert: no CDN
         self._alt = alt
+        if case is None:
+            case = os.environ.get("BALANS_CASE") or None  # balans app --case DIR
         self.engine = get_engine(case)
         self.case = self.engine.case
         self.lang = lang
         self.months = [f"{y}-{m:02d}" for y, m in self.case.months]
         self.forecast_months = self.months[self.engine.first_forecast :]
         self.first_forecast = self.forecast_months[0]
-        self.scenario_files = self._scenario_files(scenarios_dir or SCENARIOS_DIR)
+        if scenarios_dir is None:
+            own = self.case.scenarios_dir
+            scenarios_dir = own if own.is_dir() else SCENARIOS_DIR
+            if case is not None and not own.is_dir():
+                scenarios_dir = own  # another case: its own scenarios or none, never ours
+        self.scenario_files = self._scenario_files(scenarios_dir)
         self._busy = False
         self.result: Result | None = None
         self.scenario: Scenario | None = None

@@ -1,6 +1,10 @@
-"""The command line: ``balans run FILE [--json]``, ``balans goal-seek FILE --lever PATH --year
-YEAR [--target MKR] [--json]``, ``balans batch [DIR or FILES] --out DIR [--jobs N]``,
-``balans schema``.
+"""The command line: ``balans run [FILE] [--case DIR] [--json]``, ``balans goal-seek FILE
+--lever PATH --year YEAR [--target MKR] [--json]``, ``balans batch [DIR or FILES] --out DIR
+[--jobs N]``, ``balans app [--case DIR]``, ``balans schema``.
+
+Every command takes ``--case DIR`` (default: the shipped case). A scenario FILE may also be
+the name of one of the case's own scenarios (``balans run hyrstopp`` reads
+``<case>/scenarios/hyrstopp.yaml``); ``balans run`` without FILE runs the case's baseline.
 
 Exit 0 on success; 2 on bad input, with the message on stderr and never a traceback;
 ``batch`` exits 1 when a scenario failed (listed on stderr) and 130 when interrupted.
@@ -12,6 +16,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .api import json_safe
 from .errors import BalansError
@@ -30,9 +35,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     r = sub.add_parser("run", help="run a scenario file and print its summary (or --json)")
-    r.add_argument("file", help="a scenario YAML file, e.g. scenarios/baseline.yaml")
+    r.add_argument(
+        "file",
+        nargs="?",
+        default=None,
+        help="a scenario YAML file, or the name of one of the case's scenarios (default: the "
+        "case's baseline, no lever moved)",
+    )
     r.add_argument("--json", action="store_true", help="print the full result as JSON")
-    r.add_argument("--case", default=None, help="the case folder (default: data/rjh_hsn)")
+    r.add_argument(
+        "--case",
+        default=None,
+        help="the case folder (default: the shipped case, HSN Region Jämtland Härjedalen)",
+    )
     r.add_argument(
         "--lang", choices=("sv", "en"), default="sv", help="language of the summary (default sv)"
     )
@@ -44,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=2,
         help="preheated kernels kept ready (default 2; 0 = none)",
+    )
+    a.add_argument(
+        "--case",
+        default=None,
+        help="the case folder (default: the shipped case, HSN Region Jämtland Härjedalen)",
     )
     g = sub.add_parser(
         "goal-seek",
@@ -69,7 +89,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write the answer as a scenario file (out of reach: the closest the bounds allow)",
     )
-    g.add_argument("--case", default=None, help="the case folder (default: data/rjh_hsn)")
+    g.add_argument(
+        "--case",
+        default=None,
+        help="the case folder (default: the shipped case, HSN Region Jämtland Härjedalen)",
+    )
     g.add_argument(
         "--lang", choices=("sv", "en"), default="sv", help="language of the answer (default sv)"
     )
@@ -80,16 +104,20 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument(
         "paths",
         nargs="*",
-        default=["scenarios"],
+        default=None,
         metavar="DIR or FILE",
-        help="scenario folders (every *.yaml in them) and files (default: scenarios)",
+        help="scenario folders (every *.yaml in them) and files (default: the case's scenarios)",
     )
     b.add_argument("--out", required=True, metavar="DIR", help="the output folder")
     b.add_argument(
         "--jobs", type=_positive_int, default=1, metavar="N", help="reports at a time (default 1)"
     )
     b.add_argument("--force", action="store_true", help="run unchanged scenarios again too")
-    b.add_argument("--case", default=None, help="the case folder (default: data/rjh_hsn)")
+    b.add_argument(
+        "--case",
+        default=None,
+        help="the case folder (default: the shipped case, HSN Region Jämtland Härjedalen)",
+    )
     b.add_argument(
         "--lang", choices=("sv", "en"), default="sv", help="language of the reports (default sv)"
     )
@@ -115,6 +143,49 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _case_dir(case: str | None) -> Path | None:
+    """The case folder, checked: loading it now gives a bad case's message before anything
+    starts (the app would otherwise show it in every viewer's page)."""
+    from .case import load_case
+
+    if case is None:
+        return None
+    return load_case(case).folder.resolve()
+
+
+def _case_scenarios(case: str | None) -> Path:
+    from .case import load_case
+
+    folder = load_case(case).scenarios_dir
+    if not folder.is_dir():
+        raise BalansError(
+            f"{folder}: the case has no scenarios folder; name scenario files or folders to run"
+        )
+    return folder
+
+
+def _scenario_path(file: str, case: str | None) -> Path:
+    """FILE as given, or else the case's own scenario of that name."""
+    from .case import load_case
+
+    path = Path(file)
+    if path.exists() or path.suffix or "/" in file:
+        return path
+    folder = load_case(case).scenarios_dir
+    named = folder / f"{file}.yaml"
+    if named.is_file():
+        return named
+    names = sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    raise BalansError(
+        f"{file}: no such scenario file"
+        + (
+            f", nor a scenario of the case; the case's scenarios: {', '.join(names)}"
+            if names
+            else ""
+        )
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -126,11 +197,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "app":
             from .serve import serve
 
-            return serve(port=args.port, open_browser=not args.no_browser, pool_size=args.pool_size)
+            case_dir = _case_dir(args.case)
+            return serve(
+                port=args.port,
+                open_browser=not args.no_browser,
+                pool_size=args.pool_size,
+                case_dir=case_dir,
+            )
         if args.command == "run":
-            from .api import run_file
+            from .api import run, run_file
+            from .scenario import baseline_scenario
 
-            result = run_file(args.file, args.case)
+            if args.file is None:
+                result = run(baseline_scenario(), args.case)
+            else:
+                result = run_file(_scenario_path(args.file, args.case), args.case)
             if args.json:
                 print(json.dumps(json_safe(result.to_dict()), ensure_ascii=False, indent=1))
             else:
@@ -141,8 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "batch":
             from .batch import run_batch
 
+            paths = args.paths or [str(_case_scenarios(args.case))]
             batch = run_batch(
-                args.paths,
+                paths,
                 args.out,
                 jobs=args.jobs,
                 lang=args.lang,
@@ -175,7 +257,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .scenario import load_scenario, save_scenario
 
             levers = [p.strip() for item in args.lever for p in item.split(",") if p.strip()]
-            answer = goal_seek(load_scenario(args.file), levers, args.year, args.target, args.case)
+            answer = goal_seek(
+                load_scenario(_scenario_path(args.file, args.case)),
+                levers,
+                args.year,
+                args.target,
+                args.case,
+            )
             if args.save:
                 save_scenario(answer.scenario, args.save)
             if args.json:

@@ -339,6 +339,17 @@ def risk_sentences(
 # --------------------------------------------------------------------------- the summary
 
 
+def period_text(case, lang: str = "sv") -> str:
+    """The run-rate's months with actuals, e.g. ``januari–april 2023`` (``januari 2023`` for
+    one month, ``januari–december 2024`` for a full year): the case's own months."""
+    names = labels(lang)["narrative"]["months"]
+    (y0, m0), (y1, m1) = case.months[case.ytd_start_index], case.cutoff
+    if (y0, m0) == (y1, m1):
+        return f"{names[m1 - 1]} {y1}"
+    start = names[m0 - 1] if y0 == y1 else f"{names[m0 - 1]} {y0}"
+    return f"{start}–{names[m1 - 1]} {y1}"
+
+
 def scenario_summary(
     result: Result,
     lang: str = "sv",
@@ -357,7 +368,12 @@ def scenario_summary(
         blocks.append(sc.description.strip())
     changes = lever_sentences(result, lang) if not sc.is_baseline else []
     blocks.append(
-        _t("heading_changes", lang) + "\n" + (" ".join(changes) or _t("no_changes", lang))
+        _t("heading_changes", lang)
+        + "\n"
+        + (
+            " ".join(changes)
+            or _t("no_changes", lang).format(period=period_text(result.case, lang))
+        )
     )
     body = result_sentences(result, lang)
     if not sc.is_baseline:

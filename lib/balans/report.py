@@ -27,7 +27,7 @@ from .case import Case, load_case
 from .engine import STEPS
 from .errors import BalansError
 from .fmt import LANGUAGES, label, labels, number, pct
-from .narrative import scenario_summary
+from .narrative import period_text, scenario_summary
 from .scenario import load_scenario, write_text_atomic
 
 KEY_FIGURES_FORMAT = "balans.key_figures/1"
@@ -165,16 +165,6 @@ def read_key_figures(path: str | Path) -> dict[str, Any]:
 def basis_word(code: str, lang: str = "sv") -> str:
     """The short word that marks a figure's basis (``fördelad``, ``härledd``, ``dokument``)."""
     return label(f"basis.word.{code}", lang)
-
-
-def period_text(case: Case, lang: str = "sv") -> str:
-    """The months with actuals, e.g. ``januari–april 2023`` (``januari 2023`` for one month)."""
-    names = labels(lang)["narrative"]["months"]
-    (y0, m0), (y1, m1) = case.months[0], case.cutoff
-    if (y0, m0) == (y1, m1):
-        return f"{names[m1 - 1]} {y1}"
-    start = names[m0 - 1] if y0 == y1 else f"{names[m0 - 1]} {y0}"
-    return f"{start}–{names[m1 - 1]} {y1}"
 
 
 def basis_note(case: Case, kind: str, code: str, lang: str = "sv") -> str:

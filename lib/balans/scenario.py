@@ -134,7 +134,7 @@ class RestRule(_Model):
     """Dygnsvila: extra staffing need in round-the-clock care from a start month."""
 
     start: Month | None = Field(
-        default=None, description="YYYY-MM. Default: the case's rest_rule_start (October 2023)."
+        default=None, description="YYYY-MM. Default: the case's rest_rule_start (parameters.csv)."
     )
     extra_need_pct: float | None = Field(
         default=None,
@@ -196,7 +196,8 @@ class Measure(_Model):
         default=None, ge=0, le=36, description="Months to full effect. Default 0."
     )
     account: str | None = Field(
-        default=None, description="The cost or revenue account it acts on. Default: other_costs."
+        default=None,
+        description="The cost or revenue account it acts on. Default: the case's first account with role other.",
     )
 
 
@@ -458,3 +459,14 @@ def _explain(err: dict[str, Any]) -> tuple[str, object, str]:
     if typ == "model_type":
         return path, value, f"expected a mapping of fields here. {desc}".strip()
     return path, value, f"{err['msg']}. {desc}".strip()
+
+
+def baseline_scenario() -> Scenario:
+    """The baseline: no lever moved (``balans run`` without a file, a case without its own
+    ``scenarios/baseline.yaml``)."""
+    return Scenario(
+        name="Basprognos (inga nya åtgärder)",
+        description="Utfallet till och med den senaste utfallsmånaden framskrivet med "
+        "lönerevision, läkemedelskostnadsökning och prisökning, och med det som var beslutat "
+        "före den. Inga nya åtgärder.",
+    )

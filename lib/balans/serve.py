@@ -103,9 +103,17 @@ def voila_command(config_dir: Path, open_browser: bool, notebook: Path = APP_NOT
     return cmd
 
 
-def voila_env() -> dict[str, str]:
-    """The environment for Voilà: our template folder first on JUPYTER_PATH."""
+CASE_ENV = "BALANS_CASE"  # the case folder the app's kernels load (balans app --case)
+
+
+def voila_env(case_dir: Path | None = None) -> dict[str, str]:
+    """The environment for Voilà: our template folder first on JUPYTER_PATH, and the case
+    folder in ``BALANS_CASE`` (the kernels inherit it)."""
     env = dict(os.environ)
+    if case_dir is not None:
+        env[CASE_ENV] = str(case_dir)
+    else:
+        env.pop(CASE_ENV, None)
     env["JUPYTER_PATH"] = os.pathsep.join(
         p for p in (str(JUPYTER_DATA), env.get("JUPYTER_PATH", "")) if p
     )
@@ -113,7 +121,11 @@ def voila_env() -> dict[str, str]:
 
 
 def serve(
-    port: int = 8866, open_browser: bool = True, ip: str = "127.0.0.1", pool_size: int = 2
+    port: int = 8866,
+    open_browser: bool = True,
+    ip: str = "127.0.0.1",
+    pool_size: int = 2,
+    case_dir: Path | None = None,
 ) -> int:
     """Start Voilà and wait; return its exit code. Raises BalansError for bad settings."""
     if not 1024 <= port <= 65535:
@@ -129,7 +141,7 @@ def serve(
         )
         print(f"Balans: http://{ip}:{port}/  (Ctrl-C stops)", file=sys.stderr, flush=True)
         proc = subprocess.Popen(
-            voila_command(cfg, open_browser), env=voila_env(), cwd=APP_NOTEBOOK.parent
+            voila_command(cfg, open_browser), env=voila_env(case_dir), cwd=APP_NOTEBOOK.parent
         )
         try:
             return proc.wait()
