@@ -13,7 +13,7 @@ CASES = {
         [
             "levers.staffing_reduction.target",
             "did you mean 'target_pct'",
-            "Allowed here: ramp_months, start, target_pct",
+            "Allowed here: division, ramp_months, start, target_pct",
         ],
     ),
     "out_of_range": (

@@ -291,3 +291,67 @@ def test_an_actual_after_the_cut_off_is_refused(tiny_ledger: Path) -> None:
     path.write_text(text.replace(line, fixed), encoding="utf-8")
     with pytest.raises(DataError, match="an actual after the cut-off"):
         load_case(tiny_ledger)
+
+
+def _scenario(**levers: object) -> Scenario:
+    return Scenario.model_validate({"name": "riktad", "levers": levers})
+
+
+def test_a_staffing_reduction_aimed_at_a_division_acts_on_that_division_alone(
+    tiny_ledger: Path,
+) -> None:
+    board = run_scenario(_scenario(staffing_reduction={"target_pct": 5}), case=tiny_ledger)
+    north = run_scenario(
+        _scenario(staffing_reduction={"target_pct": 5, "division": "north"}), case=tiny_ledger
+    )
+    step = "staffing_reduction"
+    b = board.bridge_frame().query("step == @step").effect_mkr.to_numpy()
+    n = north.bridge_frame().query("step == @step").effect_mkr.to_numpy()
+    assert b.sum() > 0
+    np.testing.assert_allclose(n, 0.6 * b, rtol=1e-12)  # north holds 60 % of the staff
+    per_div = north.division_bridge_frame()
+    mine = per_div.query("step == @step")
+    assert mine.query("division == 'south'").effect_mkr.abs().max() == 0.0
+    assert mine.query("division == 'north'").aimed.all()
+    # per year and step the divisions add up to the board's bridge
+    summed = per_div.groupby(["year", "step"]).effect_mkr.sum()
+    whole = north.bridge_frame().set_index(["year", "step"]).effect_mkr
+    np.testing.assert_allclose(summed.loc[whole.index].to_numpy(), whole.to_numpy(), atol=1e-9)
+    # and the division table carries it: south's forecast is the baseline's
+    base = run_scenario(Scenario(name="bas"), case=tiny_ledger).divisions_frame()
+    div = north.divisions_frame()
+    south = div.query("division == 'south'").net_mkr.to_numpy()
+    np.testing.assert_allclose(south, base.query("division == 'south'").net_mkr, atol=1e-9)
+
+
+def test_agency_and_measures_aimed_at_a_division_add_up(tiny_ledger: Path) -> None:
+    sc = _scenario(
+        agency={"change_pct": -50, "division": "south"},
+        measures=[{"name": "Vårdhotell", "mkr_per_year": 0.12, "division": "north"}],
+        realisation_pct=50,
+    )
+    r = run_scenario(sc, case=tiny_ledger)
+    per_div = r.division_bridge_frame()
+    summed = per_div.groupby(["year", "step"]).effect_mkr.sum()
+    whole = r.bridge_frame().set_index(["year", "step"]).effect_mkr
+    np.testing.assert_allclose(summed.loc[whole.index].to_numpy(), whole.to_numpy(), atol=1e-9)
+    measures = per_div.query("step == 'measures'")
+    assert measures.query("division == 'south'").effect_mkr.abs().max() == 0.0
+    assert measures.query("division == 'north'").effect_mkr.sum() > 0
+    agency = per_div.query("step == 'agency_reduction'")
+    assert agency.query("division == 'north'").effect_mkr.abs().max() == 0.0
+    div = r.divisions_frame().groupby("year").net_mkr.sum()
+    years = {y["year"]: y["forecast_net_mkr"] for y in r.to_dict()["years"]}
+    for y, net in div.items():
+        assert net == pytest.approx(years[y], abs=1e-9)
+
+
+def test_a_lever_aimed_at_an_unknown_or_allocated_division_is_refused(tiny_ledger: Path) -> None:
+    from balans.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"not a division of this case; allowed: north, south"):
+        run_scenario(
+            _scenario(staffing_reduction={"target_pct": 5, "division": "west"}), case=tiny_ledger
+        )
+    with pytest.raises(ScenarioError, match="divisions only as totals"):
+        run_scenario(_scenario(agency={"change_pct": -10, "division": "a"}), case=TINY)

@@ -299,7 +299,11 @@ class Result:
         row (:func:`figure_basis`)."""
         e, case = self.engine, self.case
         Ym = e.year_matrix
-        by = self._by_account[:, :, None] * e.div_account_share[None, :, :]  # (T, A, D)
+        share = e.div_account_share  # (A, D)
+        by = self._by_account[:, :, None] * share[None, :, :]  # (T, A, D)
+        for _step, d, comp in self._division_moves:
+            by -= comp[:, :, None] * share[None, :, :]
+            by[:, :, d] += comp
         if case.division_actual_tkr is not None:
             by[: e.c + 1] = case.division_actual_tkr[: e.c + 1]
         bud = e.division_budget()
@@ -324,6 +328,97 @@ class Result:
                         "basis": basis,
                     }
                 )
+        return pd.DataFrame(rows)
+
+    @cached_property
+    def _division_moves(self) -> list[tuple[str, int, np.ndarray]]:
+        """The effects of levers aimed at one division: (step, division, effect (T, A) tkr).
+
+        Every effect is first spread over the divisions by their share of each account; these
+        are taken back from that spread and put on their own division. Aimed: the staffing
+        reduction, the agency change with its planned replacement (the fill rate's shortfall
+        stays the board's), a measure, and realisation's share of each."""
+        e, i, b = self.engine, self.index, self.batch
+        lv = self.scenario.levers
+        r = float(b.levers.realisation_pct[i]) / 100.0
+        ex = b.extra
+        moves: list[tuple[str, int, np.ndarray]] = []
+
+        def step(name: str) -> np.ndarray:
+            m = np.zeros((e.T, e.A))
+            for a, arr in b.effects[name].items():
+                m[:, a] += arr[i]
+            return m
+
+        def on(pairs: list[tuple[int, np.ndarray]]) -> np.ndarray:
+            m = np.zeros((e.T, e.A))
+            for a, arr in pairs:
+                m[:, a] += arr
+            return m
+
+        if (s := lv.staffing_reduction) is not None and s.division in e.division_ids:
+            d = e.division_ids.index(s.division)
+            comp = step("staffing_reduction")
+            moves += [("staffing_reduction", d, comp), ("realisation", d, (r - 1.0) * comp)]
+        if (a := lv.agency) is not None and a.division in e.division_ids:
+            d = e.division_ids.index(a.division)
+            red = step("agency_reduction") - on([(e.i_agency, ex["fill_agency"][i])])
+            rep = step("agency_replacement") - on(
+                [(e.i_pers, ex["fill_pers"][i]), (e.i_purchased, ex["fill_purchased"][i])]
+            )
+            planned = on(
+                [
+                    (e.i_agency, ex["planned_agency_reduction"][i]),
+                    (e.i_pers, ex["planned_agency_pers"][i]),
+                    (e.i_purchased, ex["planned_agency_purchased"][i]),
+                ]
+            )
+            moves += [
+                ("agency_reduction", d, red),
+                ("agency_replacement", d, rep),
+                ("realisation", d, (r - 1.0) * planned),
+            ]
+        for m in lv.measures or []:
+            if m.division not in e.division_ids:
+                continue
+            d = e.division_ids.index(m.division)
+            start = e._month(m.start, float(e.first_forecast), "measures.start", "")
+            arr = e.measure_tkr(m.mkr_per_year, start, m.ramp_months)
+            comp = on([(e.account_ids.index(m.account or self.case.measure_account()), arr)])
+            moves += [("measures", d, comp), ("realisation", d, (r - 1.0) * comp)]
+        return moves
+
+    def division_bridge_frame(self) -> pd.DataFrame:
+        """The bridge per division and year (mkr): each step's effect on each division, a
+        lever aimed at a division on that division alone, every other effect spread by the
+        division's share of each account. Per year the divisions add up to the board's step."""
+        e = self.engine
+        share = e.div_account_share
+        rows = []
+        per_step = {}
+        for name in STEPS:
+            m = np.zeros((e.T, e.A))
+            for a, arr in self.batch.effects[name].items():
+                m[:, a] += arr[self.index]
+            per_step[name] = m @ share  # (T, D)
+        for name, d, comp in self._division_moves:
+            per_step[name] -= comp @ share
+            per_step[name][:, d] += comp.sum(axis=1)
+        aimed = {(name, d) for name, d, _ in self._division_moves}
+        for yi, y in enumerate(e.years):
+            for name in STEPS:
+                yearly = e.year_matrix[yi] @ per_step[name] / 1000.0
+                for d, div in enumerate(self.case.divisions):
+                    rows.append(
+                        {
+                            "year": y,
+                            "division": div.id,
+                            "name_sv": div.name_sv,
+                            "step": name,
+                            "effect_mkr": float(yearly[d]),
+                            "aimed": (name, d) in aimed,
+                        }
+                    )
         return pd.DataFrame(rows)
 
     def monthly_frame(self) -> pd.DataFrame:

@@ -188,6 +188,9 @@ class LeverArrays:
     not_delivered_cost_ratio: np.ndarray
     realisation_pct: np.ndarray
     measures_tkr: np.ndarray | None = None  # (S, T, A) planned monthly effect, + = better
+    # a lever aimed at one division acts on that division's share of its account
+    staff_scale: np.ndarray | None = None  # (S,) 1 = the whole board
+    agency_scale: np.ndarray | None = None  # (S,)
 
     @property
     def n(self) -> int:
@@ -618,11 +621,21 @@ class Engine:
         if lv.price_growth_pct is not None:
             L.price_growth_pct[i] = lv.price_growth_pct
         if (s := lv.staffing_reduction) is not None:
+            d = self._division(s.division, "levers.staffing_reduction.division", problems)
+            if d is not None:
+                if L.staff_scale is None:
+                    L.staff_scale = np.ones(L.n)
+                L.staff_scale[i] = self.div_account_share[self.i_pers, d]
             L.staff_target_pct[i] = s.target_pct
             L.staff_start[i] = month(s.start, first, "levers.staffing_reduction.start")
             if s.ramp_months is not None:
                 L.staff_ramp_months[i] = s.ramp_months
         if (a := lv.agency) is not None:
+            d = self._division(a.division, "levers.agency.division", problems)
+            if d is not None:
+                if L.agency_scale is None:
+                    L.agency_scale = np.ones(L.n)
+                L.agency_scale[i] = self.div_account_share[self.i_agency, d]
             if a.change_pct is not None:
                 L.agency_change_pct[i, :] = a.change_pct
             for cat, v in (a.categories or {}).items():
@@ -679,10 +692,10 @@ class Engine:
                     )
                 )
                 continue
+            self._division(m.division, f"{path}.division", problems)
             start = month(m.start, first, f"{path}.start")
-            ramp = ramp_share(self.t, np.array([start]), np.array([float(m.ramp_months or 0)]))[0]
-            L.measures_tkr[i, :, self.account_ids.index(acc_id)] += (
-                m.mkr_per_year * 1000.0 / 12.0 * ramp * self.forecast
+            L.measures_tkr[i, :, self.account_ids.index(acc_id)] += self.measure_tkr(
+                m.mkr_per_year, start, m.ramp_months
             )
         for key, value in sc.assumptions.items():
             fld = self.ASSUMPTION_FIELDS.get(key)
@@ -710,6 +723,38 @@ class Engine:
             getattr(L, fld)[i] = value
         if problems:
             raise ScenarioError(src, problems)
+
+    def measure_tkr(self, mkr_per_year: float, start: float, ramp_months: int | None) -> np.ndarray:
+        """A measure's planned effect per month (T,) tkr: ``mkr/12 x ramp`` in forecast months."""
+        ramp = ramp_share(self.t, np.array([start]), np.array([float(ramp_months or 0)]))[0]
+        return mkr_per_year * 1000.0 / 12.0 * ramp * self.forecast
+
+    def _division(
+        self, division: str | None, path: str, problems: list[tuple[str, object, str]]
+    ) -> int | None:
+        """The index of the division a lever is aimed at (None: the whole board)."""
+        if division is None:
+            return None
+        if not self.case.divisions_real:
+            problems.append(
+                (
+                    path,
+                    division,
+                    "this case has divisions only as totals (their figures are allocated), so a "
+                    "lever cannot be aimed at one; a ledger case with account x division can",
+                )
+            )
+            return None
+        if division not in self.division_ids:
+            problems.append(
+                (
+                    path,
+                    division,
+                    f"not a division of this case; allowed: {', '.join(self.division_ids)}",
+                )
+            )
+            return None
+        return self.division_ids.index(division)
 
     # ----------------------------------------------------------- evaluation
 
@@ -813,6 +858,16 @@ class Engine:
             "agency_not_replaced_hours": sav["lost_hours"],
             "agency_fill_shortfall_hours": sav["fill_lost"],
             "agency_ordered_not_delivered_hours": sav["fill_short"],
+            **{
+                k: sav[k]
+                for k in (
+                    "planned_agency_pers",
+                    "planned_agency_purchased",
+                    "fill_agency",
+                    "fill_pers",
+                    "fill_purchased",
+                )
+            },
             **rx,
             **{
                 f"planned_{k}": np.broadcast_to(v, (L.n, self.T))
@@ -865,13 +920,18 @@ class Engine:
             t, L.staff_target_pct, L.staff_start, L.staff_ramp_months, L.attrition_pct
         )
         share = share * fc
+        if L.staff_scale is not None:  # aimed at a division: its share of the personnel cost
+            share = share * L.staff_scale[:, None]
         out["staffing_reduction"][self.i_pers] = -share * pers_paid
         add_planned(self.i_pers, out["staffing_reduction"][self.i_pers], "staffing_reduction")
 
         # agency hours: ordered, delivered, replaced
         ramp = ramp_share(t, L.agency_start, L.agency_ramp_months) * fc
         base_h = self.baseline_agency_hours[None]  # (1, T, C)
-        ordered = agency_hours_ordered(self.baseline_agency_hours, L.agency_change_pct, ramp)
+        change = L.agency_change_pct
+        if L.agency_scale is not None:  # aimed at a division: its share of the agency account
+            change = change * L.agency_scale[:, None]
+        ordered = agency_hours_ordered(self.baseline_agency_hours, change, ramp)
         fill_on = (t[None, :] >= L.agency_start[:, None]) & fc
         fill = 1.0 - (1.0 - L.fill_rate_pct[:, None] / 100.0) * fill_on  # (S, T)
         cut = np.maximum(base_h - ordered, 0.0)
@@ -924,6 +984,13 @@ class Engine:
             "lost_hours": (cut_real * s_none).sum(axis=2),  # a planned cut, not replaced
             "fill_lost": (short * s_none).sum(axis=2),  # ordered, not delivered, not replaced
             "fill_short": short.sum(axis=2),
+            # the parts a division's bridge needs apart: the planned replacement per account
+            # and the fill shortfall's effect per account (never aimed at a division)
+            "planned_agency_pers": cut_pers,
+            "planned_agency_purchased": cut_pur,
+            "fill_agency": -cost_tkr(short, price).sum(axis=2),
+            "fill_pers": short_pers,
+            "fill_purchased": short_pur,
         }
 
     def _rest_rule(

@@ -70,6 +70,10 @@ class StaffingReduction(_Model):
         le=36,
         description="Months to full effect; the pace never exceeds the attrition rate. Default 12. Unit: months; 0 to 36.",
     )
+    division: str | None = Field(
+        default=None,
+        description="Aim the lever at one division (an id in the case's divisions.csv), where the ledger has account x division. Default: the whole board.",
+    )
 
 
 class Replacement(_Model):
@@ -127,6 +131,10 @@ class Agency(_Model):
         ge=50,
         le=100,
         description="Hours delivered per hour ordered (levererade/avropade). Unit: pct; 50 to 100.",
+    )
+    division: str | None = Field(
+        default=None,
+        description="Aim the change in hours at one division (an id in the case's divisions.csv), where the ledger has account x division; the fill rate stays the board's. Default: the whole board.",
     )
 
 
@@ -198,6 +206,10 @@ class Measure(_Model):
     account: str | None = Field(
         default=None,
         description="The cost or revenue account it acts on. Default: the case's first account with role other.",
+    )
+    division: str | None = Field(
+        default=None,
+        description="Aim the lever at one division (an id in the case's divisions.csv), where the ledger has account x division. Default: the whole board.",
     )
 
 
@@ -271,8 +283,11 @@ class Scenario(_Model):
 
     @property
     def hash(self) -> str:
-        """sha256 of the scenario's content (not its file's bytes), first 16 hex digits."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        """sha256 of the scenario's content (not its file's bytes), first 16 hex digits.
+        Unset fields are left out, so a new optional field never changes an old hash."""
+        text = json.dumps(
+            self.model_dump(mode="json", exclude_none=True), sort_keys=True, ensure_ascii=False
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
