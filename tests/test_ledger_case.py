@@ -304,13 +304,12 @@ def test_a_staffing_reduction_aimed_at_a_division_acts_on_that_division_alone(
     north = run_scenario(
         _scenario(staffing_reduction={"target_pct": 5, "division": "north"}), case=tiny_ledger
     )
-    step = "staffing_reduction"
-    b = board.bridge_frame().query("step == @step").effect_mkr.to_numpy()
-    n = north.bridge_frame().query("step == @step").effect_mkr.to_numpy()
+    b = board.bridge_frame().query("step == 'staffing_reduction'").effect_mkr.to_numpy()
+    n = north.bridge_frame().query("step == 'staffing_reduction'").effect_mkr.to_numpy()
     assert b.sum() > 0
     np.testing.assert_allclose(n, 0.6 * b, rtol=1e-12)  # north holds 60 % of the staff
     per_div = north.division_bridge_frame()
-    mine = per_div.query("step == @step")
+    mine = per_div.query("step == 'staffing_reduction'")
     assert mine.query("division == 'south'").effect_mkr.abs().max() == 0.0
     assert mine.query("division == 'north'").aimed.all()
     # per year and step the divisions add up to the board's bridge
@@ -355,3 +354,38 @@ def test_a_lever_aimed_at_an_unknown_or_allocated_division_is_refused(tiny_ledge
         )
     with pytest.raises(ScenarioError, match="divisions only as totals"):
         run_scenario(_scenario(agency={"change_pct": -10, "division": "a"}), case=TINY)
+
+
+def test_the_app_aims_a_lever_at_a_division_and_shares_it_in_the_link(tiny_ledger: Path) -> None:
+    from balans.app import BalansApp
+
+    app = BalansApp(case=tiny_ledger)
+    options = dict((v, k) for k, v in app.controls["staff_division"].options)
+    assert set(options) == {"", "north", "south"}
+    app.controls["staff_pct"].value = 5.0
+    app.controls["staff_division"].value = "north"
+    assert app.scenario.levers.staffing_reduction.division == "north"
+    headline = run_scenario(app.scenario, case=tiny_ledger).to_dict()["years"]
+    link = app.query_string()
+    assert "staff_division=north" in link
+    again = BalansApp(case=tiny_ledger, query=link)
+    assert again.scenario == app.scenario
+    assert again.cards.value == app.cards.value
+    assert run_scenario(again.scenario, case=tiny_ledger).to_dict()["years"] == headline
+    bad = BalansApp(case=tiny_ledger, query="staff_division=west&staff_pct=2")
+    assert "staff_division=west (north | south)" in bad.message.value
+    assert bad.scenario.levers.staffing_reduction.division is None
+
+
+def test_the_app_on_a_case_without_real_divisions_offers_no_division() -> None:
+    from balans.app import BalansApp
+
+    app = BalansApp(case=TINY)
+    shown = {id(x) for box in app.accordion.children for x in _walk(box)}
+    assert id(app.controls["staff_division"]) not in shown
+
+
+def _walk(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _walk(child)

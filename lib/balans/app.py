@@ -45,7 +45,7 @@ class Control:
     """One lever control: its query-string key, label key, range and step."""
 
     key: str
-    kind: str  # float | int | month | bool
+    kind: str  # float | int | month | bool | division ("" = the whole board)
     lo: float = 0.0
     hi: float = 100.0
     step: float = 1.0
@@ -56,11 +56,13 @@ CONTROLS = (
     Control("staff_pct", "float", 0, 20, 0.5, "attrition_pct_per_year"),
     Control("staff_start", "month"),
     Control("staff_ramp", "int", 0, 36, 1),
+    Control("staff_division", "division"),
     Control("agency_pct", "float", -100, 50, 5),
     Control("agency_start", "month"),
     Control("own_pct", "int", 0, 100, 5, "agency_replacement_own_staff_pct"),
     Control("bought_pct", "int", 0, 100, 5, "agency_replacement_purchased_care_pct"),
     Control("fill_pct", "float", 50, 100, 1, "agency_fill_rate_pct"),
+    Control("agency_division", "division"),
     Control("drug_pct", "float", -5, 25, 0.5, "drug_cost_growth_pct"),
     Control("rest_on", "bool"),
     Control("rest_start", "month", source="rest_rule_start"),
@@ -68,14 +70,22 @@ CONTROLS = (
     Control("rest_mitigation", "float", 0, 100, 5, "rest_rule_weekend_mitigation_pct"),
     Control("realisation", "float", 0, 100, 1, "realisation_history_pct"),
     Control("measures_mkr", "float", 0, 1000, 5),
+    Control("measures_division", "division"),
     Control("revenue_pct", "float", -20, 20, 0.5),
 )
 GROUPS = {
-    "staffing": ("staff_pct", "staff_start", "staff_ramp"),
-    "agency": ("agency_pct", "agency_start", "own_pct", "bought_pct", "fill_pct"),
+    "staffing": ("staff_pct", "staff_start", "staff_ramp", "staff_division"),
+    "agency": (
+        "agency_pct",
+        "agency_start",
+        "own_pct",
+        "bought_pct",
+        "fill_pct",
+        "agency_division",
+    ),
     "drugs": ("drug_pct",),
     "rest_rule": ("rest_on", "rest_start", "rest_need", "rest_mitigation"),
-    "measures": ("realisation", "measures_mkr"),
+    "measures": ("realisation", "measures_mkr", "measures_division"),
     "pay_revenue": ("revenue_pct",),  # the pay sliders are added per year
 }
 
@@ -101,6 +111,9 @@ def widget_values_from_scenario(case: Case, sc: Scenario, first_forecast: str) -
         "realisation": 100.0,
         "measures_mkr": 0.0,
         "revenue_pct": 0.0,
+        "staff_division": "",
+        "agency_division": "",
+        "measures_division": "",
     }
     for y in case.years:
         v[f"pay_{y}"] = p(f"pay_revision_pct_{y}")
@@ -109,6 +122,7 @@ def widget_values_from_scenario(case: Case, sc: Scenario, first_forecast: str) -
         v["staff_start"] = s.start or first_forecast
         if s.ramp_months is not None:
             v["staff_ramp"] = s.ramp_months
+        v["staff_division"] = s.division or ""
     if (a := lv.agency) is not None:
         if a.change_pct is not None:
             v["agency_pct"] = a.change_pct
@@ -120,6 +134,7 @@ def widget_values_from_scenario(case: Case, sc: Scenario, first_forecast: str) -
             v["bought_pct"] = int(a.replacement.purchased_care_pct)
         if a.fill_rate_pct is not None:
             v["fill_pct"] = a.fill_rate_pct
+        v["agency_division"] = a.division or ""
     if lv.drug_cost_growth_pct is not None:
         v["drug_pct"] = lv.drug_cost_growth_pct
     if (r := lv.rest_rule) is not None:
@@ -134,6 +149,8 @@ def widget_values_from_scenario(case: Case, sc: Scenario, first_forecast: str) -
         v["realisation"] = lv.realisation_pct
     if lv.measures:
         v["measures_mkr"] = sum(m.mkr_per_year for m in lv.measures)
+        aimed = {m.division or "" for m in lv.measures}
+        v["measures_division"] = aimed.pop() if len(aimed) == 1 else ""
     if lv.revenue is not None and lv.revenue.change_pct is not None:
         v["revenue_pct"] = lv.revenue.change_pct
     if lv.pay_revision_pct is not None:
@@ -168,7 +185,7 @@ def scenario_from_values(
                 "target_pct": v["staff_pct"],
                 "start": v["staff_start"],
                 "ramp_months": int(v["staff_ramp"]),
-            }
+            } | ({"division": v["staff_division"]} if v["staff_division"] else {})
     if touched(*GROUPS["agency"]):
         old = levers.pop("agency", {}) or {}
         own, bought = int(v["own_pct"]), int(v["bought_pct"])
@@ -180,6 +197,8 @@ def scenario_from_values(
         if v["fill_pct"] != p("agency_fill_rate_pct"):
             agency["fill_rate_pct"] = v["fill_pct"]
         if agency:
+            if v["agency_division"] and ("change_pct" in agency or "categories" in agency):
+                agency["division"] = v["agency_division"]
             agency["start"] = v["agency_start"]
             agency["replacement"] = {
                 "own_staff_pct": own,
@@ -217,7 +236,7 @@ def scenario_from_values(
         levers.pop("realisation_pct", None)
         if v["realisation"] != 100:
             levers["realisation_pct"] = v["realisation"]
-    if touched("measures_mkr"):
+    if touched("measures_mkr", "measures_division"):
         old = levers.pop("measures", []) or []
         total = sum(m["mkr_per_year"] for m in old)
         if v["measures_mkr"] > 0:
@@ -228,6 +247,11 @@ def scenario_from_values(
                 levers["measures"] = [
                     {"name": label("app.measures_mkr", lang), "mkr_per_year": v["measures_mkr"]}
                 ]
+            if touched("measures_division"):
+                for m in levers["measures"]:
+                    m.pop("division", None)
+                    if v["measures_division"]:
+                        m["division"] = v["measures_division"]
     if touched("revenue_pct"):
         old = levers.pop("revenue", {}) or {}
         rev = {k: old[k] for k in ("mkr_per_year", "start") if k in old}
@@ -258,7 +282,11 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def parse_query(
-    qs: str, months: list[str], scenario_stems: list[str], lang: str = "sv"
+    qs: str,
+    months: list[str],
+    scenario_stems: list[str],
+    lang: str = "sv",
+    divisions: list[str] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Control values from a query string; every value that cannot be used is named in a
     message (and ignored), never raised."""
@@ -289,6 +317,11 @@ def parse_query(
             elif c.kind == "month":
                 if raw not in months:
                     raise ValueError(f"{months[0]}–{months[-1]}")
+                out[key] = raw
+            elif c.kind == "division":
+                allowed = divisions or []
+                if raw and raw not in allowed:
+                    raise ValueError(" | ".join(allowed) or label("app.no_divisions", lang))
                 out[key] = raw
             else:
                 x = float(raw)
@@ -443,6 +476,10 @@ class BalansApp:
                     style=style,
                     layout=layout,
                 )
+            elif c.kind == "division":
+                ctl = w.Dropdown(
+                    options=self._division_options(), value="", style=style, layout=layout
+                )
             else:
                 ctl = w.Checkbox(indent=False, style=style, layout=layout)
             self.controls[c.key] = ctl
@@ -531,9 +568,18 @@ class BalansApp:
             ]
         )
 
+    def _division_options(self) -> list[tuple[str, str]]:
+        """The whole board, then each division (only where divisions are the ledger's own)."""
+        divisions = self.case.divisions if self.case.divisions_real else ()
+        return [(self.L("whole_board"), "")] + [
+            (d.name_sv if self.lang == "sv" else d.name_en, d.id) for d in divisions
+        ]
+
     def _group_box(self, group: str) -> w.VBox:
         items: list[w.Widget] = []
         keys = list(GROUPS[group])
+        if not self.case.divisions_real:  # a lever can be aimed only at a real division
+            keys = [k for k in keys if not k.endswith("_division")]
         if group == "pay_revenue":
             keys = [f"pay_{y}" for y in self.case.years] + keys
         for k in keys:
@@ -559,6 +605,14 @@ class BalansApp:
         for key, ctl in self.controls.items():
             ctl.description = L("pay_pct", year=key[4:]) if key.startswith("pay_") else L(key)
             ctl.description_allow_html = False
+            if key.endswith("_division"):
+                value = ctl.value
+                self._busy, was = True, self._busy
+                try:
+                    ctl.options = self._division_options()
+                    ctl.value = value
+                finally:
+                    self._busy = was
         for c in CONTROLS:
             self.sources[c.key].value = self._source_html(c.source)
         for y in self.case.years:
@@ -682,7 +736,11 @@ class BalansApp:
         if not qs:  # nothing to reopen: the page already shows the baseline
             return
         values, problems = parse_query(
-            qs, self.forecast_months, list(self.scenario_files), self.lang
+            qs,
+            self.forecast_months,
+            list(self.scenario_files),
+            self.lang,
+            self.engine.division_ids if self.case.divisions_real else [],
         )
         if "lang" in values and values["lang"] in ("sv", "en") and values["lang"] != self.lang:
             self.lang_switch.value = values["lang"]
