@@ -410,6 +410,34 @@ def divisions_table(result: Result, lang: str = "sv") -> pd.DataFrame:
     )
 
 
+def division_bridge_table(result: Result, lang: str = "sv") -> pd.DataFrame | None:
+    """Per year and division, each step of the bridge that moves anything (mkr); a step
+    aimed at the division is marked. None when no step moves (the baseline)."""
+    b = result.division_bridge_frame()
+    moving = [s for s in STEPS if b[b.step == s].effect_mkr.abs().max() >= 0.05]
+    if not moving:
+        return None
+    names = {
+        div.id: (div.name_sv if lang == "sv" else div.name_en) for div in result.case.divisions
+    }
+    rows = []
+    for (y, d), part in b.groupby(["year", "division"], sort=False):
+        p = part.set_index("step")
+        row = {L("col.year", lang): str(y), L("col.name", lang): names[d]}
+        for s in moving:
+            mark = " *" if p.loc[s, "aimed"] else ""
+            row[label(f"steps.{s}", lang)] = (
+                _mkr(float(p.loc[s, "effect_mkr"]), 1, lang, True) + mark
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def month_text(ym: tuple[int, int], lang: str = "sv") -> str:
+    """``september 2024`` (sv) or ``September 2024`` (en)."""
+    return f"{labels(lang)['narrative']['months'][ym[1] - 1]} {ym[0]}"
+
+
 def accounts_table(result: Result, lang: str = "sv") -> pd.DataFrame:
     """Per account: forecast, budget with its mark (allocated, derived) and deviation per
     year (mkr)."""
@@ -578,11 +606,16 @@ class Report:
 
     def title(self) -> Html:
         r, lang = self.result, self.lang
-        cut = r.case.cutoff
-        sub = L("subtitle", lang).format(case=r.case.name, cutoff=f"{cut[0]}-{cut[1]:02d}")
+        sub = L("subtitle", lang).format(case=r.case.name, cutoff=month_text(r.case.cutoff, lang))
+        synthetic = (
+            f'<p class="synthetic"><b>{html.escape(L("synthetic", lang))}</b></p>'
+            if r.case.synthetic
+            else ""
+        )
         return Html(
             STYLE
             + f"<h1>{html.escape(L('title', lang).format(name=r.scenario.name))}</h1>"
+            + synthetic
             + f"<p>{html.escape(sub)}</p>"
         )
 
@@ -674,12 +707,19 @@ class Report:
         return Html("".join(parts))
 
     def divisions(self) -> Html:
+        r = self.result
+        note = "divisions_note_ledger" if r.case.divisions_real else "divisions_note"
+        bridge = division_bridge_table(r, self.lang)
         return Html(
             self._h("divisions")
-            + f"<p>{html.escape(L('divisions_note', self.lang))}</p>"
-            + table_html(divisions_table(self.result, self.lang))
-            + basis_notes_html(
-                self.result.case, "division", self.result.divisions_frame().basis, self.lang
+            + f"<p>{html.escape(L(note, self.lang))}</p>"
+            + table_html(divisions_table(r, self.lang))
+            + basis_notes_html(r.case, "division", r.divisions_frame().basis, self.lang)
+            + (
+                f"<h3>{html.escape(L('division_bridge', self.lang))}</h3>"
+                f"<p>{html.escape(L('division_bridge_note', self.lang))}</p>" + table_html(bridge)
+                if bridge is not None
+                else ""
             )
         )
 
