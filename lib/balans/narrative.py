@@ -83,6 +83,17 @@ def lever_sentences(result: Result, lang: str = "sv") -> list[str]:
     t = lambda key, **kw: _t(f"levers.{key}", lang).format(**kw)  # noqa: E731
     month = lambda idx: month_label(result, int(idx), lang)  # noqa: E731
     out: list[str] = []
+    div_names = {d.id: (d.name_sv if lang == "sv" else d.name_en) for d in case.divisions}
+
+    def aimed(division: str | None, account: int) -> None:
+        if division in div_names:
+            share = e.div_account_share[account, e.division_ids.index(division)] * 100.0
+            acc = case.accounts[account]
+            name = acc.name_sv if lang == "sv" else acc.name_en
+            out.append(
+                t("aimed", division=div_names[division], share=pct_auto(share, lang), account=name)
+            )
+
     if lv.staffing_reduction is not None:
         out.append(
             t(
@@ -92,6 +103,7 @@ def lever_sentences(result: Result, lang: str = "sv") -> list[str]:
                 ramp=number(max(float(L.staff_ramp_months[0]), 1.0), 0, lang),
             )
         )
+        aimed(lv.staffing_reduction.division, e.i_pers)
     if (a := lv.agency) is not None:
         ramp_months = float(L.agency_ramp_months[0])
         ramp = t("agency_ramp", months=number(ramp_months, 0, lang)) if ramp_months > 0 else ""
@@ -119,6 +131,7 @@ def lever_sentences(result: Result, lang: str = "sv") -> list[str]:
                     ramp=ramp,
                 )
             )
+        aimed(a.division, e.i_agency)
         if np.any(changes < 0):
             out.append(
                 t(
@@ -165,7 +178,11 @@ def lever_sentences(result: Result, lang: str = "sv") -> list[str]:
             )
         )
     if lv.measures:
-        items = [f"{m.name} {money(m.mkr_per_year, lang)}" for m in lv.measures]
+        items = [
+            f"{m.name} {money(m.mkr_per_year, lang)}"
+            + (f" ({div_names[m.division]})" if m.division in div_names else "")
+            for m in lv.measures
+        ]
         total = sum(m.mkr_per_year for m in lv.measures)
         out.append(t("measures", total=money(total, lang), list=", ".join(items)))
     if lv.realisation_pct is not None:
