@@ -174,10 +174,15 @@ def basis_note(case: Case, kind: str, code: str, lang: str = "sv") -> str:
         key = "forecast"
     elif kind == "division":
         key = "division" if code == "allocated" else "board_document"
+        if case.divisions_real:
+            key = "ledger_division"
     else:
         key = f"{kind}_{code}"
+        if case.is_ledger and kind == "month":
+            key = f"ledger_month_{code}"
+    how = case.derivations.get("budget_months", "")
     return label(f"basis.note.{key}", lang).format(
-        period=period_text(case, lang), first_year=case.years[0]
+        period=period_text(case, lang), first_year=case.years[0], how=how
     )
 
 
