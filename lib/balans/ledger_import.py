@@ -541,7 +541,9 @@ class LedgerImportError(DataError):
         lines = [head]
         for p in problems:
             text = str(p)
-            if (len(files) == 1 and text.startswith(p.file + ", ")) or (len(files) == 1 and text.startswith(p.file + ": ")):
+            if (len(files) == 1 and text.startswith(p.file + ", ")) or (
+                len(files) == 1 and text.startswith(p.file + ": ")
+            ):
                 text = text[len(p.file) + 2 :]
             lines.append(f"  - {text}")
         if more:
@@ -1300,7 +1302,7 @@ def import_ledger(
     """
     mapping_path = Path(mapping_path)
     out = Path(out_dir).absolute()
-    _check_out(out, force)
+    _check_out(out, force, str(out_dir))
     m = load_mapping(mapping_path)
     base = mapping_path.parent
     mname = mapping_path.name
@@ -1311,12 +1313,13 @@ def import_ledger(
     return report
 
 
-def _check_out(out: Path, force: bool) -> None:
+def _check_out(out: Path, force: bool, shown: str | None = None) -> None:
+    shown = shown or str(out)
     if out.exists() and not out.is_dir():
-        raise DataError(str(out), "the output exists and is not a folder", allowed="a folder")
+        raise DataError(shown, "the output exists and is not a folder", allowed="a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise DataError(
-            str(out),
+            shown,
             "the output folder exists and is not empty; nothing was written",
             allowed="a new or empty folder, or --force to replace it",
         )
@@ -2468,7 +2471,17 @@ def _write_case(tmp: Path, m: Mapping, b: _Built, mapping_path: Path) -> None:
     put(
         "accounts.csv",
         _csv_text(
-            ["account", "name_sv", "name_en", "side", "role", "driver", "baseline_method", "source", "note"],
+            [
+                "account",
+                "name_sv",
+                "name_en",
+                "side",
+                "role",
+                "driver",
+                "baseline_method",
+                "source",
+                "note",
+            ],
             [
                 [
                     a.id,
@@ -2505,14 +2518,23 @@ def _write_case(tmp: Path, m: Mapping, b: _Built, mapping_path: Path) -> None:
     put(
         "ledger.csv",
         _csv_text(
-            ["month", "account", "division", "actual_tkr", "budget_tkr", "basis", "source"], b.ledger_rows
+            ["month", "account", "division", "actual_tkr", "budget_tkr", "basis", "source"],
+            b.ledger_rows,
         ),
     )
     cats = _targets(m.agency.categories, "category", "agency.categories", "codes")
     put(
         "agency.csv",
         _csv_text(
-            ["category", "name_sv", "name_en", "part_of", "agency_share_target_pct", "source", "note"],
+            [
+                "category",
+                "name_sv",
+                "name_en",
+                "part_of",
+                "agency_share_target_pct",
+                "source",
+                "note",
+            ],
             [
                 [
                     c.id,
