@@ -533,19 +533,33 @@ class LedgerImportError(DataError):
             BalansError.__init__(self, str(first))
             return
         files = {p.file for p in problems}
-        head = (
-            f"{first.file}: {len(problems)}{'+' if more else ''} problems"
-            if len(files) == 1
-            else f"{len(problems)}{'+' if more else ''} problems"
-        )
-        lines = [head]
+        one_file = len(files) == 1
+        # the same problem in the same column on many rows is one line: rows 3-22, …
+        groups: dict[tuple[Any, ...], list[DataError]] = {}
         for p in problems:
-            text = str(p)
-            if (len(files) == 1 and text.startswith(p.file + ", ")) or (
-                len(files) == 1 and text.startswith(p.file + ": ")
-            ):
-                text = text[len(p.file) + 2 :]
+            what = getattr(p, "problem", None)
+            key = (p.file, p.column, what, p.allowed) if what and p.row else (id(p),)
+            groups.setdefault(key, []).append(p)
+        lines = []
+        for group in groups.values():
+            p = group[0]
+            if len(group) == 1:
+                text = str(p)
+                if one_file and text.startswith((p.file + ", ", p.file + ": ")):
+                    text = text[len(p.file) + 2 :]
+            else:
+                rows = _rows_text([q.row for q in group if q.row], 60)
+                values = list(dict.fromkeys(repr(q.value) for q in group if q.value is not None))
+                text = "" if one_file else f"{p.file}, "
+                text += f"rows {rows}"
+                text += f", column '{p.column}'" if p.column else ""
+                text += f": {p.problem}"
+                if values:
+                    text += f" (values: {', '.join(values[:3])}{', …' if len(values) > 3 else ''})"
+                text += f"; allowed: {p.allowed}" if p.allowed else ""
             lines.append(f"  - {text}")
+        n = f"{len(problems)}{'+' if more else ''} problems"
+        lines.insert(0, f"{first.file}: {n}" if one_file else n)
         if more:
             lines.append(f"  (only the first {MAX_PROBLEMS} are shown)")
         BalansError.__init__(self, "\n".join(lines))
@@ -574,7 +588,9 @@ class _Problems:
             return
         if "value" in kw:
             kw["value"] = _short(kw["value"])
-        self.items.append(DataError(file, problem, **kw))
+        err = DataError(file, problem, **kw)
+        err.problem = problem  # type: ignore[attr-defined]
+        self.items.append(err)
 
     def raise_if_any(self) -> None:
         if self.items:
