@@ -637,6 +637,24 @@ def test_an_unknown_hours_category_is_named(tmp_path):
     )
 
 
+def test_staff_is_optional_and_may_be_fte_only(tmp_path):
+    mapping = write_case_folder(tmp_path / "a", staff=False, extra={"staff": None})
+    report = import_ledger(mapping, tmp_path / "a" / "out")
+    assert (tmp_path / "a" / "out" / "staff.csv").read_text(
+        "utf-8"
+    ) == "date,employees,fte,source\n"
+    assert "employees_date" not in (tmp_path / "a" / "out" / "case.yaml").read_text("utf-8")
+    assert "note: no staff export" in report.text()
+    mapping = write_case_folder(
+        tmp_path / "b", staff=False,
+        extra={"staff": {"file": "personal.csv", "columns": {"employees": None, "fte": "Åa"}}},
+    )  # fmt: skip
+    (tmp_path / "b" / "personal.csv").write_text("Period;Åa\nmars 2025;101,5\n", "utf-8")
+    import_ledger(mapping, tmp_path / "b" / "out")
+    staff = (tmp_path / "b" / "out" / "staff.csv").read_text("utf-8").splitlines()
+    assert staff[1] == "2025-03-31,,101.5,personal.csv › rows 2"
+
+
 # ---------------------------------------------------------------- the output folder
 
 

@@ -57,8 +57,16 @@ Writing:
 - Agency: the codes of the account with role ``agency`` are split into categories by
   ``agency.categories[].codes``; hours come from the optional hours export (month x
   category), matched by ``hours_label`` (default the Swedish name) or the category id.
-- Staff: employees (and FTE, if the export has it) per month, summed over the export's rows;
-  written as month-end dates.
+- Staff (optional): employees and/or FTE per month, summed over the export's rows; written
+  as month-end dates. Without a staff export staff.csv has only its header and case.yaml no
+  ``employees_date`` (the report says so).
+- provenance.yaml ``totals`` holds, per month with ledger figures, the export's own sums in
+  kr (exact decimals as strings; ``null`` where the month has no actual or no budget);
+  ``plan_totals`` the plan's annual sums, which the derived months add up to exactly;
+  ``ignored`` the rows kept out on purpose, with their sums. figures.csv holds the ledger's
+  yearly totals (``ledger_actual_<year>_{revenue,gross_cost,net_cost}_tkr``, likewise
+  ``ledger_budget_…``; a year cut off by the cut-off says so in its note) and the board's
+  own forecasts from ``board_forecasts:``.
 - parameters.csv is copied byte for byte from the file the mapping names (default: the
   template shipped in ``balans/templates/ledger_case/``) after checking it holds every
   required parameter and a pay revision for each horizon year. Scenario files under
@@ -209,7 +217,7 @@ class HoursFile(_File):
 
 class StaffColumns(_Model):
     month: str = "Period"
-    employees: str = "Anställda"
+    employees: str | None = Field(default="Anställda", description="null: the export has FTE only.")
     fte: str | None = Field(default=None, description="Full-time equivalents (årsarbetare).")
 
 
@@ -336,7 +344,10 @@ class Mapping(_Model):
     format: Format = Format()
     ledger: list[LedgerFile] = Field(min_length=1)
     agency_hours: HoursFile | None = None
-    staff: StaffFile
+    staff: StaffFile | None = Field(
+        default=None,
+        description="Default none: staff.csv is then empty (the staffing lever needs it).",
+    )
     plan_budget: list[PlanFile] = Field(default_factory=list)
     parameters: str | None = Field(
         default=None, description="Default: the parameters.csv of Balans' ledger-case template."
@@ -993,6 +1004,7 @@ class ImportReport:
     reconciled: dict[str, tuple[Decimal | None, Decimal | None]]  # month -> (actual, budget) kr
     ignored: list[dict[str, Any]] = field(default_factory=list)
     scenarios: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def text(self) -> str:
         lines = [f"balans import: {self.case_name} -> {self.out_dir}"]
@@ -1014,6 +1026,7 @@ class ImportReport:
             lines.append(
                 f"  ignored on purpose: {ig['rows']} rows of {ig['what']} ({ig['reason']})"
             )
+        lines += [f"  note: {n}" for n in self.notes]
         lines.append(
             f"  reconciled per month to the krona: OK ({self.actual_months} months of actuals, "
             f"{self.budget_months} months of budget from the ledger)"
@@ -1379,7 +1392,7 @@ class _Built:
     first: Month
     cutoff: Month
     last: Month
-    employees_date: dt.date
+    employees_date: dt.date | None
     ledger_rows: list[list[str]]
     agency_rows: list[list[str]]
     staff_rows: list[list[str]]
@@ -1676,6 +1689,21 @@ def _build(m: Mapping, base: Path, mname: str, parameters: str | Path | None) ->
         reconciled=reconciled,
         ignored=ign_summary,
         scenarios=[p.name for p in scen],
+        notes=[
+            *(
+                ["no staff export: staff.csv has only its header (the staffing lever needs it)"]
+                if m.staff is None
+                else []
+            ),
+            *(
+                [
+                    "no agency hours export: agency_months.csv has no hours (they price the agency "
+                    "lever)"
+                ]
+                if m.agency_hours is None
+                else []
+            ),
+        ],
     )
     return _Built(
         report,
@@ -2172,7 +2200,9 @@ def _agency(
             src = _source(cost_rows[(mo, c)], files) if (mo, c) in cost_rows else "no rows"
             if h is not None:
                 src += f"; hours: {hours_label} › rows {_rows_text(hours_rows[(mo, c)], 60)}"
-            basis = "ledger" if h is not None or m.agency_hours is None else "ledger; no hours"
+            if h is None and m.agency_hours is not None:
+                src += f"; no hours in {hours_label}"
+            basis = "ledger"
             out.append([_m(mo), c, _tkr(v), _num(h) if h is not None else "", basis, src])
     return out, check
 
@@ -2184,12 +2214,21 @@ def _num(x: Decimal) -> str:
 
 def _staff(
     m: Mapping, base: Path, mname: str, files: list[FileRecord], cutoff: Month
-) -> tuple[list[list[str]], dt.date]:
+) -> tuple[list[list[str]], dt.date | None]:
     spec = m.staff
+    if spec is None:
+        return [], None
     where = f"{mname} › staff"
     opts = _resolved(spec, m.format)
     table = _read_table(base, spec, opts, where)
     cols = _columns(table, spec.columns.model_dump(), where)
+    if cols["employees"] is None and cols["fte"] is None:
+        raise _kerr(
+            mname,
+            "the staff export needs an employees or an fte column",
+            key="staff.columns",
+            allowed="employees: Anställda and/or fte: Årsarbetare",
+        )
     files.append(
         FileRecord(table.file, table.sheet, len(table.rows), table.sha256, "staff", table.described)
     )
@@ -2249,7 +2288,7 @@ def _staff(
         out.append(
             [
                 _month_end(mo).isoformat(),
-                str(int(emp[mo])),
+                str(int(emp[mo])) if cols["employees"] is not None else "",
                 _num(fte[mo]) if cols["fte"] is not None else "",
                 f"{label} › rows {_rows_text(rows_of[mo], 120)}",
             ]
@@ -2464,8 +2503,9 @@ def _write_case(tmp: Path, m: Mapping, b: _Built, mapping_path: Path) -> None:
         "first_month": _m(b.first),
         "cutoff_month": _m(b.cutoff),
         "last_month": _m(b.last),
-        "employees_date": b.employees_date,
     }
+    if b.employees_date is not None:
+        meta["employees_date"] = b.employees_date
     if m.pay_revision_paid is not None:
         meta["pay_revision_paid"] = m.pay_revision_paid
     meta["ledger"] = "ledger.csv"
