@@ -943,24 +943,33 @@ def _columns(table: _Table, wanted: dict[str, str | None], where: str) -> dict[s
         if _norm(h):
             index.setdefault(_norm(h), i)
     found: dict[str, int | None] = {}
-    problems = _Problems()
-    shown = ", ".join(repr(h) for h in table.header if str(h).strip())
+    missing: list[tuple[str, str]] = []
     for key, name in wanted.items():
         if name is None:
             found[key] = None
-            continue
-        if _norm(name) not in index:
-            problems.add(
+        elif _norm(name) not in index:
+            missing.append((key, name))
+        else:
+            found[key] = index[_norm(name)]
+    if missing:
+        shown = _short(", ".join(repr(h) for h in table.header if str(h).strip()), 120)
+        if len(missing) == 1:
+            key, name = missing[0]
+            raise DataError(
                 table.label(),
                 "a column is missing",
                 row=table.header_row,
                 column=name,
-                allowed=f"the header's columns {_short(shown, 120)}; or name the {key} column "
-                f"in {where}.columns.{key}",
+                allowed=f"the header's columns {shown}; or name the {key} column in "
+                f"{where}.columns.{key}",
             )
-        else:
-            found[key] = index[_norm(name)]
-    problems.raise_if_any()
+        raise DataError(
+            table.label(),
+            "columns are missing: " + ", ".join(repr(n) for _, n in missing),
+            row=table.header_row,
+            allowed=f"the header's columns {shown}; or name them in {where}.columns (is this "
+            "the right file, and the right header row? skip_rows skips title rows)",
+        )
     return found
 
 
@@ -1189,6 +1198,8 @@ def _pydantic_problems(exc: ValidationError, file: str) -> list[DataError]:
             out.append(_kerr(file, "a required key is missing", key=path))
             continue
         msg = err["msg"].removeprefix("Value error, ")
+        if kind == "model_type":
+            msg = "expected keys here (a file entry may also be just a file name)"
         out.append(_kerr(file, msg, key=path or None, value=_short(err.get("input"))))
     return out
 
@@ -1334,8 +1345,7 @@ def import_ledger(
     _check_out(out, force, str(out_dir))
     m = load_mapping(mapping_path)
     base = mapping_path.parent
-    mname = mapping_path.name
-    built = _build(m, base, mname, parameters)
+    built = _build(m, base, str(mapping_path), parameters)
     report = built.report
     report.out_dir = Path(out_dir)
     _write_folder(out, force, lambda tmp: _write_case(tmp, m, built, mapping_path))
@@ -2298,7 +2308,7 @@ def _staff(
         if (d.year, d.month) not in rows_of or d != _month_end((d.year, d.month)):
             raise _kerr(
                 mname,
-                "employees_date is not a month-end of the staff export",
+                "not a month-end of the staff export",
                 key="employees_date",
                 value=d.isoformat(),
                 allowed=", ".join(_month_end(mo).isoformat() for mo in sorted(rows_of)[-6:]),
