@@ -1,6 +1,7 @@
 """The command line: ``balans run [FILE] [--case DIR] [--json]``, ``balans goal-seek FILE
 --lever PATH --year YEAR [--target MKR] [--json]``, ``balans batch [DIR or FILES] --out DIR
-[--jobs N]``, ``balans app [--case DIR]``, ``balans schema``.
+[--jobs N]``, ``balans app [--case DIR]``, ``balans import MAPPING --out DIR [--force]``,
+``balans schema [mapping]``.
 
 Every command takes ``--case DIR`` (default: the shipped case). A scenario FILE may also be
 the name of one of the case's own scenarios (``balans run hyrstopp`` reads
@@ -129,7 +130,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     s = sub.add_parser("schema", help="print the JSON Schema of the scenario format")
+    s.add_argument(
+        "what",
+        nargs="?",
+        choices=("scenario", "mapping"),
+        default="scenario",
+        help="scenario (default) or mapping (the ledger import's mapping file)",
+    )
     s.add_argument("--indent", type=int, default=2)
+    i = sub.add_parser("import", help="build a case folder from ledger exports and a mapping")
+    i.add_argument("mapping", help="the mapping YAML file; the exports lie beside it")
+    i.add_argument("--out", required=True, metavar="DIR", help="the case folder to write")
+    i.add_argument("--force", action="store_true", help="replace an existing non-empty folder")
+    i.add_argument(
+        "--parameters",
+        default=None,
+        metavar="FILE",
+        help="parameters.csv to copy (default: the mapping's, else the template's)",
+    )
     return p
 
 
@@ -192,7 +210,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "schema":
             from .scenario import json_schema
 
+            if args.what == "mapping":
+                from .ledger_import import mapping_schema as json_schema
+
             print(json.dumps(json_schema(), indent=args.indent, ensure_ascii=False))
+            return 0
+        if args.command == "import":
+            from .ledger_import import import_ledger
+
+            report = import_ledger(
+                args.mapping, args.out, force=args.force, parameters=args.parameters
+            )
+            print(report.text())
             return 0
         if args.command == "app":
             from .serve import serve
