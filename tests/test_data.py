@@ -252,9 +252,9 @@ BROKEN = {
         "agency_price_start,2026-05",
         [
             "parameters.csv",
-            "agency_price_start lies outside the horizon",
+            "agency_price_start lies after the horizon",
             "2026-05",
-            "2023-01 to 2024-12",
+            "up to 2024-12",
         ],
     ),
     "agency_price_change_for_an_unknown_category": (

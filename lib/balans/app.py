@@ -105,7 +105,8 @@ def widget_values_from_scenario(case: Case, sc: Scenario, first_forecast: str) -
         "fill_pct": p("agency_fill_rate_pct"),
         "drug_pct": p("drug_cost_growth_pct"),
         "rest_on": case.rest_rule_in_baseline,
-        "rest_start": str(case.parameters["rest_rule_start"].value),
+        # a rule in force before the cut-off: a scenario's rule starts in the first forecast month
+        "rest_start": max(str(case.parameters["rest_rule_start"].value), first_forecast),
         "rest_need": p("rest_rule_extra_need_pct"),
         "rest_mitigation": p("rest_rule_weekend_mitigation_pct"),
         "realisation": 100.0,
@@ -599,8 +600,13 @@ class BalansApp:
     def _relabel(self) -> None:
         """Set every visible text in the current language."""
         L = self.L
+        synthetic = (
+            f'<div class="balans-synthetic" role="note"><b>{html.escape(label("report.synthetic", self.lang))}</b></div>'
+            if self.case.synthetic
+            else ""
+        )
         self.title.value = (
-            f"<h2>{html.escape(L('title'))}</h2><div>{html.escape(self.case.name)}</div>"
+            f"<h2>{html.escape(L('title'))}</h2><div>{html.escape(self.case.name)}</div>{synthetic}"
         )
         for key, ctl in self.controls.items():
             ctl.description = L("pay_pct", year=key[4:]) if key.startswith("pay_") else L(key)

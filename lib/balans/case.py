@@ -239,6 +239,14 @@ class Case:
     def account_index(self, role: str) -> int:
         return next(i for i, a in enumerate(self.accounts) if a.role == role)
 
+    def month_position(self, text: str) -> int:
+        """The index a ``YYYY-MM`` month would have in the horizon, negative before it (for
+        a rule or price in force before the horizon: already in the actuals)."""
+        ym = _parse_month(text)
+        if ym is None:
+            raise ValueError(f"not a month: {text!r}")
+        return (ym[0] - self.months[0][0]) * 12 + ym[1] - self.months[0][1]
+
     def month_index(self, text: str) -> int | None:
         """Index of a ``YYYY-MM`` month in the horizon, or None."""
         m = _MONTH_RE.match(text)
@@ -1126,12 +1134,15 @@ def _parameters(
         k = f"pay_revision_pct_{y}"
         if k not in parameters:
             raise DataError(par_file, f"the pay revision for {y} is missing", column="key", value=k)
-    if parameters["rest_rule_start"].value not in {f"{y}-{m:02d}" for y, m in months}:
+    last = f"{months[-1][0]}-{months[-1][1]:02d}"
+    # a start before the horizon is a rule or price already in force: in the actuals
+    if str(parameters["rest_rule_start"].value) > last:
         raise DataError(
             par_file,
-            "rest_rule_start lies outside the horizon",
+            "rest_rule_start lies after the horizon",
             column="value",
             value=parameters["rest_rule_start"].value,
+            allowed=f"a month YYYY-MM up to {last} (before the horizon: already in the actuals)",
         )
     flag = parameters.get("rest_rule_in_baseline")
     if flag is not None and flag.value not in (0.0, 1.0):
@@ -1143,13 +1154,13 @@ def _parameters(
             allowed="0 (a scenario lever) or 1 (decided, in the baseline)",
         )
     start = parameters.get("agency_price_start")
-    if start is not None and start.value not in {f"{y}-{m:02d}" for y, m in months}:
+    if start is not None and str(start.value) > last:
         raise DataError(
             par_file,
-            "agency_price_start lies outside the horizon",
+            "agency_price_start lies after the horizon",
             column="value",
             value=start.value,
-            allowed=f"a month YYYY-MM from {months[0][0]}-{months[0][1]:02d} to {months[-1][0]}-{months[-1][1]:02d}",
+            allowed=f"a month YYYY-MM up to {last} (before the horizon: already in the actuals)",
         )
     mix = sum(
         parameters[f"agency_replacement_{k}_pct"].value

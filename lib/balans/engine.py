@@ -460,7 +460,9 @@ class Engine:
         start = self.case.parameters.get("agency_price_start")
         if start is None:
             return path
-        idx = self.case.month_index(str(start.value))  # inside the horizon (the loader checks)
+        idx = self.case.month_position(
+            str(start.value)
+        )  # up to the horizon's end (the loader checks)
         # where the change took effect within the year-to-date, the cut-off's price already
         # holds part of it: (1 + p) / (1 + p x share of the year-to-date months after it)
         in_ytd = float(np.clip(self.c - max(idx, self.ys) + 1, 0, self.n_ytd)) / self.n_ytd
@@ -488,7 +490,7 @@ class Engine:
     def _default_levers(self, n: int) -> LeverArrays:
         p = self.case.param
         first = float(self.first_forecast)
-        rest_start = self.case.month_index(str(self.case.parameters["rest_rule_start"].value))
+        rest_start = self.case.month_position(str(self.case.parameters["rest_rule_start"].value))
 
         def full(v: float) -> np.ndarray:
             return np.full(n, float(v))
