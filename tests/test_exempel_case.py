@@ -153,8 +153,19 @@ def test_the_app_serves_another_case_and_its_headline_is_the_command_line_s(tmp_
 
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "balans", "app", "--case", str(EXEMPEL), "--port", str(port)]
-        + ["--no-browser", "--pool-size", "1"],
+        [
+            sys.executable,
+            "-m",
+            "balans",
+            "app",
+            "--case",
+            str(EXEMPEL),
+            "--port",
+            str(port),
+            "--no-browser",
+            "--pool-size",
+            "1",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
