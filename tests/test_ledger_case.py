@@ -389,3 +389,21 @@ def _walk(widget):
     yield widget
     for child in getattr(widget, "children", ()):
         yield from _walk(child)
+
+
+def test_a_ledger_case_without_staff_figures_says_what_it_needs(tiny_ledger: Path) -> None:
+    (tiny_ledger / "staff.csv").write_text("date,employees,fte,source\n", encoding="utf-8")
+    with pytest.raises(DataError, match="staff.csv: the file has no staff figures.*staff export"):
+        load_case(tiny_ledger)
+
+
+def test_staff_given_as_fte_only_is_the_own_staff_base(tiny_ledger: Path) -> None:
+    (tiny_ledger / "staff.csv").write_text(
+        "date,employees,fte,source\n2023-03-31,,8,test\n2023-04-30,,9.5,test\n2023-05-31,,11,test\n",
+        encoding="utf-8",
+    )
+    meta = yaml.safe_load((tiny_ledger / "case.yaml").read_text())
+    del meta["employees_date"]  # the latest row at or before the cut-off
+    (tiny_ledger / "case.yaml").write_text(yaml.safe_dump(meta), encoding="utf-8")
+    e = run_scenario(Scenario(name="bas"), case=tiny_ledger).engine
+    assert e.own_fte == 9.5

@@ -533,9 +533,9 @@ def _load_yaml_meta(folder: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(meta, dict):
         raise DataError(str(path), "expected a mapping of settings", value=type(meta).__name__)
-    needed = ["id", "name", "first_month", "cutoff_month", "last_month", "employees_date"]
-    if not meta.get("ledger"):
-        needed.append("budget")
+    needed = ["id", "name", "first_month", "cutoff_month", "last_month"]
+    if not meta.get("ledger"):  # a ledger case's staff.csv is monthly: the cut-off's row
+        needed += ["employees_date", "budget"]
     for k in needed:
         if k not in meta:
             raise DataError(str(path), "a setting is missing", column=k)

@@ -89,7 +89,7 @@ _AGENCY_MONTH_COLS = [
 ]
 _STAFF_COLS = [
     Col("date"),
-    Col("employees", "float", lo=0),
+    Col("employees", "float", required=False, lo=0),
     Col("fte", "float", required=False, lo=0),
     Col("source"),
 ]
@@ -398,16 +398,41 @@ def load_ledger_case(folder: Path, hash_: str, meta: dict[str, Any]) -> Case:
     _check_price_categories(par_file, parameters, set(top_ids))
 
     staff_file = str(folder / "staff.csv")
-    staff_rows = _read_csv(folder, "staff.csv", _STAFF_COLS)
-    emp = [r for r in staff_rows if r["date"] == str(meta["employees_date"])]
+    staff_rows = _read_csv(folder, "staff.csv", _STAFF_COLS, allow_empty=True)
+    if not staff_rows:
+        raise DataError(
+            staff_file,
+            "the file has no staff figures",
+            allowed="employees or FTE per month through the cut-off (give the import a staff "
+            "export: the own-staff base prices the staffing and rest-rule levers)",
+        )
+    for r in staff_rows:
+        if r["employees"] is None and r["fte"] is None:
+            raise DataError(
+                staff_file, "neither employees nor fte is given", row=r["_line"], column="employees"
+            )
+    cut_text = _ym(cut)
+    if meta.get("employees_date"):
+        emp = [r for r in staff_rows if r["date"] == str(meta["employees_date"])]
+    else:  # the latest row at or before the cut-off
+        emp = sorted((r for r in staff_rows if r["date"][:7] <= cut_text), key=lambda r: r["date"])[
+            -1:
+        ]
     if not emp:
         raise DataError(
             staff_file,
-            "no row for the case's employees_date",
+            "no row for the case's staff date"
+            + (
+                "" if meta.get("employees_date") else f" (none at or before the cut-off {cut_text})"
+            ),
             column="date",
-            value=str(meta["employees_date"]),
+            value=str(meta.get("employees_date", cut_text)),
             allowed=", ".join(r["date"] for r in staff_rows[-3:]),
         )
+    fte_given = emp[0]["fte"]
+    employees = emp[0]["employees"]
+    if employees is None:  # FTE only: employees as FTE / fte_per_employee
+        employees = fte_given / float(parameters["fte_per_employee"].value)
 
     # -- accounts and divisions in the shape every face reads
     acc_actual = actual.sum(axis=2)
@@ -474,7 +499,7 @@ def load_ledger_case(folder: Path, hash_: str, meta: dict[str, Any]) -> Case:
         divisions=tuple(divisions),
         agency=top,
         agency_subsets=subsets,
-        employees=float(emp[0]["employees"]),
+        employees=float(employees),
         figures=figures,
         parameters=parameters,
         budget_net_mkr=budget_net,
@@ -493,7 +518,7 @@ def load_ledger_case(folder: Path, hash_: str, meta: dict[str, Any]) -> Case:
         division_budget_tkr=budget,
         prior_year_tkr=prior if has_prior else None,
         pay_revision_paid=paid if paid is not None else cut[1] > rev_month,
-        own_fte_given=emp[0]["fte"],
+        own_fte_given=fte_given,
         synthetic=bool(meta.get("synthetic", False)),
         derivations=derivations,
         provenance=provenance,
