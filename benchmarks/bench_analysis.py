@@ -18,14 +18,14 @@ import json
 import platform
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 
 from balans import load_scenario
 from balans.analysis import goal_seek, monte_carlo, tornado
+from balans.resources import scenarios_dir
 
-SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "balanspaket_2024.yaml"
+SCENARIO = scenarios_dir() / "balanspaket_2024.yaml"
 
 
 def timed(fn, repeat: int) -> list[float]:

@@ -48,9 +48,9 @@ import nbformat
 import yaml
 
 from balans.batch import run_batch, timings_frame
-from balans.case import REPO_ROOT
+from balans.resources import scenarios_dir
 
-BUILD = REPO_ROOT / "build" / "bench_batch"
+BUILD = Path(__file__).resolve().parents[1] / "build" / "bench_batch"  # the checkout's build/
 PARTS = ("kernel_start_s", "imports_s", "execution_s", "papermill_other_s", "html_s")
 
 
@@ -149,7 +149,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="3 shipped and 4 generated scenarios")
     args = ap.parse_args()
-    shipped = sorted((REPO_ROOT / "scenarios").glob("*.yaml"))
+    shipped = sorted(scenarios_dir().glob("*.yaml"))
     n_generated = 20
     if args.quick:
         shipped, n_generated = shipped[:3], 4

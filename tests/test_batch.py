@@ -101,7 +101,9 @@ def test_report_notebook_is_a_clean_parameterised_artefact():
     params = pm.inspect_notebook(str(NOTEBOOK))
     assert set(params) == {"scenario_file", "out_dir", "lang", "case_dir"}
     assert all(p["inferred_type_name"] == "str" and p["help"] for p in params.values())
-    assert params["scenario_file"]["default"] == '"../scenarios/baseline.yaml"'
+    # the notebook ships inside the package: no default may be a path relative to it
+    assert params["scenario_file"]["default"] == '""'  # the case's scenarios/baseline.yaml
+    assert params["out_dir"]["default"] == '"build/report"'  # from the working folder
     # no formula in the notebook: every other cell only calls the library
     for c in code:
         if c is tagged[0]:
@@ -119,10 +121,10 @@ def test_report_notebook_executes_with_its_default_parameters(tmp_path):
         str(tmp_path / "report.ipynb"),
         kernel_name="python3",
         progress_bar=False,
-        cwd=str(NOTEBOOK.parent),
+        cwd=str(tmp_path),  # any folder: the default scenario is the shipped baseline
     )
     assert not [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
-    figures = report.read_key_figures(REPO / "build" / "report" / "baseline.key_figures.json")
+    figures = report.read_key_figures(tmp_path / "build" / "report" / "baseline.key_figures.json")
     expected = run_json(REPO / "scenarios" / "baseline.yaml")
     assert figures["scenario"]["hash"] == expected["scenario"]["hash"]
     for got, want in zip(figures["years"], expected["years"], strict=True):
@@ -132,7 +134,17 @@ def test_report_notebook_executes_with_its_default_parameters(tmp_path):
 
 def test_a_bad_language_is_named_before_anything_runs():
     with pytest.raises(report.ReportError, match=r"lang = 'fi': allowed sv, en"):
-        report.check_parameters("../scenarios/baseline.yaml", "../build/report", "fi")
+        report.check_parameters("baseline.yaml", "build/report", "fi")
+
+
+def test_an_empty_scenario_file_is_the_cases_baseline(tmp_path):
+    from balans.resources import scenarios_dir
+
+    params = report.check_parameters("", "out")
+    assert params.scenario_file == scenarios_dir() / "baseline.yaml"
+    assert params.scenario_file.is_file()
+    with pytest.raises(report.ReportError, match=r"scenario_file is empty and .* does not exist"):
+        report.check_parameters("", "out", case_dir=tmp_path)  # a case without scenarios/
 
 
 def test_the_report_summary_is_generated_text_against_the_baseline():

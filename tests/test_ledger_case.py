@@ -393,7 +393,7 @@ def _walk(widget):
 
 def test_a_ledger_case_without_staff_figures_says_what_it_needs(tiny_ledger: Path) -> None:
     (tiny_ledger / "staff.csv").write_text("date,employees,fte,source\n", encoding="utf-8")
-    with pytest.raises(DataError, match="staff.csv: the file has no staff figures.*staff export"):
+    with pytest.raises(DataError, match=r"staff.csv: the file has no staff figures.*staff export"):
         load_case(tiny_ledger)
 
 

@@ -26,15 +26,16 @@ from urllib.parse import parse_qsl, urlencode
 import ipywidgets as w
 
 from .api import Result, get_engine, run
-from .case import REPO_ROOT, Case, Figure
+from .case import Case, Figure
 from .errors import BalansError
 from .fmt import label, mkr, number
 from .fmt import labels as label_tree
+from .resources import scenarios_dir as case_scenarios_dir
 from .scenario import Scenario, load_scenario, parse_scenario
 
 log = logging.getLogger("balans.app")
 
-SCENARIOS_DIR = REPO_ROOT / "scenarios"
+SCENARIOS_DIR = case_scenarios_dir()  # the shipped case's scenarios/ (package data)
 
 
 # --------------------------------------------------------------------------- controls

@@ -57,13 +57,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from .case import REPO_ROOT, load_case
+from .case import load_case
 from .errors import BalansError, ScenarioError
 from .fmt import label, number
 from .report import KEY_FIGURES_SUFFIX, read_key_figures
+from .resources import notebook, scenarios_dir
 from .scenario import load_scenario, write_text_atomic
 
-DEFAULT_NOTEBOOK = REPO_ROOT / "notebooks" / "report.ipynb"
+DEFAULT_NOTEBOOK = notebook("report")  # package data: balans/notebooks/report.ipynb
 PACKAGE_DIR = Path(__file__).resolve().parent
 MANIFEST_FORMAT = "balans.batch_manifest/1"
 SCENARIO_SUFFIXES = (".yaml", ".yml")
@@ -600,16 +601,16 @@ def run_batch(
     progress: bool = True,
     stream: TextIO | None = None,
 ) -> BatchResult:
-    """Make a report for every scenario file in ``paths`` (folders or files) in ``out_dir``,
-    ``jobs`` at a time. Raises :class:`BatchError` (or :class:`~balans.errors.DataError` for
-    the case) for bad input before anything runs."""
+    """Make a report for every scenario file in ``paths`` (folders or files; none: the case's
+    ``scenarios/`` folder) in ``out_dir``, ``jobs`` at a time. Raises :class:`BatchError` (or
+    :class:`~balans.errors.DataError` for the case) for bad input before anything runs."""
     t_start = time.perf_counter()
     stream = sys.stderr if stream is None else stream
     if jobs < 1:
         raise BatchError(f"--jobs {jobs}: allowed 1 or more")
     if lang not in ("sv", "en"):
         raise BatchError(f"--lang {lang}: allowed sv, en")
-    files = find_scenarios(paths)
+    files = find_scenarios(paths or [scenarios_dir(case_dir)])
     nb_path = Path(notebook) if notebook else DEFAULT_NOTEBOOK
     if not nb_path.is_file():
         raise BatchError(f"{nb_path}: the report notebook does not exist")

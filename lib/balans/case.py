@@ -34,9 +34,9 @@ import numpy as np
 import yaml
 
 from .errors import DataError
+from .resources import shipped_case_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CASE_DIR = REPO_ROOT / "data" / "rjh_hsn"
+DEFAULT_CASE_DIR = shipped_case_dir()  # package data: balans/data/rjh_hsn
 
 SIDES = ("revenue", "cost")
 ROLES = ("revenue", "personnel", "agency", "drugs", "purchased_care", "other")

@@ -105,9 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument(
         "paths",
         nargs="*",
-        default=None,
+        default=[],
         metavar="DIR or FILE",
-        help="scenario folders (every *.yaml in them) and files (default: the case's scenarios)",
+        help="scenario folders (every *.yaml in them) and files (default: the case's scenarios/)",
     )
     b.add_argument("--out", required=True, metavar="DIR", help="the output folder")
     b.add_argument(
@@ -126,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
         "--notebook",
         default=None,
         metavar="FILE",
-        help="the report notebook (default: notebooks/report.ipynb)",
+        help="the report notebook (default: the shipped report.ipynb)",
     )
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     s = sub.add_parser("schema", help="print the JSON Schema of the scenario format")

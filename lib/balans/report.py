@@ -28,6 +28,7 @@ from .engine import STEPS
 from .errors import BalansError
 from .fmt import LANGUAGES, label, labels, number, pct
 from .narrative import period_text, scenario_summary
+from .resources import scenarios_dir
 from .scenario import load_scenario, write_text_atomic
 
 KEY_FIGURES_FORMAT = "balans.key_figures/1"
@@ -80,19 +81,26 @@ class ReportParameters:
 def check_parameters(
     scenario_file: str | Path, out_dir: str | Path, lang: str = "sv", case_dir: str | Path = ""
 ) -> ReportParameters:
-    """Check the notebook's parameters; raise :class:`ReportError` naming a bad one."""
+    """Check the notebook's parameters; raise :class:`ReportError` naming a bad one.
+
+    An empty ``scenario_file`` is the case's baseline, ``<case>/scenarios/baseline.yaml`` (the
+    notebook's default: it ships inside the package, so no path relative to it would do)."""
     if lang not in LANGUAGES:
         raise ReportError(f"report parameter lang = {lang!r}: allowed {', '.join(LANGUAGES)}")
+    case = Path(case_dir) if str(case_dir).strip() else None
     if not str(scenario_file).strip():
-        raise ReportError("report parameter scenario_file is empty: give a scenario YAML file")
+        scenario_file = scenarios_dir(case) / "baseline.yaml"
+        if not scenario_file.is_file():
+            raise ReportError(
+                f"report parameter scenario_file is empty and {scenario_file} does not exist: "
+                "give a scenario YAML file"
+            )
     if not str(out_dir).strip():
         raise ReportError("report parameter out_dir is empty: give a folder for the key figures")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ReportError(f"report parameter out_dir = {str(out)!r}: exists and is not a folder")
-    return ReportParameters(
-        Path(scenario_file), out, lang, Path(case_dir) if str(case_dir).strip() else None
-    )
+    return ReportParameters(Path(scenario_file), out, lang, case)
 
 
 # --------------------------------------------------------------------------- key figures

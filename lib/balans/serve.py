@@ -18,11 +18,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .case import REPO_ROOT
 from .errors import BalansError
+from .resources import notebook, package_path
 
-APP_NOTEBOOK = REPO_ROOT / "notebooks" / "app.ipynb"
-JUPYTER_DATA = Path(__file__).parent / "share" / "jupyter"  # holds voila/templates/balans
+APP_NOTEBOOK = notebook("app")  # package data: balans/notebooks/app.ipynb
+JUPYTER_DATA = package_path("share", "jupyter")  # holds voila/templates/balans
 
 # Content-Security-Policy: only this server. Vega compiles its expressions with Function
 # ('unsafe-eval') and ipywidgets injects inline styles.
