@@ -36,3 +36,32 @@ def test_notebook_executes(path):
     out = REPO / "build" / "notebooks" / path.name
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out)
+
+
+@pytest.mark.slow
+def test_the_workbench_runs_on_another_case_chosen_in_its_first_cell():
+    """The planners' workbench on Region Exempel (a three-year ledger case): the first code
+    cell names the case, and every cell after it follows that case's years and scenarios."""
+    path = REPO / "notebooks" / "workbench.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    assert "parameters" in first.metadata.get("tags", [])
+    first.source = f'CASE = "{REPO / "tests" / "cases" / "exempel"}"'
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
+    assert errors == []
+    text = "".join(
+        o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
+    assert "Region Exempel" in text and "2027" in text
+    assert "Jämtland" not in text
+    out = REPO / "build" / "notebooks" / "workbench_exempel.ipynb"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out)
