@@ -18,14 +18,14 @@ from .case import Case, load_case
 from .engine import STEPS, BatchResult, Engine
 from .scenario import Scenario, load_scenario
 
-_ENGINES: dict[tuple[str, str], Engine] = {}
+_ENGINES: dict[tuple[str, str, tuple[int, int]], Engine] = {}
 
 
 def get_engine(case: Case | str | Path | None = None) -> Engine:
     """The engine for a case (default: the shipped case), built once per case content."""
     if not isinstance(case, Case):
         case = load_case(case)
-    key = (str(case.folder.resolve()), case.data_hash)
+    key = (str(case.folder.resolve()), case.data_hash, case.cutoff)
     if key not in _ENGINES:
         _ENGINES[key] = Engine(case)
     return _ENGINES[key]

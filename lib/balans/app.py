@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode
 import ipywidgets as w
 
 from .api import Result, get_engine, run
-from .case import Case, Figure
+from .case import Case, Figure, load_case
 from .errors import BalansError
 from .fmt import label, mkr, number
 from .fmt import labels as label_tree
@@ -383,6 +383,9 @@ class BalansApp:
         self._alt = alt
         if case is None:
             case = os.environ.get("BALANS_CASE") or None  # balans app --case DIR
+            cutoff = os.environ.get("BALANS_CUTOFF") or None  # balans app --cutoff YYYY-MM
+            if cutoff:
+                case = load_case(case, cutoff=cutoff)
         self.engine = get_engine(case)
         self.case = self.engine.case
         self.lang = lang

@@ -367,6 +367,7 @@ class Task:
     notebook: str
     lang: str
     case_dir: str
+    cutoff: str = ""  # the close, empty: the latest
 
 
 def run_report(task: Task) -> dict[str, Any]:
@@ -396,6 +397,7 @@ def run_report(task: Task) -> dict[str, Any]:
                     "out_dir": str(work),
                     "lang": task.lang,
                     "case_dir": task.case_dir,
+                    "cutoff": task.cutoff,
                 },
                 kernel_name="python3",
                 progress_bar=False,
@@ -600,6 +602,7 @@ def run_batch(
     force: bool = False,
     progress: bool = True,
     stream: TextIO | None = None,
+    cutoff: str | None = None,
 ) -> BatchResult:
     """Make a report for every scenario file in ``paths`` (folders or files; none: the case's
     ``scenarios/`` folder) in ``out_dir``, ``jobs`` at a time. Raises :class:`BatchError` (or
@@ -614,7 +617,7 @@ def run_batch(
     nb_path = Path(notebook) if notebook else DEFAULT_NOTEBOOK
     if not nb_path.is_file():
         raise BatchError(f"{nb_path}: the report notebook does not exist")
-    case = load_case(case_dir)
+    case = load_case(case_dir, cutoff=cutoff)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise BatchError(f"{out}: exists and is not a folder")
@@ -629,7 +632,7 @@ def run_batch(
         manifest = _read_manifest(manifest_path)
         nb_hash = _sha(nb_path.read_bytes())
         code_hash = source_hash()
-        case_text = str(case.folder.resolve())
+        case_text = f"{case.folder.resolve()}@{case.cutoff[0]}-{case.cutoff[1]:02d}"
 
         outcomes: dict[str, Outcome] = {}
         tasks: list[tuple[Task, str]] = []
@@ -659,6 +662,7 @@ def run_batch(
                 str(nb_path.resolve()),
                 lang,
                 str(Path(case_dir).resolve()) if case_dir else "",
+                cutoff or "",
             )
             tasks.append((task, key))
 

@@ -26,7 +26,7 @@ import hashlib
 import io
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +190,7 @@ class Case:
     derivations: dict[str, str]  # what is derived -> how (shown beside derived figures)
     provenance: dict[str, Any]
     reconciliation: tuple[str, ...] = field(default=())
+    closes: tuple[str, ...] = field(default=())  # YYYY-MM of every close the case holds
 
     @property
     def years(self) -> tuple[int, ...]:
@@ -498,21 +499,50 @@ def data_hash(folder: Path) -> str:
 _CACHE: dict[tuple[str, str], Case] = {}
 
 
-def load_case(folder: str | Path | None = None) -> Case:
-    """Load, validate and reconcile the case in ``folder`` (default: the shipped case).
+def load_case(folder: str | Path | None = None, cutoff: str | None = None) -> Case:
+    """Load, validate and reconcile the case in ``folder`` (default: the shipped case) at the
+    close ``cutoff`` (``YYYY-MM``; default: the latest close).
+
+    A ledger case closes at any month its ledger has actuals for: an earlier close is the
+    same ledger with the later months still forecast. A case without a ledger keeps each
+    earlier close as a case folder of its own in ``closes/<YYYY-MM>/``.
 
     Raises :class:`DataError` naming the file, row and column of the first problem.
-    Loading is cached per folder and content hash.
+    Loading is cached per folder, content hash and close.
     """
     folder = Path(folder) if folder is not None else DEFAULT_CASE_DIR
     if not folder.is_dir():
         raise DataError(
             str(folder), "the case folder does not exist", allowed="a folder like data/rjh_hsn"
         )
-    key = (str(folder.resolve()), data_hash(folder))
+    if cutoff is not None and _parse_month(str(cutoff)) is None:
+        raise DataError(
+            str(folder), "not a month", column="cutoff", value=cutoff, allowed="YYYY-MM"
+        )
+    key = (str(folder.resolve()), data_hash(folder), cutoff)
     if key not in _CACHE:
-        _CACHE[key] = _load(folder, key[1])
+        _CACHE[key] = _load(folder, key[1], cutoff)
     return _CACHE[key]
+
+
+def _closes(folder: Path, meta: dict[str, Any]) -> tuple[str, ...]:
+    """The case's closes: its cut-off, the closes it lists (``closes:`` in case.yaml), the
+    closes kept in ``vintages.csv`` and, without a ledger, the ``closes/<YYYY-MM>/`` folders."""
+    found = {str(meta["cutoff_month"])}
+    listed = meta.get("closes") or []
+    if isinstance(listed, list):
+        found |= {str(c) for c in listed if _parse_month(str(c))}
+    vint = folder / "vintages.csv"
+    if vint.is_file():
+        try:
+            rows = csv.DictReader(io.StringIO(vint.read_text(encoding="utf-8")))
+            found |= {r.get("cutoff", "") for r in rows if _parse_month(r.get("cutoff") or "")}
+        except (OSError, UnicodeDecodeError, csv.Error):
+            pass  # closes.read_vintages names the problem when the vintages are read
+    sub = folder / "closes"
+    if sub.is_dir():
+        found |= {p.name for p in sub.iterdir() if p.is_dir() and _parse_month(p.name)}
+    return tuple(sorted(found))
 
 
 def _load_yaml_meta(folder: Path) -> dict[str, Any]:
@@ -604,12 +634,24 @@ def _figure_lookup(path: str, figures: dict[str, Figure], key: Any, setting: str
     return float(figures[key].value)
 
 
-def _load(folder: Path, hash_: str) -> Case:
+def _load(folder: Path, hash_: str, cutoff: str | None = None) -> Case:
     meta = _load_yaml_meta(folder)
+    closes = _closes(folder, meta)
     if meta.get("ledger"):
         from .ledger import load_ledger_case
 
-        return load_ledger_case(folder, hash_, meta)
+        return replace(load_ledger_case(folder, hash_, meta, cutoff), closes=closes)
+    if cutoff is not None and cutoff != str(meta["cutoff_month"]):
+        sub = folder / "closes" / cutoff
+        if not (sub / "case.yaml").is_file():
+            raise DataError(
+                str(folder / "case.yaml"),
+                "the case has no close at that cut-off",
+                column="cutoff",
+                value=cutoff,
+                allowed=", ".join(closes),
+            )
+        return replace(load_case(sub), closes=closes)
     meta_path = str(folder / "case.yaml")
     months, cutoff_index = _months(meta_path, meta, cutoff_in_first_year=True)
     years = sorted({y for y, _ in months})

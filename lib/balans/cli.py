@@ -50,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the case folder (default: the shipped case, HSN Region Jämtland Härjedalen)",
     )
     r.add_argument(
+        "--cutoff",
+        default=None,
+        metavar="YYYY-MM",
+        help="the close to stand on (default: the case's latest)",
+    )
+    r.add_argument(
         "--lang", choices=("sv", "en"), default="sv", help="language of the summary (default sv)"
     )
     a = sub.add_parser("app", help="serve the board members' app (standalone Voilà on localhost)")
@@ -65,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
         "--case",
         default=None,
         help="the case folder (default: the shipped case, HSN Region Jämtland Härjedalen)",
+    )
+    a.add_argument(
+        "--cutoff",
+        default=None,
+        metavar="YYYY-MM",
+        help="the close to stand on (default: the case's latest)",
     )
     g = sub.add_parser(
         "goal-seek",
@@ -96,6 +108,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the case folder (default: the shipped case, HSN Region Jämtland Härjedalen)",
     )
     g.add_argument(
+        "--cutoff",
+        default=None,
+        metavar="YYYY-MM",
+        help="the close to stand on (default: the case's latest)",
+    )
+    g.add_argument(
         "--lang", choices=("sv", "en"), default="sv", help="language of the answer (default sv)"
     )
     b = sub.add_parser(
@@ -120,6 +138,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the case folder (default: the shipped case, HSN Region Jämtland Härjedalen)",
     )
     b.add_argument(
+        "--cutoff",
+        default=None,
+        metavar="YYYY-MM",
+        help="the close to stand on (default: the case's latest)",
+    )
+    b.add_argument(
         "--lang", choices=("sv", "en"), default="sv", help="language of the reports (default sv)"
     )
     b.add_argument(
@@ -138,6 +162,28 @@ def _parser() -> argparse.ArgumentParser:
         help="scenario (default) or mapping (the ledger import's mapping file)",
     )
     s.add_argument("--indent", type=int, default=2)
+    c = sub.add_parser(
+        "close",
+        help="close a month: keep the vintage (the forecast made at this close) and show what "
+        "changed since the last close",
+    )
+    c.add_argument(
+        "mapping",
+        nargs="?",
+        default=None,
+        help="the mapping file: import the ledger again first (the case keeps its vintages)",
+    )
+    c.add_argument("--case", required=True, help="the case folder")
+    c.add_argument(
+        "--cutoff", default=None, metavar="YYYY-MM", help="the close (default: the latest)"
+    )
+    c.add_argument("--lang", choices=("sv", "en"), default="sv", help="language (default sv)")
+    v = sub.add_parser(
+        "vintages", help="list the forecast made at each close, with budget, outcome and accuracy"
+    )
+    v.add_argument("--case", default=None, help="the case folder (default: the shipped case)")
+    v.add_argument("--json", action="store_true", help="print the vintages as JSON")
+    v.add_argument("--lang", choices=("sv", "en"), default="sv", help="language (default sv)")
     i = sub.add_parser("import", help="build a case folder from ledger exports and a mapping")
     i.add_argument("mapping", help="the mapping YAML file; the exports lie beside it")
     i.add_argument("--out", required=True, metavar="DIR", help="the case folder to write")
@@ -161,14 +207,28 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _case_dir(case: str | None) -> Path | None:
-    """The case folder, checked: loading it now gives a bad case's message before anything
-    starts (the app would otherwise show it in every viewer's page)."""
+def _reimport(mapping: str, case: str) -> None:
+    """Import the ledger again into ``case`` (the new month's actuals), keeping the case's
+    vintages: the forecasts made at earlier closes stay as they were made."""
+    from .closes import VINTAGES_FILE
+    from .ledger_import import import_ledger
+    from .scenario import write_text_atomic
+
+    kept = Path(case) / VINTAGES_FILE
+    text = kept.read_text(encoding="utf-8") if kept.is_file() else None
+    report = import_ledger(mapping, case, force=True)
+    if text is not None:
+        write_text_atomic(kept, text)
+    print(report.text(), file=sys.stderr)
+
+
+def _case_dir(case: str | None, cutoff: str | None = None) -> Path | None:
+    """The case folder, checked: loading it now (at the close) gives a bad case's message
+    before anything starts (the app would otherwise show it in every viewer's page)."""
     from .case import load_case
 
-    if case is None:
-        return None
-    return load_case(case).folder.resolve()
+    loaded = load_case(case, cutoff=cutoff)
+    return None if case is None else Path(case).resolve() if loaded else None
 
 
 def _case_scenarios(case: str | None) -> Path:
@@ -226,21 +286,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "app":
             from .serve import serve
 
-            case_dir = _case_dir(args.case)
+            case_dir = _case_dir(args.case, args.cutoff)
             return serve(
                 port=args.port,
                 open_browser=not args.no_browser,
                 pool_size=args.pool_size,
                 case_dir=case_dir,
+                cutoff=args.cutoff,
             )
-        if args.command == "run":
-            from .api import run, run_file
-            from .scenario import baseline_scenario
+        if args.command == "close":
+            from .closes import close_text, record_close
 
-            if args.file is None:
-                result = run(baseline_scenario(), args.case)
+            if args.mapping:
+                _reimport(args.mapping, args.case)
+            made = record_close(args.case, cutoff=args.cutoff)
+            print(close_text(args.case, made[0].cutoff, args.lang))
+            return 0
+        if args.command == "vintages":
+            from .closes import vintages_frame, vintages_text
+
+            frame = vintages_frame(args.case)
+            if args.json:
+                records = frame.drop(columns=["accuracy_against"]).to_dict(orient="records")
+                print(json.dumps(json_safe(records), ensure_ascii=False, indent=1))
             else:
-                result = run_file(_scenario_path(args.file, args.case), args.case)
+                print(vintages_text(frame, args.lang))
+            return 0
+        if args.command == "run":
+            from .api import run
+            from .case import load_case
+            from .scenario import baseline_scenario, load_scenario
+
+            case = load_case(args.case, cutoff=args.cutoff)
+            if args.file is None:
+                result = run(baseline_scenario(), case)
+            else:
+                path = _scenario_path(args.file, args.case)
+                result = run(load_scenario(path), case, source=str(path))
             if args.json:
                 print(json.dumps(json_safe(result.to_dict()), ensure_ascii=False, indent=1))
             else:
@@ -261,6 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 notebook=args.notebook,
                 force=args.force,
                 progress=not args.quiet,
+                cutoff=args.cutoff,
             )
             made = sum(o.made for o in batch.outcomes)
             cached = sum(o.status == "cached" for o in batch.outcomes)
@@ -286,12 +369,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .scenario import load_scenario, save_scenario
 
             levers = [p.strip() for item in args.lever for p in item.split(",") if p.strip()]
+            from .case import load_case
+
             answer = goal_seek(
                 load_scenario(_scenario_path(args.file, args.case)),
                 levers,
                 args.year,
                 args.target,
-                args.case,
+                load_case(args.case, cutoff=args.cutoff),
             )
             if args.save:
                 save_scenario(answer.scenario, args.save)

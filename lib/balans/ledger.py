@@ -120,12 +120,28 @@ def _ym(ym: tuple[int, int]) -> str:
     return f"{ym[0]}-{ym[1]:02d}"
 
 
-def load_ledger_case(folder: Path, hash_: str, meta: dict[str, Any]) -> Case:
-    """Read, check and reconcile a ledger case folder (see the module docstring)."""
+def load_ledger_case(
+    folder: Path, hash_: str, meta: dict[str, Any], cutoff: str | None = None
+) -> Case:
+    """Read, check and reconcile a ledger case folder (see the module docstring) at the close
+    ``cutoff`` (default: ``cutoff_month``, the ledger's last actual month): an earlier close
+    takes the ledger's actuals through ``cutoff`` and forecasts the months after it."""
     from .case import _PARAM_COLS  # the same parameters.csv as every case
 
     meta_path = str(folder / "case.yaml")
-    months, c = _months(meta_path, meta, cutoff_in_first_year=False)
+    months, latest = _months(meta_path, meta, cutoff_in_first_year=False)
+    c = latest
+    if cutoff is not None:
+        ym = _parse_month(cutoff)
+        if ym is None or ym not in months or months.index(ym) > latest:
+            raise DataError(
+                meta_path,
+                "the ledger has no close at that cut-off",
+                column="cutoff",
+                value=cutoff,
+                allowed=f"{_ym(months[0])} to {_ym(months[latest])} (the ledger's actual months)",
+            )
+        c = months.index(ym)
     T = len(months)
     years = sorted({y for y, _ in months})
     cut = months[c]
@@ -237,7 +253,7 @@ def load_ledger_case(folder: Path, hash_: str, meta: dict[str, Any]) -> Case:
                 allowed=f"up to {_ym(months[-1])} (case.yaml last_month)",
             )
         t = months.index(ym)
-        if r["actual_tkr"] is not None:
+        if r["actual_tkr"] is not None and not c < t <= latest:  # later: forecast at this close
             if t > c:
                 raise DataError(
                     led_file,
@@ -245,7 +261,7 @@ def load_ledger_case(folder: Path, hash_: str, meta: dict[str, Any]) -> Case:
                     row=line,
                     column="actual_tkr",
                     value=r["actual_tkr"],
-                    allowed=f"actuals through {_ym(cut)} (case.yaml cutoff_month); "
+                    allowed=f"actuals through {_ym(months[latest])} (case.yaml cutoff_month); "
                     "move the cut-off to the ledger's last closed month",
                 )
             actual[t, a, d] = r["actual_tkr"]
@@ -412,7 +428,8 @@ def load_ledger_case(folder: Path, hash_: str, meta: dict[str, Any]) -> Case:
                 staff_file, "neither employees nor fte is given", row=r["_line"], column="employees"
             )
     cut_text = _ym(cut)
-    if meta.get("employees_date"):
+    own_date = bool(meta.get("employees_date")) and c == latest
+    if own_date:
         emp = [r for r in staff_rows if r["date"] == str(meta["employees_date"])]
     else:  # the latest row at or before the cut-off
         emp = sorted((r for r in staff_rows if r["date"][:7] <= cut_text), key=lambda r: r["date"])[
@@ -422,11 +439,9 @@ def load_ledger_case(folder: Path, hash_: str, meta: dict[str, Any]) -> Case:
         raise DataError(
             staff_file,
             "no row for the case's staff date"
-            + (
-                "" if meta.get("employees_date") else f" (none at or before the cut-off {cut_text})"
-            ),
+            + ("" if own_date else f" (none at or before the cut-off {cut_text})"),
             column="date",
-            value=str(meta.get("employees_date", cut_text)),
+            value=str(meta["employees_date"]) if own_date else cut_text,
             allowed=", ".join(r["date"] for r in staff_rows[-3:]),
         )
     fte_given = emp[0]["fte"]

@@ -607,11 +607,13 @@ class Report:
         out_dir: str | Path,
         lang: str = "sv",
         case_dir: str | Path = "",
+        cutoff: str = "",
     ) -> Report:
-        """Check the parameters, read the scenario and the case, run the model."""
+        """Check the parameters, read the scenario and the case at its close (``cutoff``,
+        empty: the latest), run the model."""
         params = check_parameters(scenario_file, out_dir, lang, case_dir)
         scenario = load_scenario(params.scenario_file)
-        case = load_case(params.case_dir)
+        case = load_case(params.case_dir, cutoff=str(cutoff).strip() or None)
         return cls(run(scenario, case, source=str(params.scenario_file)), params)
 
     def _h(self, key: str) -> str:

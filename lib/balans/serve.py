@@ -106,7 +106,10 @@ def voila_command(config_dir: Path, open_browser: bool, notebook: Path = APP_NOT
 CASE_ENV = "BALANS_CASE"  # the case folder the app's kernels load (balans app --case)
 
 
-def voila_env(case_dir: Path | None = None) -> dict[str, str]:
+CUTOFF_ENV = "BALANS_CUTOFF"  # the close the app stands on (balans app --cutoff)
+
+
+def voila_env(case_dir: Path | None = None, cutoff: str | None = None) -> dict[str, str]:
     """The environment for Voilà: our template folder first on JUPYTER_PATH, and the case
     folder in ``BALANS_CASE`` (the kernels inherit it)."""
     env = dict(os.environ)
@@ -114,6 +117,10 @@ def voila_env(case_dir: Path | None = None) -> dict[str, str]:
         env[CASE_ENV] = str(case_dir)
     else:
         env.pop(CASE_ENV, None)
+    if cutoff:
+        env[CUTOFF_ENV] = cutoff
+    else:
+        env.pop(CUTOFF_ENV, None)
     env["JUPYTER_PATH"] = os.pathsep.join(
         p for p in (str(JUPYTER_DATA), env.get("JUPYTER_PATH", "")) if p
     )
@@ -126,6 +133,7 @@ def serve(
     ip: str = "127.0.0.1",
     pool_size: int = 2,
     case_dir: Path | None = None,
+    cutoff: str | None = None,
 ) -> int:
     """Start Voilà and wait; return its exit code. Raises BalansError for bad settings."""
     if not 1024 <= port <= 65535:
@@ -141,7 +149,9 @@ def serve(
         )
         print(f"Balans: http://{ip}:{port}/  (Ctrl-C stops)", file=sys.stderr, flush=True)
         proc = subprocess.Popen(
-            voila_command(cfg, open_browser), env=voila_env(case_dir), cwd=APP_NOTEBOOK.parent
+            voila_command(cfg, open_browser),
+            env=voila_env(case_dir, cutoff),
+            cwd=APP_NOTEBOOK.parent,
         )
         try:
             return proc.wait()
