@@ -152,3 +152,40 @@ def test_the_command_line_closes_and_lists_the_vintages(exempel: Path) -> None:
     assert json.loads(run_june.stdout)["stamp"]["cutoff"] == "2025-06"
     text = cli("vintages", "--case", str(exempel)).stdout
     assert "2025-06" in text and "2025-08" in text
+
+
+def test_the_app_and_the_report_draw_the_forecast_curve(exempel: Path) -> None:
+    from balans import report
+    from balans.app import BalansApp
+
+    record_close(exempel, cutoff="2025-06")
+    record_close(exempel)
+    app = BalansApp(case=exempel)
+    assert app.case.closes == ("2025-06", "2025-08")
+    chart = app.build_chart("curve").to_dict()
+    values = [
+        row
+        for data in chart.get("datasets", {}).values()
+        for row in data
+        if isinstance(row, dict) and "series" in row
+    ]
+    assert {row["close"] for row in values} == {"juni 2025", "augusti 2025"}
+    rep = report.Report.from_parameters(
+        str(exempel / "scenarios" / "hyrpersonal_halveras.yaml"),
+        str(exempel / "out"),
+        "sv",
+        str(exempel),
+    )
+    text = str(rep.closes())
+    assert "Prognoskurva" in text and "<svg" in text and "sedan stängningen juni 2025" in text
+
+
+def test_a_case_with_one_close_draws_no_curve() -> None:
+    from balans import report
+    from balans.app import BalansApp
+
+    app = BalansApp()
+    app._draw_chart("curve")
+    assert app.chart_boxes["curve"].layout.display == "none"
+    rep = report.Report.from_parameters("", str(REPO / "build" / "report_one_close"), "sv", "")
+    assert str(rep.closes()) == str(report.Html(""))

@@ -543,7 +543,16 @@ class BalansApp:
         self.charts: dict[str, Any] = {}
         self.chart_boxes = {
             k: w.Box(layout=w.Layout(min_height="280px"))
-            for k in ("forecast", "bridge", "share", "staffing", "access", "fan", "tornado")
+            for k in (
+                "forecast",
+                "bridge",
+                "curve",
+                "share",
+                "staffing",
+                "access",
+                "fan",
+                "tornado",
+            )
         }
         self.tables = w.HTML()
 
@@ -657,7 +666,14 @@ class BalansApp:
         self.goal_target.description = L("goal_target")
         self.goal_button.description = L("goal_run")
         self.tabs.children = [
-            w.VBox([self.cumulative, self.chart_boxes["forecast"], self.chart_boxes["bridge"]]),
+            w.VBox(
+                [
+                    self.cumulative,
+                    self.chart_boxes["forecast"],
+                    self.chart_boxes["bridge"],
+                    self.chart_boxes["curve"],
+                ]
+            ),
             w.VBox(
                 [
                     self.chart_boxes["share"],
@@ -824,7 +840,7 @@ class BalansApp:
         self.message.value = ""
         self._draw()
 
-    TAB_CHARTS = (("forecast", "bridge"), ("share", "staffing", "access"), ("analysis",))
+    TAB_CHARTS = (("forecast", "bridge", "curve"), ("share", "staffing", "access"), ("analysis",))
 
     def _draw(self) -> None:
         """Headline, tables and links at once; the charts of the visible tab now, the
@@ -860,6 +876,11 @@ class BalansApp:
             )
         if key == "bridge":
             return charts.bridge_chart(r, year, lang=lang)
+        if key == "curve":
+            from .closes import curve_frame
+
+            frame = curve_frame(self.case.folder, r.scenario)
+            return charts.forecast_curve_chart(frame, year, lang=lang)
         if key == "share":
             return charts.agency_share_chart(r, lang=lang)
         if key == "staffing":
@@ -869,6 +890,10 @@ class BalansApp:
     def _draw_chart(self, key: str) -> None:
         if key == "analysis":
             self._draw_analysis()
+            return
+        if key == "curve" and len(self.case.closes) < 2:  # a curve needs two closes
+            self._dirty.discard(key)
+            self.chart_boxes[key].layout.display = "none"
             return
         # The spec is validated when a chart is first drawn; later specs differ only in
         # their data, so Altair's schema validation (most of the time) is skipped.

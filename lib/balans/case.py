@@ -1017,6 +1017,7 @@ def _load(folder: Path, hash_: str, cutoff: str | None = None) -> Case:
         derivations=dict(COARSE_DERIVATIONS),
         provenance={},
         reconciliation=tuple(notes),
+        closes=closes,
     )
 
 

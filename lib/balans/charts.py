@@ -16,7 +16,7 @@ import pandas as pd
 
 from .api import Result
 from .engine import STEPS
-from .fmt import label, mkr, number
+from .fmt import label, labels, mkr, number
 
 # Okabe & Ito, "Color Universal Design": safe for the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, GREY, BLACK = (
@@ -539,6 +539,77 @@ def comparison_chart(frame: pd.DataFrame, lang: str = "sv") -> alt.TopLevelMixin
     )
     rule = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color=BLACK).encode(x="x:Q")
     return style(alt.layer(chart, rule), lang)
+
+
+def forecast_curve_chart(vintages: pd.DataFrame, year: int, lang: str = "sv") -> alt.TopLevelMixin:
+    """The forecast curve (prognoskurva) of ``year``: the full-year forecast at each close
+    (the model's baseline as a line, the board's own as points) against the budget and,
+    once the year is closed, the outcome (rules), from :func:`balans.closes.vintages_frame`."""
+    v = vintages[vintages.year == year].sort_values("cutoff")
+    names = labels(lang)["narrative"]["months"]
+    closes = [f"{names[int(c[5:]) - 1]} {c[:4]}" for c in v.cutoff]
+    model = label("closes.series.model", lang)
+    board = label("closes.series.board", lang)
+    rows = [
+        {"close": d, "value": x, "series": model, "text": mkr(x, 0, lang)}
+        for d, x in zip(closes, v.forecast_net_mkr, strict=True)
+    ] + [
+        {"close": d, "value": x, "series": board, "text": mkr(x, 0, lang)}
+        for d, x in zip(closes, v.board_forecast_net_mkr, strict=True)
+        if x is not None and x == x
+    ]
+    domain, palette = [model, board], [BLUE, ORANGE]
+    if "scenario_net_mkr" in v:
+        scen = vintages.attrs.get("scenario_name") or label("closes.series.scenario", lang)
+        rows += [
+            {"close": d, "value": x, "series": scen, "text": mkr(x, 0, lang)}
+            for d, x in zip(closes, v.scenario_net_mkr, strict=True)
+            if x is not None and x == x
+        ]
+        domain, palette = [model, scen, board], [BLUE, GREEN, ORANGE]
+    df = pd.DataFrame(rows)
+    colors = alt.Scale(domain=domain, range=palette)
+    x = alt.X(
+        "close:O",
+        sort=closes,
+        title=label("closes.col.cutoff", lang),
+        axis=alt.Axis(labelAngle=0),
+        scale=alt.Scale(padding=0.3),
+    )
+    y = alt.Y(
+        "value:Q",
+        title=f"{label('lines.forecast', lang)} {year}, {label('unit_mkr', lang)}",
+        scale=alt.Scale(zero=False, padding=12),
+        axis=alt.Axis(format=",.0f"),
+    )
+    tip = [
+        alt.Tooltip("series:N", title=chart_label("series", lang)),
+        alt.Tooltip("close:O", title=label("closes.col.cutoff", lang)),
+        alt.Tooltip("text:N", title=label("lines.forecast", lang)),
+    ]
+    base = alt.Chart(df).encode(x=x, y=y, color=alt.Color("series:N", scale=colors, title=None))
+    line = base.transform_filter(alt.datum.series != board).mark_line(point=True)
+    points = base.transform_filter(alt.datum.series == board).mark_point(
+        size=80, filled=True, shape="diamond"
+    )
+    layers = [line.encode(tooltip=tip), points.encode(tooltip=tip)]
+    refs = [(label("lines.budget", lang), float(v.budget_net_mkr.iloc[-1]), GREY)]
+    outcome = v.outcome_net_mkr.dropna()
+    if len(outcome):
+        refs.append((label("closes.col.outcome", lang), float(outcome.iloc[-1]), BLACK))
+    for name, value, color in refs:
+        ref = pd.DataFrame({"value": [value], "name": [f"{name} {mkr(value, 0, lang)}"]})
+        rule = alt.Chart(ref).mark_rule(color=color, strokeDash=[4, 3]).encode(y="value:Q")
+        text = (
+            alt.Chart(ref)
+            .mark_text(align="left", dx=4, dy=-6, color=color)
+            .encode(y="value:Q", text="name:N", x=alt.value(0))
+        )
+        layers += [rule, text]
+    chart = alt.layer(*layers).properties(
+        title=label("closes.curve_title", lang).format(year=year), width=WIDTH, height=HEIGHT
+    )
+    return style(chart.configure_legend(orient="bottom"), lang)
 
 
 def spec(chart: alt.TopLevelMixin) -> dict[str, Any]:

@@ -425,3 +425,28 @@ def vintages_text(frame: pd.DataFrame, lang: str = "sv") -> str:
     if not frame.kept.all():
         notes.append(label("closes.note_not_kept", lang))
     return text + "\n" + "\n".join(notes)
+
+
+def curve_frame(folder: str | Path | None = None, scenario: Scenario | None = None) -> pd.DataFrame:
+    """The forecast curve's figures: :func:`vintages_frame`, with ``scenario_net_mkr`` the
+    scenario's full-year forecast at each close, computed now (None at a close where the
+    scenario cannot stand, e.g. a lever that starts before that close's cut-off)."""
+    from .errors import BalansError
+
+    frame = vintages_frame(folder)
+    if scenario is None or scenario.is_baseline:
+        return frame
+    latest = load_case(folder)
+    by_close: dict[tuple[str, int], float] = {}
+    for cut in frame.cutoff.unique():
+        try:
+            r = run(scenario, load_case(latest.folder, cutoff=cut))
+        except BalansError:
+            continue
+        for y in r.years_frame().itertuples():
+            by_close[(cut, int(y.year))] = float(y.forecast_net_mkr)
+    frame["scenario_net_mkr"] = [
+        by_close.get((c, y)) for c, y in zip(frame.cutoff, frame.year, strict=True)
+    ]
+    frame.attrs["scenario_name"] = scenario.name
+    return frame

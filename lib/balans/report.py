@@ -680,6 +680,54 @@ class Report:
         parts.append(table_html(bridge_table(self.result, self.lang)))
         return Html("".join(parts))
 
+    def closes(self) -> Html:
+        """The forecast curve per year (the forecast at each close against budget, the
+        board's forecasts and the scenario), the vintages with their accuracy, and what
+        moved each year's forecast since the close before this one. Empty for a case with
+        one close."""
+        from .closes import close_bridge, curve_frame, vintages_text
+
+        r, lang = self.result, self.lang
+        case = r.case
+        if len(case.closes) < 2:
+            return Html("")
+        frame = curve_frame(case.folder, r.scenario)
+        parts = [self._h("closes"), f"<p>{html.escape(L('closes_note', lang))}</p>"]
+        parts += [
+            chart_svg(charts.forecast_curve_chart(frame, y, lang))
+            for y in self._years
+            if (frame.year == y).sum() >= 2
+        ]
+        parts.append(f"<pre>{html.escape(vintages_text(frame, lang))}</pre>")
+        cut = f"{case.cutoff[0]}-{case.cutoff[1]:02d}"
+        earlier = [c for c in case.closes if c < cut]
+        if earlier:
+            rows = []
+            for y in self._years:
+                try:
+                    b = close_bridge(case.folder, earlier[-1], cut, y)
+                except BalansError:
+                    continue
+                steps = b.groupby("step", sort=False).effect_mkr.sum()
+                rows.append(
+                    {L("col.year", lang): str(y)}
+                    | {
+                        label(f"closes.step.{k}", lang): _mkr(float(steps[k]), 1, lang, True)
+                        for k in ("new_actuals", "re_estimate", "levers", "model_or_data")
+                    }
+                    | {
+                        label("closes.step.total", lang): _mkr(
+                            b.attrs["to_mkr"] - b.attrs["from_mkr"], 1, lang, True
+                        )
+                    }
+                )
+            if rows:
+                parts.append(
+                    f"<h3>{html.escape(L('closes_bridge', lang).format(month=month_text((int(earlier[-1][:4]), int(earlier[-1][5:])), lang)))}</h3>"
+                    + table_html(pd.DataFrame(rows))
+                )
+        return Html("".join(parts))
+
     def staffing(self) -> Html:
         return Html(
             self._h("staffing")
