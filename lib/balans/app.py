@@ -618,8 +618,14 @@ class BalansApp:
             if self.case.synthetic
             else ""
         )
+        from .summary import standing_text
+
+        standing = standing_text(self.case, self.lang).removeprefix(
+            label("report.synthetic", self.lang) + " "
+        )
         self.title.value = (
-            f"<h2>{html.escape(L('title'))}</h2><div>{html.escape(self.case.name)}</div>{synthetic}"
+            f"<h2>{html.escape(L('title'))}</h2><div>{html.escape(self.case.name)}</div>"
+            f'{synthetic}<div class="balans-standing">{html.escape(standing)}</div>'
         )
         for key, ctl in self.controls.items():
             ctl.description = L("pay_pct", year=key[4:]) if key.startswith("pay_") else L(key)

@@ -7,6 +7,21 @@ from .engine import STEPS
 from .fmt import label, mkr, number, pct
 
 
+def standing_text(case, lang: str = "sv") -> str:
+    """What the figures stand on: ``HSN Region Exempel. Utfall t.o.m. augusti 2025, prognos
+    därefter.`` (with "Syntetiskt exempel." for a made-up case)."""
+    from .fmt import labels
+
+    months = labels(lang)["narrative"]["months"]
+    y, m = case.cutoff
+    text = label("summary.standing", lang).format(
+        case=case.short_name, month=f"{months[m - 1]} {y}"
+    )
+    if case.synthetic:
+        text = label("report.synthetic", lang) + " " + text
+    return text
+
+
 def summary_text(result: Result, lang: str = "sv") -> str:
     """Headline figures per year, the bridge, staffing and access, and the stamp."""
     L = lambda key: label(key, lang)  # noqa: E731
@@ -15,6 +30,7 @@ def summary_text(result: Result, lang: str = "sv") -> str:
     staffing = result.staffing_frame()
     access = result.access_frame()
     out = [L("summary.title").format(name=result.scenario.name)]
+    out.append(standing_text(result.case, lang))
     if result.scenario.description:
         out.append(result.scenario.description.strip())
     if result.scenario.is_baseline:
