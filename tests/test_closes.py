@@ -189,3 +189,15 @@ def test_a_case_with_one_close_draws_no_curve() -> None:
     assert app.chart_boxes["curve"].layout.display == "none"
     rep = report.Report.from_parameters("", str(REPO / "build" / "report_one_close"), "sv", "")
     assert str(rep.closes()) == str(report.Html(""))
+
+
+def test_a_close_that_cannot_be_kept_says_so_and_writes_nothing(exempel: Path, monkeypatch) -> None:
+    import balans.closes as closes
+
+    def refuse(path: Path, text: str) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(closes, "write_text_atomic", refuse)
+    with pytest.raises(DataError, match="vintages.csv: the vintage cannot be kept"):
+        record_close(exempel)
+    assert not (exempel / "vintages.csv").exists()

@@ -182,7 +182,14 @@ def record_close(
     new = make_vintages(case, scenario, key, made_at)
     cut = new[0].cutoff
     kept = [v for v in read_vintages(case.folder) if not (v.cutoff == cut and v.scenario == key)]
-    write_vintages(case.folder, kept + new)
+    try:
+        write_vintages(case.folder, kept + new)
+    except OSError as exc:
+        raise DataError(
+            str(Path(case.folder) / VINTAGES_FILE),
+            f"the vintage cannot be kept ({exc.strerror or exc})",
+            allowed="a case folder you can write to (copy the case to your own folder)",
+        ) from None
     return new
 
 
