@@ -198,6 +198,6 @@ def test_a_close_that_cannot_be_kept_says_so_and_writes_nothing(exempel: Path, m
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(closes, "write_text_atomic", refuse)
-    with pytest.raises(DataError, match="vintages.csv: the vintage cannot be kept"):
+    with pytest.raises(DataError, match=r"vintages\.csv: the vintage cannot be kept"):
         record_close(exempel)
     assert not (exempel / "vintages.csv").exists()
