@@ -139,6 +139,7 @@ def write_ledger_from(
         "last_month": f"{case.months[-1][0]}-12",
         "employees_date": f"{cy}-{cm:02d}-30",
         "ledger": "ledger.csv",
+        "pay_revision_paid": False,  # the tiny case's convention: the revision is still to come
     }
     (out / "case.yaml").write_text(yaml.safe_dump(meta, sort_keys=False), encoding="utf-8")
     return out
@@ -407,3 +408,17 @@ def test_staff_given_as_fte_only_is_the_own_staff_base(tiny_ledger: Path) -> Non
     (tiny_ledger / "case.yaml").write_text(yaml.safe_dump(meta), encoding="utf-8")
     e = run_scenario(Scenario(name="bas"), case=tiny_ledger).engine
     assert e.own_fte == 9.5
+
+
+def test_a_cut_off_at_or_after_the_revision_month_must_say_whether_it_is_paid(
+    tiny_ledger: Path,
+) -> None:
+    meta = yaml.safe_load((tiny_ledger / "case.yaml").read_text())
+    del meta["pay_revision_paid"]
+    (tiny_ledger / "case.yaml").write_text(yaml.safe_dump(meta), encoding="utf-8")
+    with pytest.raises(DataError, match=r"pay_revision_paid.*at or after the pay revision month"):
+        load_case(tiny_ledger)
+    # an earlier close before the revision month needs no answer: nothing is paid yet
+    with (tiny_ledger / "staff.csv").open("a", encoding="utf-8") as f:
+        f.write("2023-03-31,10,,test\n")
+    assert load_case(tiny_ledger, cutoff="2023-03").pay_revision_paid is False

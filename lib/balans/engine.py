@@ -369,29 +369,18 @@ class Engine:
         moy0 = self.moy - 1
         prof: np.ndarray | None = None
         basis = "flat"
+        cut_year = self.case.cutoff[0]
         if case.prior_year_tkr is not None:
-            prof = case.prior_year_tkr.copy()
+            prof = self._without_drivers(case.prior_year_tkr, cut_year - 1)
             basis = "prior_year"
-            y_prior = self.case.cutoff[0] - 1
-            fig = case.parameters.get(f"pay_revision_pct_{y_prior}") or case.parameters.get(
-                f"pay_revision_pct_{self.case.cutoff[0]}"
-            )
-            r = float(fig.value) / 100.0 if fig is not None else 0.0
-            prof[: self.rev_month - 1, self.i_pers] *= 1.0 + r
-            mid = (np.arange(12) - 5.5) / 12.0
-            g_drug = case.param("drug_cost_growth_pct") / 100.0
-            prof[:, self.i_drugs] /= (1.0 + g_drug) ** mid
-            g_price = case.param("price_growth_pct") / 100.0
-            for a in self.price_accounts:
-                prof[:, a] /= (1.0 + g_price) ** mid
         else:
-            cut_year = self.year_idx == self.year_idx[self.c]
+            in_cut_year = self.year_idx == self.year_idx[self.c]
             if all(
                 b == "document"
-                for b, on in zip(case.month_budget_basis, cut_year, strict=True)
+                for b, on in zip(case.month_budget_basis, in_cut_year, strict=True)
                 if on
             ):
-                prof = self.budget[cut_year]
+                prof = self._without_drivers(self.budget[in_cut_year], cut_year)
                 basis = "budget"
         if prof is None:
             return basis, np.ones((self.T, self.A))
@@ -401,6 +390,31 @@ class Engine:
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = np.where(ok[None, :], prof / mean[None, :], 1.0)
         return basis, factor[moy0]
+
+    def _without_drivers(self, months: np.ndarray, year: int) -> np.ndarray:
+        """A year's months per account (12, A) with the drivers taken out, so that a profile
+        made of them holds the season alone: personnel months before the revision month
+        lifted by that year's revision (its step is the pay driver's), drug and price
+        accounts detrended by their own growth rate (purchased care by its own index)."""
+        case = self.case
+        prof = months.copy()
+        fig = case.parameters.get(f"pay_revision_pct_{year}") or case.parameters.get(
+            f"pay_revision_pct_{case.cutoff[0]}"
+        )
+        r = float(fig.value) / 100.0 if fig is not None else 0.0
+        prof[: self.rev_month - 1, self.i_pers] *= 1.0 + r
+        mid = (np.arange(12) - 5.5) / 12.0
+        g_drug = case.param("drug_cost_growth_pct") / 100.0
+        prof[:, self.i_drugs] /= (1.0 + g_drug) ** mid
+        g_price = case.param("price_growth_pct") / 100.0
+        g_pur = (
+            self._param_or("purchased_care_price_growth_pct", case.param("price_growth_pct"))
+            / 100.0
+        )
+        for a in self.price_accounts:
+            g = g_pur if a == self.i_purchased else g_price
+            prof[:, a] /= (1.0 + g) ** mid
+        return prof
 
     def _pay_level_ytd(self) -> float:
         """The personnel account's year-to-date at the cut-off's pay level (tkr): where the

@@ -493,6 +493,24 @@ def load_ledger_case(
     paid = meta.get("pay_revision_paid")
     if paid is not None and not isinstance(paid, bool):
         raise DataError(meta_path, "not true or false", column="pay_revision_paid", value=paid)
+    latest_ym = months[latest]
+    if c == latest:
+        if paid is None and cut[1] >= rev_month:
+            # the ledger cannot tell, and a wrong guess moves the forecast by the revision
+            raise DataError(
+                meta_path,
+                f"the cut-off {_ym(cut)} lies at or after the pay revision month ({rev_month}): "
+                "say whether the actuals already hold that year's revision",
+                column="pay_revision_paid",
+                allowed="true (paid, back pay included) or false (still to be paid); in the "
+                "mapping file: pay_revision_paid",
+            )
+        paid = bool(paid)
+    else:
+        # an earlier close: before or in the revision month the revision is still to be paid
+        # (back pay comes the month after, as Swedish payrolls do); after it, as at the latest
+        # close of the same year, else paid
+        paid = cut[1] > rev_month and (paid is not False or cut[0] != latest_ym[0])
     derivations = {}
     if budget_derived.any():
         how = sorted(
@@ -532,7 +550,7 @@ def load_ledger_case(
         division_actual_tkr=actual,
         division_budget_tkr=budget,
         prior_year_tkr=prior if has_prior else None,
-        pay_revision_paid=paid if paid is not None else cut[1] > rev_month,
+        pay_revision_paid=paid,
         own_fte_given=fte_given,
         synthetic=bool(meta.get("synthetic", False)),
         derivations=derivations,
