@@ -72,6 +72,10 @@ def write_ledger_from(
     first_year = case.months[0][0]
     if prior_year:
         for m in range(12):
+            total = sum(
+                prior_year[a.id][m] * share for a in case.accounts for share in SPLIT.values()
+            )
+            totals[f"{first_year - 1}-{m + 1:02d}"] = {"actual_kr": f"{total * 1000:.2f}"}
             for a in case.accounts:
                 for d, share in SPLIT.items():
                     v = prior_year[a.id][m] * share
@@ -422,3 +426,25 @@ def test_a_cut_off_at_or_after_the_revision_month_must_say_whether_it_is_paid(
     with (tiny_ledger / "staff.csv").open("a", encoding="utf-8") as f:
         f.write("2023-03-31,10,,test\n")
     assert load_case(tiny_ledger, cutoff="2023-03").pay_revision_paid is False
+
+
+EXEMPEL = Path(__file__).parent / "cases" / "exempel"
+
+
+def test_the_prior_year_that_shapes_the_season_reconciles_and_is_whole(tmp_path: Path) -> None:
+    case = tmp_path / "exempel"
+    shutil.copytree(EXEMPEL, case)
+    lines = (case / "ledger.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    july = next(i for i, ln in enumerate(lines) if ln.startswith("2024-07,lon_po,"))
+    cells = lines[july].split(",")
+    cells[3] = f"{float(cells[3]) * 2:.3f}"  # one inflated July cell
+    tampered = lines.copy()
+    tampered[july] = ",".join(cells)
+    (case / "ledger.csv").write_text("".join(tampered), encoding="utf-8")
+    with pytest.raises(DataError, match=r"month 2024-07: the ledger's actual adds up to"):
+        load_case(case)
+    (case / "ledger.csv").write_text("".join(lines[:july] + lines[july + 1 :]), encoding="utf-8")
+    with pytest.raises(
+        DataError, match=r"prior year 2024 is incomplete: no actual for month 2024-07"
+    ):
+        load_case(case)

@@ -32,6 +32,7 @@ from .fmt import label, mkr, number
 from .fmt import labels as label_tree
 from .resources import scenarios_dir as case_scenarios_dir
 from .scenario import Scenario, load_scenario, parse_scenario
+from .summary import season_text
 
 log = logging.getLogger("balans.app")
 
@@ -724,6 +725,7 @@ class BalansApp:
             )
         return (
             f"<details><summary><b>{html.escape(self.L('sources_title'))}</b></summary>"
+            f"<p>{html.escape(season_text(self.engine, self.lang))}</p>"
             '<table style="font-size:12px"><tbody>' + "".join(rows) + "</tbody></table></details>"
         )
 

@@ -648,7 +648,17 @@ class Engine:
                 L.staff_ramp_months[i] = s.ramp_months
         if (a := lv.agency) is not None:
             d = self._division(a.division, "levers.agency.division", problems)
-            if d is not None:
+            if d is not None and a.categories:
+                problems.append(
+                    (
+                        "levers.agency.categories",
+                        a.categories,
+                        "a change per category cannot be aimed at one division: the ledger gives "
+                        "agency per category for the whole board only; aim change_pct at the "
+                        "division, or leave out division",
+                    )
+                )
+            elif d is not None:
                 if L.agency_scale is None:
                     L.agency_scale = np.ones(L.n)
                 L.agency_scale[i] = self.div_account_share[self.i_agency, d]
@@ -708,7 +718,17 @@ class Engine:
                     )
                 )
                 continue
-            self._division(m.division, f"{path}.division", problems)
+            d = self._division(m.division, f"{path}.division", problems)
+            a_m = self.account_ids.index(acc_id)
+            if d is not None and abs(self.div_account_share[a_m, d]) < 1e-9:
+                problems.append(
+                    (
+                        f"{path}.division",
+                        m.division,
+                        f"the division has no actuals on account '{acc_id}' this year, so a "
+                        "measure there cannot save on it; choose an account the division books on",
+                    )
+                )
             start = month(m.start, first, f"{path}.start")
             L.measures_tkr[i, :, self.account_ids.index(acc_id)] += self.measure_tkr(
                 m.mkr_per_year, start, m.ramp_months

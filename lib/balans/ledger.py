@@ -282,6 +282,16 @@ def load_ledger_case(
                 "cut-off and a budget for every month of the horizon",
             )
     has_prior = bool(have_prior.all())
+    if have_prior.any() and not has_prior:
+        m, a, d = np.argwhere(~have_prior)[0]
+        raise DataError(
+            led_file,
+            f"the prior year {prior_year} is incomplete: no actual for month "
+            f"{prior_year}-{m + 1:02d}, account '{acc_ids[a]}', division '{div_ids[d]}' "
+            f"({int((~have_prior).sum())} cells missing in all)",
+            allowed=f"all twelve months of {prior_year} for every account and division (they give "
+            "the seasonal profile), or none",
+        )
 
     # -- reconcile to the export's own totals
     prov_path = folder / "provenance.yaml"
@@ -299,6 +309,14 @@ def load_ledger_case(
         want = totals.get(_ym(ym))
         if want is None:
             continue
+        if not isinstance(want, dict):
+            raise DataError(
+                str(prov_path),
+                "not a mapping of totals",
+                column=f"totals.{_ym(ym)}",
+                value=str(want)[:60],
+                allowed="{actual_kr: ..., budget_kr: ...}",
+            )
         for col, arr, on in (
             ("actual_kr", actual, t <= c),
             ("budget_kr", budget, not budget_derived[t]),
@@ -310,8 +328,28 @@ def load_ledger_case(
             if abs(got - w) > KRONA_TKR * A * D + KRONA_TKR:
                 raise DataError(
                     led_file,
-                    f"month {_ym(ym)}: the ledger's {col[:-3]} adds up to {got * 1000:,.0f} kr, "
-                    f"not the export's {w * 1000:,.0f} kr".replace(",", " "),
+                    f"month {_ym(ym)}: the ledger's {col[:-3]} adds up to {_kr(got * 1000)} kr, "
+                    f"not the export's {_kr(w * 1000)} kr",
+                    allowed="equal to the krona (provenance.yaml totals)",
+                )
+    if has_prior:  # the prior year's months shape the season: they reconcile too
+        for m in range(12):
+            month = f"{prior_year}-{m + 1:02d}"
+            want = totals.get(month)
+            if not isinstance(want, dict) or want.get("actual_kr") is None:
+                raise DataError(
+                    str(prov_path),
+                    f"the export's total for {month} is missing",
+                    column="totals",
+                    allowed="a total per month of the prior year, as balans import writes them",
+                )
+            w = _number(str(prov_path), f"totals.{month}.actual_kr", want["actual_kr"])
+            got = float(prior[m].sum()) * 1000.0
+            if abs(got - w) > 0.5 * (A * D + 1):
+                raise DataError(
+                    led_file,
+                    f"month {month}: the ledger's actual adds up to {_kr(got)} kr, not the "
+                    f"export's {_kr(w)} kr",
                     allowed="equal to the krona (provenance.yaml totals)",
                 )
     notes.append(
@@ -364,8 +402,8 @@ def load_ledger_case(
         if abs(got - want) > KRONA_TKR * (len(top_ids) + D) + KRONA_TKR:
             raise DataError(
                 am_file,
-                f"month {_ym(months[t])}: the categories' cost adds up to {got:,.3f} tkr, "
-                f"not the agency account's {want:,.3f} tkr".replace(",", " "),
+                f"month {_ym(months[t])}: the categories' cost adds up to {_kr(got * 1000)} kr, "
+                f"not the agency account's {_kr(want * 1000)} kr",
                 column="cost_tkr",
                 allowed="equal to the krona",
             )
@@ -579,6 +617,11 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise DataError(str(path), "expected a mapping", value=type(data).__name__)
     return data
+
+
+def _kr(x: float) -> str:
+    """``-1 234 567``: whole kronor with a space between thousands."""
+    return f"{x:,.0f}".replace(",", " ")
 
 
 def _number(file: str, key: str, value: Any) -> float:

@@ -30,6 +30,7 @@ from .fmt import LANGUAGES, label, labels, number, pct
 from .narrative import period_text, scenario_summary
 from .resources import scenarios_dir
 from .scenario import load_scenario, write_text_atomic
+from .summary import season_text
 
 KEY_FIGURES_FORMAT = "balans.key_figures/1"
 KEY_FIGURES_SUFFIX = ".key_figures.json"
@@ -798,6 +799,7 @@ class Report:
         case, lang = self.result.case, self.lang
         return Html(
             self._h("sources")
+            + f"<p>{html.escape(season_text(self.result.engine, lang))}</p>"
             + table_html(sources_frame(case, lang), text=True)
             + f"<h3>{html.escape(L('figures', lang))}</h3>"
             + table_html(figures_frame(case, lang), text=True)

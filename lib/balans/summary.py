@@ -96,3 +96,10 @@ def summary_text(result: Result, lang: str = "sv") -> str:
     out.append("")
     out.append(L("summary.stamp").format(**result.stamp))
     return "\n".join(out)
+
+
+def season_text(engine, lang: str = "sv") -> str:
+    """Where the forecast's seasonal profile comes from (the prior year's months in the
+    ledger, the budget's own phasing, or none: flat), in one sentence."""
+    year = engine.case.cutoff[0]
+    return label(f"report.season.{engine.season_basis}", lang).format(prior=year - 1, year=year)
