@@ -642,14 +642,12 @@ def test_an_unknown_hours_category_is_named(tmp_path):
     )
 
 
-def test_staff_is_optional_and_may_be_fte_only(tmp_path):
+def test_staff_is_needed_and_may_be_fte_only(tmp_path):
+    # without staff the case cannot run its staffing and rest-rule levers: nothing is written
     mapping = write_case_folder(tmp_path / "a", staff=False, extra={"staff": None})
-    report = import_ledger(mapping, tmp_path / "a" / "out")
-    assert (tmp_path / "a" / "out" / "staff.csv").read_text(
-        "utf-8"
-    ) == "date,employees,fte,source\n"
-    assert "employees_date" not in (tmp_path / "a" / "out" / "case.yaml").read_text("utf-8")
-    assert "note: no staff export" in report.text()
+    with pytest.raises(DataError, match=r"staff\.csv: the file has no staff figures"):
+        import_ledger(mapping, tmp_path / "a" / "out")
+    assert not (tmp_path / "a" / "out").exists()
     mapping = write_case_folder(
         tmp_path / "b", staff=False,
         extra={"staff": {"file": "personal.csv", "columns": {"employees": None, "fte": "Åa"}}},

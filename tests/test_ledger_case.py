@@ -448,3 +448,51 @@ def test_the_prior_year_that_shapes_the_season_reconciles_and_is_whole(tmp_path:
         DataError, match=r"prior year 2024 is incomplete: no actual for month 2024-07"
     ):
         load_case(case)
+
+
+@pytest.mark.parametrize(
+    ("file", "change", "expected"),
+    [
+        ("parameters.csv", ("hours_per_fte_year,1200", "hours_per_fte_year,0"), "must be above 0"),
+        (
+            "parameters.csv",
+            ("hours_per_fte_year,1200", "hours_per_fte_year,nan"),
+            "not a finite number",
+        ),
+        (
+            "parameters.csv",
+            ("drug_cost_growth_pct,0", "drug_cost_growth_pct,inf"),
+            "not a finite number",
+        ),
+        ("staff.csv", ("2023-04-30,10", "2023-04-30,0"), "the own staff at the cut-off is zero"),
+        (
+            "provenance.yaml",
+            ("2023-01:\n", "2023-01: [1, 2]\n  2023-13:\n"),
+            "not a mapping of totals",
+        ),
+    ],
+)
+def test_inputs_that_would_give_infinite_or_missing_figures_are_refused(
+    tiny_ledger: Path, file: str, change: tuple[str, str], expected: str
+) -> None:
+    path = tiny_ledger / file
+    text = path.read_text(encoding="utf-8")
+    assert change[0] in text, text[:300]
+    path.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
+    with pytest.raises(DataError, match=expected):
+        load_case(tiny_ledger)
+
+
+def test_agency_hours_missing_from_the_export_are_derived_from_the_cost_and_say_so(
+    tiny_ledger: Path,
+) -> None:
+    path = tiny_ledger / "agency_months.csv"
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    for r in rows[1:]:
+        r[3] = ""
+    _write_csv(path, rows[0], rows[1:])
+    case = load_case(tiny_ledger)
+    assert "agency_hours" in case.derivations
+    # tiny: own staff 500 tkr a month for 10 FTE at 1200 h a year = 500 kr/h; agency at 2x
+    doctors = next(c for c in case.agency if c.id == "doctors")
+    assert doctors.hours_ytd == pytest.approx(-doctors.cost_ytd_mkr * 1e6 / (500 * 2))

@@ -77,6 +77,9 @@ REQUIRED_PARAMETERS = (
     "signal_yellow_deviation_pct",
 )
 
+# Parameters the engine divides by: a zero would make every figure infinite.
+POSITIVE_PARAMETERS = ("hours_per_fte_year", "fte_per_employee", "overtime_cost_factor")
+
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -381,7 +384,13 @@ def _parse_cell(path: Path, line_no: int, c: Col, cell: str) -> Any:
             row=line_no,
             column=c.name,
             value=cell,
-            allowed=f"{c.lo} to {c.hi}",
+            allowed=(
+                f"{c.lo:g} to {c.hi:g}"
+                if c.lo is not None and c.hi is not None
+                else f"at least {c.lo:g}"
+                if c.lo is not None
+                else f"at most {c.hi:g}"
+            ),
         )
     return number
 
@@ -950,6 +959,15 @@ def _load(folder: Path, hash_: str, cutoff: str | None = None) -> Case:
             value=str(meta["employees_date"]),
         )
     employees = emp[0]["employees"]
+    if employees <= 0:
+        raise DataError(
+            staff_file,
+            "the own staff at employees_date is zero",
+            row=emp[0]["_line"],
+            column="employees",
+            value=employees,
+            allowed="more than 0 (the staffing and rest-rule levers act on the own staff)",
+        )
 
     # -- the last actual month's share of the year to date (splits actuals into months)
     last_share = {}
@@ -1134,6 +1152,23 @@ def _parameters(
                 raise DataError(
                     par_file, "not a number", row=r["_line"], column="value", value=r["value"]
                 ) from None
+            if not math.isfinite(value):
+                raise DataError(
+                    par_file,
+                    "not a finite number",
+                    row=r["_line"],
+                    column="value",
+                    value=r["value"],
+                )
+            if r["key"] in POSITIVE_PARAMETERS and value <= 0:
+                raise DataError(
+                    par_file,
+                    f"{r['key']} must be above 0 (it divides)",
+                    row=r["_line"],
+                    column="value",
+                    value=r["value"],
+                    allowed="more than 0",
+                )
             lo, hi = r["low"], r["high"]
             if lo is not None and hi is not None and lo > hi:
                 raise DataError(

@@ -16,6 +16,7 @@ month x account x division, every actual month complete) and reconciles:
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -412,12 +413,15 @@ def load_ledger_case(
     for r in ag_rows:
         k = r["category"]
         months_ytd = slice(ys, c + 1)
-        if not have_hours[k][months_ytd].all() and cost[k][months_ytd].sum() < 0:
+        some = have_hours[k][months_ytd].any()
+        if some and not have_hours[k][months_ytd].all() and cost[k][months_ytd].sum() < 0:
             raise DataError(
                 am_file,
-                f"category '{k}' has cost but no hours in some month of {cut[0]} through the cut-off",
+                f"category '{k}' has hours for some months of {cut[0]} through the cut-off but "
+                "not for others",
                 column="hours",
-                allowed="the agency hours of every actual month (they price the agency lever)",
+                allowed="the agency hours of every actual month (they price the agency lever), "
+                "or none (then they are derived from the cost)",
             )
         cats.append(
             AgencyCategory(
@@ -434,7 +438,7 @@ def load_ledger_case(
                 agency_share_target_pct=r["agency_share_target_pct"],
                 source=r["source"],
                 note=r["note"] or "",
-                hours_ytd=float(hours[k][months_ytd].sum()),
+                hours_ytd=float(hours[k][months_ytd].sum()) if some else None,
             )
         )
 
@@ -446,9 +450,6 @@ def load_ledger_case(
     par_file = str(folder / "parameters.csv")
     H = float(parameters["hours_per_fte_year"].value)
     n_ytd = c - ys + 1
-    cats = [_with_fte(cat, H, n_ytd) for cat in cats]
-    top = tuple(cat for cat in cats if not cat.part_of)
-    subsets = tuple(cat for cat in cats if cat.part_of)
     _check_price_categories(par_file, parameters, set(top_ids))
 
     staff_file = str(folder / "staff.csv")
@@ -484,8 +485,34 @@ def load_ledger_case(
         )
     fte_given = emp[0]["fte"]
     employees = emp[0]["employees"]
+    if not (fte_given or employees):
+        raise DataError(
+            staff_file,
+            "the own staff at the cut-off is zero",
+            row=emp[0]["_line"],
+            column="fte" if fte_given is not None else "employees",
+            value=0,
+            allowed="more than 0 (the staffing and rest-rule levers act on the own staff)",
+        )
     if employees is None:  # FTE only: employees as FTE / fte_per_employee
         employees = fte_given / float(parameters["fte_per_employee"].value)
+
+    # agency hours: the export's, or (none given) derived from the cost at the assumed
+    # agency/own-staff price ratio, labelled
+    i_pers = next(i for i, r in enumerate(acc_rows) if r["role"] == "personnel")
+    own_fte = fte_given if fte_given else employees * float(parameters["fte_per_employee"].value)
+    own_kr_hour = -float(actual[ys : c + 1, i_pers].sum()) * 1000.0 / (own_fte * H * n_ytd / 12.0)
+    ratio = float(parameters["agency_to_own_cost_ratio"].value)
+    derived_hours = [cat.id for cat in cats if cat.hours_ytd is None and cat.cost_ytd_mkr < 0]
+    cats = [
+        replace(cat, hours_ytd=-cat.cost_ytd_mkr * 1e6 / (own_kr_hour * ratio))
+        if cat.id in derived_hours
+        else cat
+        for cat in cats
+    ]
+    cats = [_with_fte(cat, H, n_ytd) for cat in cats]
+    top = tuple(cat for cat in cats if not cat.part_of)
+    subsets = tuple(cat for cat in cats if cat.part_of)
 
     # -- accounts and divisions in the shape every face reads
     acc_actual = actual.sum(axis=2)
@@ -550,6 +577,12 @@ def load_ledger_case(
         # close of the same year, else paid
         paid = cut[1] > rev_month and (paid is not False or cut[0] != latest_ym[0])
     derivations = {}
+    if derived_hours:
+        derivations["agency_hours"] = (
+            f"agency hours of {', '.join(derived_hours)} derived from their cost: cost / "
+            f"(own-staff cost per hour x agency_to_own_cost_ratio {ratio:g}); the export gives "
+            "no hours"
+        )
     if budget_derived.any():
         how = sorted(
             {
@@ -598,8 +631,6 @@ def load_ledger_case(
 
 
 def _with_fte(cat: AgencyCategory, hours_per_fte_year: float, n_ytd: int) -> AgencyCategory:
-    from dataclasses import replace
-
     if cat.hours_ytd is None:
         return cat
     return replace(cat, fte_ytd=cat.hours_ytd / (hours_per_fte_year * n_ytd / 12.0))

@@ -74,7 +74,8 @@ Writing:
 - The folder is written into a temporary sibling and renamed into place; an existing
   non-empty folder is refused unless ``force=True``, and is then swapped out by two renames
   (the old one is kept until the new one is in place). Before the rename the written
-  ledger.csv is read back and reconciled per month to the krona against the export.
+  ledger.csv is read back and reconciled per month to the krona against the export, and
+  the whole folder is loaded as a case: a case the loader refuses is never written.
 - Every problem is a :class:`~balans.errors.DataError` naming the file, row, column, value
   and what is allowed; up to 20 problems of one file are reported together.
 """
@@ -1364,6 +1365,20 @@ def _check_out(out: Path, force: bool, shown: str | None = None) -> None:
         )
 
 
+def _load_back(tmp: Path, out: Path) -> None:
+    """Load the written folder as every face will, before it goes into place: a case the
+    loader refuses (e.g. a sign convention the mapping got wrong) is never written."""
+    from .case import load_case
+
+    try:
+        load_case(tmp)
+    except DataError as exc:
+        message = str(exc).replace(str(tmp), str(out))
+        raise DataError(
+            str(out), f"the imported case does not load, so nothing was written: {message}"
+        ) from None
+
+
 def _write_folder(out: Path, force: bool, write: Callable[[Path], None]) -> None:
     """Write into a temporary sibling, then rename it into place (see module docstring)."""
     try:
@@ -1373,6 +1388,7 @@ def _write_folder(out: Path, force: bool, write: Callable[[Path], None]) -> None
         raise DataError(str(out), f"cannot create the folder ({exc.strerror})") from None
     try:
         write(tmp)
+        _load_back(tmp, out)
         _check_out(out, force)
         if out.is_dir() and not any(out.iterdir()):
             out.rmdir()
