@@ -201,3 +201,19 @@ def test_a_close_that_cannot_be_kept_says_so_and_writes_nothing(exempel: Path, m
     with pytest.raises(DataError, match=r"vintages\.csv: the vintage cannot be kept"):
         record_close(exempel)
     assert not (exempel / "vintages.csv").exists()
+
+
+def test_a_pay_revision_already_in_the_actuals_cannot_be_changed(exempel: Path) -> None:
+    from balans.errors import ScenarioError
+    from balans.scenario import Scenario
+
+    case = load_case(exempel)
+    assert case.pay_revision_paid  # 2025's revision was paid in May, before the August close
+    sc = Scenario.model_validate({"name": "x", "levers": {"pay_revision_pct": {2025: 6.0}}})
+    with pytest.raises(ScenarioError, match=r"2025's revision is in the actuals already"):
+        run(sc, case)
+    same = case.param("pay_revision_pct_2025")
+    ok = Scenario.model_validate(
+        {"name": "y", "levers": {"pay_revision_pct": {2025: same, 2026: 5.0}}}
+    )
+    assert run(ok, case).years_frame().set_index("year").loc[2026, "change_vs_baseline_mkr"] < 0

@@ -624,7 +624,20 @@ class Engine:
                                 f"not a year of the horizon; allowed: {', '.join(map(str, self.years))}",
                             )
                         )
-                    else:
+                    elif (
+                        self.years.index(y) < self.pay_offset
+                        and v != L.pay_pct[i, self.years.index(y)]
+                    ):
+                        problems.append(
+                            (
+                                f"levers.pay_revision_pct.{y}",
+                                v,
+                                f"{y}'s revision is in the actuals already (the close stands on "
+                                f"{self.case.cutoff[0]}-{self.case.cutoff[1]:02d}); allowed: "
+                                + ", ".join(map(str, self.years[self.pay_offset :])),
+                            )
+                        )
+                    elif self.years.index(y) >= self.pay_offset:
                         L.pay_pct[i, self.years.index(y)] = v
             else:
                 L.pay_pct[i, :] = float(lv.pay_revision_pct)
