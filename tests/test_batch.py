@@ -99,7 +99,7 @@ def test_report_notebook_is_a_clean_parameterised_artefact():
     tagged = [c for c in code if "parameters" in c["metadata"].get("tags", [])]
     assert len(tagged) == 1
     params = pm.inspect_notebook(str(NOTEBOOK))
-    assert set(params) == {"scenario_file", "out_dir", "lang", "case_dir"}
+    assert set(params) == {"scenario_file", "out_dir", "lang", "case_dir", "cutoff"}
     assert all(p["inferred_type_name"] == "str" and p["help"] for p in params.values())
     # the notebook ships inside the package: no default may be a path relative to it
     assert params["scenario_file"]["default"] == '""'  # the case's scenarios/baseline.yaml

@@ -496,3 +496,25 @@ def test_agency_hours_missing_from_the_export_are_derived_from_the_cost_and_say_
     # tiny: own staff 500 tkr a month for 10 FTE at 1200 h a year = 500 kr/h; agency at 2x
     doctors = next(c for c in case.agency if c.id == "doctors")
     assert doctors.hours_ytd == pytest.approx(-doctors.cost_ytd_mkr * 1e6 / (500 * 2))
+
+
+def test_a_wrong_unit_or_sign_convention_is_named_not_silently_accepted(tiny_ledger: Path) -> None:
+    # kr declared as tkr shows as a personnel cost a thousand times too high per FTE
+    staff = tiny_ledger / "staff.csv"
+    staff.write_text(
+        staff.read_text(encoding="utf-8").replace(",10.0,", ",0.01,"), encoding="utf-8"
+    )
+    with pytest.raises(DataError, match=r"mkr a year per own FTE.*unit \(kr, tkr, mkr\)"):
+        load_case(tiny_ledger)
+    staff.write_text(
+        staff.read_text(encoding="utf-8").replace(",0.01,", ",10.0,"), encoding="utf-8"
+    )
+    # costs positive: the ledger's sign convention given wrong in the mapping
+    path = tiny_ledger / "ledger.csv"
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    for r in rows[1:]:
+        if r[3].startswith("-"):
+            r[3] = r[3][1:]
+    _write_csv(path, rows[0], rows[1:])
+    with pytest.raises(DataError, match=r"the cost accounts add up to .* must be negative"):
+        load_case(tiny_ledger)

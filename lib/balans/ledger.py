@@ -294,6 +294,20 @@ def load_ledger_case(
             "the seasonal profile), or none",
         )
 
+    # -- signs: revenue positive, costs negative (a mapping with the wrong sign convention)
+    side_of = [r["side"] for r in acc_rows]
+    ytd_acc = actual[ys : c + 1].sum(axis=(0, 2))
+    for side, sign, word in (("revenue", 1.0, "positive"), ("cost", -1.0, "negative")):
+        total = float(sum(v for v, sd in zip(ytd_acc, side_of, strict=True) if sd == side))
+        if total * sign < 0:
+            raise DataError(
+                led_file,
+                f"the {side} accounts add up to {_kr(total * 1000)} kr for {cut[0]} through the "
+                f"cut-off: {side} must be {word} in a case",
+                allowed="the mapping's sign convention as the ledger has it (format: costs: "
+                "positive | negative), then import again",
+            )
+
     # -- reconcile to the export's own totals
     prov_path = folder / "provenance.yaml"
     provenance = _read_yaml(prov_path)
@@ -502,6 +516,16 @@ def load_ledger_case(
     i_pers = next(i for i, r in enumerate(acc_rows) if r["role"] == "personnel")
     own_fte = fte_given if fte_given else employees * float(parameters["fte_per_employee"].value)
     own_kr_hour = -float(actual[ys : c + 1, i_pers].sum()) * 1000.0 / (own_fte * H * n_ytd / 12.0)
+    per_fte_mkr = own_kr_hour * H / 1e6  # personnel cost a year per own FTE
+    if not 0.2 <= per_fte_mkr <= 3.0:
+        raise DataError(
+            led_file,
+            f"the personnel account comes to {per_fte_mkr:.3g} mkr a year per own FTE "
+            f"({own_fte:g} FTE at the cut-off): not a plausible cost of a member of staff",
+            allowed="0.2 to 3 mkr (a Swedish region pays about 0.6-0.9 mkr with employer's "
+            "contributions); check the mapping's unit (kr, tkr, mkr), the personnel codes and "
+            "the staff export",
+        )
     ratio = float(parameters["agency_to_own_cost_ratio"].value)
     derived_hours = [cat.id for cat in cats if cat.hours_ytd is None and cat.cost_ytd_mkr < 0]
     cats = [

@@ -189,6 +189,8 @@ def basis_note(case: Case, kind: str, code: str, lang: str = "sv") -> str:
         key = f"{kind}_{code}"
         if case.is_ledger and kind == "month":
             key = f"ledger_month_{code}"
+        elif case.is_ledger and kind in ("board", "account") and code == "document":
+            key = "ledger_budget_document"
     how = case.derivations.get("budget_months", "")
     return label(f"basis.note.{key}", lang).format(
         period=period_text(case, lang), first_year=case.years[0], how=how
@@ -322,12 +324,18 @@ def staffing_targets_frame(result: Result, lang: str = "sv") -> pd.DataFrame:
 
     def share_row(name: str, values: Sequence[float], targets: Sequence[float]) -> None:
         row = {L("col.measure", lang): name}
+        known = False
         for y, v, t in zip(st.year, values, targets, strict=True):
+            if v is None or v != v:  # the share is unknown (the case lacks the own-staff split)
+                row[str(y)] = "–"
+                continue
+            known = True
             status = L("over_target" if v > t + 1e-9 else "within_target", lang)
             row[str(y)] = (
                 f"{pct(v, 1, lang)} ({L('target_at_most', lang)} {pct(t, 1, lang)}: {status})"
             )
-        rows.append(row)
+        if known:
+            rows.append(row)
 
     rows.append(
         {L("col.measure", lang): label("staffing.own_fte", lang)}
