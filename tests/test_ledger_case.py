@@ -518,3 +518,20 @@ def test_a_wrong_unit_or_sign_convention_is_named_not_silently_accepted(tiny_led
     _write_csv(path, rows[0], rows[1:])
     with pytest.raises(DataError, match=r"the cost accounts add up to .* must be negative"):
         load_case(tiny_ledger)
+
+
+def test_importing_the_same_data_again_keeps_the_data_version(tmp_path: Path) -> None:
+    from balans.case import data_hash
+
+    case = tmp_path / "exempel"
+    shutil.copytree(EXEMPEL, case)
+    before = data_hash(case)
+    prov = case / "provenance.yaml"
+    text = prov.read_text(encoding="utf-8")
+    stamp = next(ln for ln in text.splitlines() if ln.startswith("imported_at:"))
+    prov.write_text(
+        text.replace(stamp, "imported_at: '2030-01-01T00:00:00+00:00'"), encoding="utf-8"
+    )
+    assert data_hash(case) == before
+    prov.write_text(text.replace("rows: 5232", "rows: 5233"), encoding="utf-8")
+    assert data_hash(case) != before
