@@ -170,6 +170,9 @@ def test_the_app_and_the_report_draw_the_forecast_curve(exempel: Path) -> None:
         if isinstance(row, dict) and "series" in row
     ]
     assert {row["close"] for row in values} == {"juni 2025", "augusti 2025"}
+    app._draw_chart("curve")
+    assert "sedan förra stängningen" in app.close_change.value
+    assert "Sedan stängningen juni 2025" in app.close_change.value
     rep = report.Report.from_parameters(
         str(exempel / "scenarios" / "hyrpersonal_halveras.yaml"),
         str(exempel / "out"),

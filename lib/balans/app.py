@@ -556,6 +556,7 @@ class BalansApp:
             )
         }
         self.tables = w.HTML()
+        self.close_change = w.HTML()  # what moved the forecast since the last close
 
         self.picker.observe(lambda ch: self.load_scenario(ch["new"]), names="value")
         for ctl in self.controls.values():
@@ -679,6 +680,7 @@ class BalansApp:
                     self.chart_boxes["forecast"],
                     self.chart_boxes["bridge"],
                     self.chart_boxes["curve"],
+                    self.close_change,
                 ]
             ),
             w.VBox(
@@ -903,10 +905,41 @@ class BalansApp:
             self._dirty.discard(key)
             self.chart_boxes[key].layout.display = "none"
             return
+        if key == "curve":
+            self.close_change.value = self._close_change_html()
         # The spec is validated when a chart is first drawn; later specs differ only in
         # their data, so Altair's schema validation (most of the time) is skipped.
         self._show_chart(key, self.build_chart(key))
         self._dirty.discard(key)
+
+    def _close_change_html(self) -> str:
+        """What moved the shown year's baseline forecast since the close before this one, in
+        the bridge's steps (new actuals, re-estimate, decisions, model or data)."""
+        from .closes import close_bridge
+        from .errors import BalansError
+
+        case, year, lang = self.case, int(self.year.value), self.lang
+        cut = f"{case.cutoff[0]}-{case.cutoff[1]:02d}"
+        earlier = [c for c in case.closes if c < cut]
+        if not earlier:
+            return ""
+        try:
+            b = close_bridge(case.folder, earlier[-1], cut, year)
+        except BalansError:
+            return ""  # the year is not in the earlier close's horizon
+        steps = b.groupby("step", sort=False).effect_mkr.sum()
+        names = label_tree(lang)["narrative"]["months"]
+        text = label("closes.since", lang).format(
+            month=f"{names[int(earlier[-1][5:]) - 1]} {earlier[-1][:4]}",
+            before=mkr(b.attrs["from_mkr"], 0, lang),
+            change=mkr(b.attrs["to_mkr"] - b.attrs["from_mkr"], 1, lang, True),
+            new_actuals=mkr(steps["new_actuals"], 1, lang, True),
+            re_estimate=mkr(steps["re_estimate"], 1, lang, True),
+            levers=mkr(steps["levers"], 1, lang, True),
+            model=mkr(steps["model_or_data"], 1, lang, True),
+        )
+        title = label("closes.change_title", lang).format(year=year)
+        return f'<div class="balans-source"><b>{html.escape(title)}</b> {html.escape(text)}</div>'
 
     def _show_chart(self, key: str, chart: Any) -> None:
         if key in self.charts:
