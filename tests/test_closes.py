@@ -151,7 +151,7 @@ def test_the_command_line_closes_and_lists_the_vintages(exempel: Path) -> None:
     run_june = cli("run", "--case", str(exempel), "--cutoff", "2025-06", "--json")
     assert json.loads(run_june.stdout)["stamp"]["cutoff"] == "2025-06"
     text = cli("vintages", "--case", str(exempel)).stdout
-    assert "2025-06" in text and "2025-08" in text
+    assert "juni 2025" in text and "augusti 2025" in text
 
 
 def test_the_app_and_the_report_draw_the_forecast_curve(exempel: Path) -> None:
@@ -171,8 +171,8 @@ def test_the_app_and_the_report_draw_the_forecast_curve(exempel: Path) -> None:
     ]
     assert {row["close"] for row in values} == {"juni 2025", "augusti 2025"}
     app._draw_chart("curve")
-    assert "sedan förra stängningen" in app.close_change.value
-    assert "Sedan stängningen juni 2025" in app.close_change.value
+    assert "sedan förra månadsbokslutet" in app.close_change.value
+    assert "Sedan månadsbokslutet för juni 2025" in app.close_change.value
     rep = report.Report.from_parameters(
         str(exempel / "scenarios" / "hyrpersonal_halveras.yaml"),
         str(exempel / "out"),
@@ -180,7 +180,11 @@ def test_the_app_and_the_report_draw_the_forecast_curve(exempel: Path) -> None:
         str(exempel),
     )
     text = str(rep.closes())
-    assert "Prognoskurva" in text and "<svg" in text and "sedan stängningen juni 2025" in text
+    assert (
+        "Prognosutveckling" in text
+        and "<svg" in text
+        and "sedan månadsbokslutet för juni 2025" in text
+    )
 
 
 def test_a_case_with_one_close_draws_no_curve() -> None:

@@ -408,7 +408,7 @@ def vintages_text(frame: pd.DataFrame, lang: str = "sv") -> str:
     for r in frame.itertuples():
         rows.append(
             [
-                r.cutoff + ("" if r.kept else " *"),
+                _month_name(r.cutoff, lang) + ("" if r.kept else " *"),
                 str(r.year),
                 mkr(r.forecast_net_mkr, 0, lang),
                 mkr(r.budget_net_mkr, 0, lang),

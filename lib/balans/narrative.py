@@ -90,9 +90,10 @@ def lever_sentences(result: Result, lang: str = "sv") -> list[str]:
             share = e.div_account_share[account, e.division_ids.index(division)] * 100.0
             acc = case.accounts[account]
             name = acc.name_sv if lang == "sv" else acc.name_en
-            out.append(
-                t("aimed", division=div_names[division], share=pct_auto(share, lang), account=name)
-            )
+            div = div_names[division]
+            if lang == "sv" and div.startswith("Division "):  # in running text: divisionen X
+                div = "divisionen " + div.removeprefix("Division ")
+            out.append(t("aimed", division=div, share=pct_auto(share, lang), account=name))
 
     if lv.staffing_reduction is not None:
         out.append(
