@@ -224,3 +224,31 @@ def test_a_pay_revision_already_in_the_actuals_cannot_be_changed(exempel: Path) 
         {"name": "y", "levers": {"pay_revision_pct": {2025: same, 2026: 5.0}}}
     )
     assert run(ok, case).years_frame().set_index("year").loc[2026, "change_vs_baseline_mkr"] < 0
+
+
+def test_closing_with_the_mapping_imports_again_and_keeps_the_earlier_vintages(
+    tmp_path: Path,
+) -> None:
+    """`balans close MAPPING --case DIR`: the month's import and its close in one command;
+    the vintages of earlier closes survive the import, as they were made."""
+    region = tmp_path / "region"
+    shutil.copytree(REPO / "examples" / "exempel_region", region)
+    case = tmp_path / "case"
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "balans", *args], capture_output=True, text=True, timeout=300
+        )
+
+    assert cli("import", str(region / "mapping.yaml"), "--out", str(case)).returncode == 0
+    first = cli("close", "--case", str(case), "--cutoff", "2025-06")
+    assert first.returncode == 0, first.stderr
+    kept = {(v.cutoff, v.year): v.forecast_net_mkr for v in read_vintages(case)}
+    again = cli("close", str(region / "mapping.yaml"), "--case", str(case))
+    assert again.returncode == 0, again.stderr
+    assert "reconciled per month to the krona: OK" in again.stderr  # the import's report
+    assert "Sedan månadsbokslutet för juni 2025" in again.stdout
+    now = {(v.cutoff, v.year): v.forecast_net_mkr for v in read_vintages(case)}
+    assert {c for c, _y in now} == {"2025-06", "2025-08"}
+    for k, v in kept.items():
+        assert now[k] == v  # the June vintage as it was made
