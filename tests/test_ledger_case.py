@@ -535,3 +535,18 @@ def test_importing_the_same_data_again_keeps_the_data_version(tmp_path: Path) ->
     assert data_hash(case) == before
     prov.write_text(text.replace("rows: 5232", "rows: 5233"), encoding="utf-8")
     assert data_hash(case) != before
+
+
+def test_the_app_s_tables_show_the_bridge_per_division_for_an_aimed_lever(
+    tiny_ledger: Path,
+) -> None:
+    from balans.app import tables_html
+
+    r = run_scenario(
+        _scenario(staffing_reduction={"target_pct": 5, "division": "north"}), case=tiny_ledger
+    )
+    text = tables_html(r, 2024, "sv")
+    assert "Från basprognos till scenario, per division 2024" in text
+    assert "Division north" in text and "*" in text
+    base = run_scenario(Scenario(name="bas"), case=tiny_ledger)
+    assert "per division 2024" not in tables_html(base, 2024, "sv")  # nothing moves: no bridge

@@ -1157,6 +1157,38 @@ def tables_html(r: Result, year: int, lang: str = "sv") -> str:
         f"<h4>{html.escape(label('report.divisions', lang))}</h4>"
         f"<table><thead>{div_head}</thead><tbody>{''.join(drows)}</tbody></table>"
         f'<div class="balans-source balans-basis-notes">{div_notes}</div>'
+        + _division_bridge_html(r, year, lang)
+    )
+
+
+def _division_bridge_html(r: Result, year: int, lang: str) -> str:
+    """The year's bridge per division, where a lever is aimed at one or the divisions are
+    the ledger's own (else every step is the board's split by the same keys: nothing new)."""
+    from .report import division_bridge_table
+
+    if not r.case.divisions_real:
+        return ""
+    table = division_bridge_table(r, lang)
+    if table is None:
+        return ""
+    part = table[table[label("report.col.year", lang)] == str(year)].drop(
+        columns=[label("report.col.year", lang)]
+    )
+    cols = list(part.columns)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td style='text-align:{'left' if i == 0 else 'right'}'>{html.escape(str(v))}</td>"
+            for i, v in enumerate(row)
+        )
+        + "</tr>"
+        for row in part.itertuples(index=False)
+    )
+    return (
+        f"<h4>{html.escape(label('report.division_bridge', lang))} {year}</h4>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f'<div class="balans-source">{html.escape(label("report.division_bridge_note", lang))}</div>'
     )
 
 
