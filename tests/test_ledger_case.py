@@ -550,3 +550,17 @@ def test_the_app_s_tables_show_the_bridge_per_division_for_an_aimed_lever(
     assert "Division north" in text and "*" in text
     base = run_scenario(Scenario(name="bas"), case=tiny_ledger)
     assert "per division 2024" not in tables_html(base, 2024, "sv")  # nothing moves: no bridge
+
+
+@pytest.mark.parametrize("month", ["4.5", "13", "0"])
+def test_a_pay_revision_month_that_is_no_month_is_refused(tiny_ledger: Path, month: str) -> None:
+    path = tiny_ledger / "parameters.csv"
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    i = next(i for i, ln in enumerate(lines) if ln.startswith("pay_revision_month,"))
+    cells = lines[i].split(",")
+    cells[1], cells[4], cells[5] = month, "0", "13"  # the file's own range widened
+    lines[i] = ",".join(cells)
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(DataError, match="not a month of the year"):
+        load_case(tiny_ledger)

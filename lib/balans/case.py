@@ -1165,6 +1165,15 @@ def _parameters(
                     column="value",
                     value=r["value"],
                 )
+            if r["key"] == "pay_revision_month" and value not in range(1, 13):
+                raise DataError(
+                    par_file,
+                    "not a month of the year",
+                    row=r["_line"],
+                    column="value",
+                    value=r["value"],
+                    allowed="a whole number 1 to 12",
+                )
             if r["key"] in POSITIVE_PARAMETERS and value <= 0:
                 raise DataError(
                     par_file,

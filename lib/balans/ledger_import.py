@@ -561,7 +561,7 @@ class LedgerImportError(DataError):
                     text = text[len(p.file) + 2 :]
             else:
                 rows = _rows_text([q.row for q in group if q.row], 60)
-                values = list(dict.fromkeys(repr(q.value) for q in group if q.value is not None))
+                values = list(dict.fromkeys(_shown(q.value) for q in group if q.value is not None))
                 text = "" if one_file else f"{p.file}, "
                 text += f"rows {rows}"
                 text += f", column '{p.column}'" if p.column else ""
@@ -1082,6 +1082,15 @@ def _kr_text(kr: Decimal) -> str:
 
 def _round_kr(x: Decimal) -> Decimal:
     return x.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+
+
+def _shown(value: object) -> str:
+    """A cell's value as a controller wrote it: a date as YYYY-MM-DD, text quoted."""
+    import datetime as _dt
+
+    if isinstance(value, _dt.datetime | _dt.date):
+        return repr(value.strftime("%Y-%m-%d"))
+    return repr(value)
 
 
 def apportion(values: list[Decimal], total: Decimal) -> list[Decimal]:
