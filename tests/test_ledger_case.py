@@ -564,3 +564,45 @@ def test_a_pay_revision_month_that_is_no_month_is_refused(tiny_ledger: Path, mon
     path.write_text("".join(lines), encoding="utf-8")
     with pytest.raises(DataError, match="not a month of the year"):
         load_case(tiny_ledger)
+
+
+def test_a_lever_aimed_at_a_division_must_be_one_the_division_can_carry(tiny_ledger: Path) -> None:
+    from balans.errors import ScenarioError
+
+    with pytest.raises(
+        ScenarioError, match=r"levers\.agency\.categories.*per category cannot be aimed"
+    ):
+        run_scenario(
+            _scenario(agency={"categories": {"doctors": -50}, "division": "north"}),
+            case=tiny_ledger,
+        )
+    # a division with no actuals on an account cannot save on it
+    path = tiny_ledger / "ledger.csv"
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    south = {r[0]: r for r in rows[1:] if r[1] == "other_costs" and r[2] == "south" and r[3]}
+    for r in rows[1:]:  # south's other costs move to north: the month totals stay the same
+        if r[1] == "other_costs" and r[2] == "north" and r[0] in south:
+            r[3] = f"{float(r[3]) + float(south[r[0]][3]):.3f}"
+            south[r[0]][3] = "0.000"
+    _write_csv(path, rows[0], rows[1:])
+    assert south
+    with pytest.raises(
+        ScenarioError, match=r"levers\.measures\[0\]\.division.*no actuals on account 'other_costs'"
+    ):
+        run_scenario(
+            _scenario(measures=[{"name": "Inköp", "mkr_per_year": 0.1, "division": "south"}]),
+            case=tiny_ledger,
+        )
+
+
+def test_a_close_the_coarse_case_does_not_hold_is_named_with_those_it_holds() -> None:
+    with pytest.raises(DataError, match=r"no close at that cut-off.*'2024-09'.*allowed: 2023-04"):
+        load_case(None, cutoff="2024-09")
+
+
+def test_a_coarse_case_with_no_own_staff_is_refused(case_copy: Path) -> None:
+    path = case_copy / "staff.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("2023-04-30,3503,", "2023-04-30,0,"), encoding="utf-8")
+    with pytest.raises(DataError, match="the own staff at employees_date is zero"):
+        load_case(case_copy)
