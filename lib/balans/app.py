@@ -557,6 +557,8 @@ class BalansApp:
         }
         self.tables = w.HTML()
         self.close_change = w.HTML()  # what moved the forecast since the last close
+        self._since: dict[tuple[int, str], str] = {}
+        self._vintages: Any = None
 
         self.picker.observe(lambda ch: self.load_scenario(ch["new"]), names="value")
         for ctl in self.controls.values():
@@ -887,9 +889,11 @@ class BalansApp:
         if key == "bridge":
             return charts.bridge_chart(r, year, lang=lang)
         if key == "curve":
-            from .closes import curve_frame
+            from .closes import curve_frame, vintages_frame
 
-            frame = curve_frame(self.case.folder, r.scenario)
+            if self._vintages is None:  # the kept forecasts do not move with the sliders
+                self._vintages = vintages_frame(self.case.folder)
+            frame = curve_frame(self.case.folder, r.scenario, vintages=self._vintages)
             return charts.forecast_curve_chart(frame, year, lang=lang)
         if key == "share":
             return charts.agency_share_chart(r, lang=lang)
@@ -914,32 +918,23 @@ class BalansApp:
 
     def _close_change_html(self) -> str:
         """What moved the shown year's baseline forecast since the close before this one, in
-        the bridge's steps (new actuals, re-estimate, decisions, model or data)."""
-        from .closes import close_bridge
-        from .errors import BalansError
+        the bridge's steps (new actuals, re-estimate, decisions, model or data). The
+        baseline does not move with the sliders: computed once per year."""
+        from .closes import since_text
 
         case, year, lang = self.case, int(self.year.value), self.lang
-        cut = f"{case.cutoff[0]}-{case.cutoff[1]:02d}"
-        earlier = [c for c in case.closes if c < cut]
-        if not earlier:
-            return ""
-        try:
-            b = close_bridge(case.folder, earlier[-1], cut, year)
-        except BalansError:
-            return ""  # the year is not in the earlier close's horizon
-        steps = b.groupby("step", sort=False).effect_mkr.sum()
-        names = label_tree(lang)["narrative"]["months"]
-        text = label("closes.since", lang).format(
-            month=f"{names[int(earlier[-1][5:]) - 1]} {earlier[-1][:4]}",
-            before=mkr(b.attrs["from_mkr"], 0, lang),
-            change=mkr(b.attrs["to_mkr"] - b.attrs["from_mkr"], 1, lang, True),
-            new_actuals=mkr(steps["new_actuals"], 1, lang, True),
-            re_estimate=mkr(steps["re_estimate"], 1, lang, True),
-            levers=mkr(steps["levers"], 1, lang, True),
-            model=mkr(steps["model_or_data"], 1, lang, True),
-        )
-        title = label("closes.change_title", lang).format(year=year)
-        return f'<div class="balans-source"><b>{html.escape(title)}</b> {html.escape(text)}</div>'
+        key = (year, lang)
+        if key not in self._since:
+            cut = f"{case.cutoff[0]}-{case.cutoff[1]:02d}"
+            earlier = [c for c in case.closes if c < cut]
+            text = since_text(case.folder, earlier[-1], cut, year, lang) if earlier else ""
+            title = label("closes.change_title", lang).format(year=year)
+            self._since[key] = (
+                f'<div class="balans-source"><b>{html.escape(title)}</b> {html.escape(text)}</div>'
+                if text
+                else ""
+            )
+        return self._since[key]
 
     def _show_chart(self, key: str, chart: Any) -> None:
         if key in self.charts:

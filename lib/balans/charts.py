@@ -16,7 +16,7 @@ import pandas as pd
 
 from .api import Result
 from .engine import STEPS
-from .fmt import label, labels, mkr, number
+from .fmt import label, mkr, month_name, number
 
 # Okabe & Ito, "Color Universal Design": safe for the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, GREY, BLACK = (
@@ -546,8 +546,7 @@ def forecast_curve_chart(vintages: pd.DataFrame, year: int, lang: str = "sv") ->
     (the model's baseline as a line, the board's own as points) against the budget and,
     once the year is closed, the outcome (rules), from :func:`balans.closes.vintages_frame`."""
     v = vintages[vintages.year == year].sort_values("cutoff")
-    names = labels(lang)["narrative"]["months"]
-    closes = [f"{names[int(c[5:]) - 1]} {c[:4]}" for c in v.cutoff]
+    closes = [month_name(c, lang) for c in v.cutoff]
     model = label("closes.series.model", lang)
     board = label("closes.series.board", lang)
     rows = [

@@ -348,21 +348,36 @@ def close_bridge(
 # --------------------------------------------------------------------------- texts
 
 
-def _month_name(cut: str, lang: str) -> str:
-    from .fmt import labels
+def since_text(folder: str | Path, earlier: str, later: str, year: int, lang: str = "sv") -> str:
+    """One sentence: what moved ``year``'s baseline forecast from the close ``earlier`` to
+    ``later``, in the bridge's steps ("" when the year is not in both closes)."""
+    from .errors import BalansError
+    from .fmt import label, mkr, month_name
 
-    y, m = cut.split("-")
-    return f"{labels(lang)['narrative']['months'][int(m) - 1]} {y}"
+    try:
+        b = close_bridge(folder, earlier, later, year)
+    except BalansError:
+        return ""
+    steps = b.groupby("step", sort=False).effect_mkr.sum()
+    return label("closes.since", lang).format(
+        month=month_name(earlier, lang),
+        before=mkr(b.attrs["from_mkr"], 0, lang),
+        change=mkr(b.attrs["to_mkr"] - b.attrs["from_mkr"], 1, lang, True),
+        new_actuals=mkr(steps["new_actuals"], 1, lang, True),
+        re_estimate=mkr(steps["re_estimate"], 1, lang, True),
+        levers=mkr(steps["levers"], 1, lang, True),
+        model=mkr(steps["model_or_data"], 1, lang, True),
+    )
 
 
 def close_text(folder: str | Path, cutoff: str, lang: str = "sv") -> str:
     """What ``balans close`` says: the close, the forecast per year against budget, and what
     moved each year's forecast since the close before it (the bridge's steps)."""
-    from .fmt import label, mkr
+    from .fmt import label, mkr, month_name
 
     t = lambda key, **kw: label(f"closes.{key}", lang).format(**kw)  # noqa: E731
     case = load_case(folder, cutoff=cutoff)
-    lines = [t("closed", month=_month_name(cutoff, lang), case=case.name)]
+    lines = [t("closed", month=month_name(cutoff, lang), case=case.name)]
     earlier = [c for c in case.closes if c < cutoff]
     made = {v.year: v for v in read_vintages(case.folder) if v.cutoff == cutoff}
     for year, v in sorted(made.items()):
@@ -375,32 +390,15 @@ def close_text(folder: str | Path, cutoff: str, lang: str = "sv") -> str:
                 deviation=mkr(v.forecast_net_mkr - v.budget_net_mkr, 0, lang, True),
             )
         )
-        if earlier:
-            prev = earlier[-1]
-            try:
-                b = close_bridge(case.folder, prev, cutoff, year)
-            except DataError:
-                continue  # the year is not in the earlier close's horizon
-            steps = b.groupby("step", sort=False).effect_mkr.sum()
-            lines.append(
-                "  "
-                + t(
-                    "since",
-                    month=_month_name(prev, lang),
-                    before=mkr(b.attrs["from_mkr"], 0, lang),
-                    change=mkr(b.attrs["to_mkr"] - b.attrs["from_mkr"], 1, lang, True),
-                    new_actuals=mkr(steps["new_actuals"], 1, lang, True),
-                    re_estimate=mkr(steps["re_estimate"], 1, lang, True),
-                    levers=mkr(steps["levers"], 1, lang, True),
-                    model=mkr(steps["model_or_data"], 1, lang, True),
-                )
-            )
+        since = since_text(case.folder, earlier[-1], cutoff, year, lang) if earlier else ""
+        if since:
+            lines.append("  " + since)
     return "\n".join(lines)
 
 
 def vintages_text(frame: pd.DataFrame, lang: str = "sv") -> str:
     """The vintages as a plain table (``balans vintages``)."""
-    from .fmt import label, mkr
+    from .fmt import label, mkr, month_name
 
     t = lambda key: label(f"closes.col.{key}", lang)  # noqa: E731
     cols = ("cutoff", "year", "forecast", "budget", "board", "outcome", "accuracy")
@@ -408,7 +406,7 @@ def vintages_text(frame: pd.DataFrame, lang: str = "sv") -> str:
     for r in frame.itertuples():
         rows.append(
             [
-                _month_name(r.cutoff, lang) + ("" if r.kept else " *"),
+                month_name(r.cutoff, lang) + ("" if r.kept else " *"),
                 str(r.year),
                 mkr(r.forecast_net_mkr, 0, lang),
                 mkr(r.budget_net_mkr, 0, lang),
@@ -434,13 +432,18 @@ def vintages_text(frame: pd.DataFrame, lang: str = "sv") -> str:
     return text + "\n" + "\n".join(notes)
 
 
-def curve_frame(folder: str | Path | None = None, scenario: Scenario | None = None) -> pd.DataFrame:
-    """The forecast curve's figures: :func:`vintages_frame`, with ``scenario_net_mkr`` the
-    scenario's full-year forecast at each close, computed now (None at a close where the
-    scenario cannot stand, e.g. a lever that starts before that close's cut-off)."""
+def curve_frame(
+    folder: str | Path | None = None,
+    scenario: Scenario | None = None,
+    vintages: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The forecast curve's figures: :func:`vintages_frame` (or ``vintages``, made once by
+    the caller), with ``scenario_net_mkr`` the scenario's full-year forecast at each close,
+    computed now (None at a close where the scenario cannot stand, e.g. a lever that starts
+    before that close's cut-off)."""
     from .errors import BalansError
 
-    frame = vintages_frame(folder)
+    frame = (vintages_frame(folder) if vintages is None else vintages).copy()
     if scenario is None or scenario.is_baseline:
         return frame
     latest = load_case(folder)

@@ -30,7 +30,7 @@ import pandas as pd
 
 from .api import Result
 from .engine import LeverArrays
-from .fmt import LANGUAGES, label, labels, number, pct
+from .fmt import LANGUAGES, label, month_name, number, pct
 
 _EPS = 1e-9  # floating-point slack when comparing a figure with its limit
 
@@ -66,8 +66,7 @@ class FeasibilityWarning:
 
 def month_label(result: Result, t: int, lang: str = "sv") -> str:
     """``'januari 2024'`` (sv) or ``'January 2024'`` (en) for month index t."""
-    y, m = result.case.months[t]
-    return f"{labels(lang)['narrative']['months'][m - 1]} {y}"
+    return month_name(result.case.months[t], lang)
 
 
 def _warning(

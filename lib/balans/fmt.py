@@ -50,6 +50,12 @@ def number(value: float | None, decimals: int = 0, lang: str = "sv", signed: boo
     return sign + text
 
 
+def month_name(ym: tuple[int, int] | str, lang: str = "sv") -> str:
+    """``(2025, 8)`` or ``"2025-08"`` -> ``augusti 2025`` (sv) or ``August 2025`` (en)."""
+    y, m = (int(ym[:4]), int(ym[5:7])) if isinstance(ym, str) else ym
+    return f"{labels(lang)['narrative']['months'][m - 1]} {y}"
+
+
 def mkr(value: float | None, decimals: int = 0, lang: str = "sv", signed: bool = False) -> str:
     """Money in million SEK with its unit: ``−3 215 mkr``."""
     return f"{number(value, decimals, lang, signed)}{NBSP}{label('unit_mkr', lang)}"

@@ -26,7 +26,7 @@ from .api import Result, figure_basis, json_safe, run
 from .case import Case, load_case
 from .engine import STEPS
 from .errors import BalansError
-from .fmt import LANGUAGES, label, labels, number, pct
+from .fmt import LANGUAGES, label, labels, month_name, number, pct
 from .narrative import period_text, scenario_summary
 from .resources import scenarios_dir
 from .scenario import load_scenario, write_text_atomic
@@ -455,11 +455,6 @@ def division_bridge_table(result: Result, lang: str = "sv") -> pd.DataFrame | No
     return pd.DataFrame(rows)
 
 
-def month_text(ym: tuple[int, int], lang: str = "sv") -> str:
-    """``september 2024`` (sv) or ``September 2024`` (en)."""
-    return f"{labels(lang)['narrative']['months'][ym[1] - 1]} {ym[0]}"
-
-
 def accounts_table(result: Result, lang: str = "sv") -> pd.DataFrame:
     """Per account: forecast, budget with its mark (allocated, derived) and deviation per
     year (mkr)."""
@@ -630,7 +625,7 @@ class Report:
 
     def title(self) -> Html:
         r, lang = self.result, self.lang
-        sub = L("subtitle", lang).format(case=r.case.name, cutoff=month_text(r.case.cutoff, lang))
+        sub = L("subtitle", lang).format(case=r.case.name, cutoff=month_name(r.case.cutoff, lang))
         synthetic = (
             f'<p class="synthetic"><b>{html.escape(L("synthetic", lang))}</b></p>'
             if r.case.synthetic
@@ -732,7 +727,7 @@ class Report:
                 )
             if rows:
                 parts.append(
-                    f"<h3>{html.escape(L('closes_bridge', lang).format(month=month_text((int(earlier[-1][:4]), int(earlier[-1][5:])), lang)))}</h3>"
+                    f"<h3>{html.escape(L('closes_bridge', lang).format(month=month_name(earlier[-1], lang)))}</h3>"
                     + table_html(pd.DataFrame(rows))
                 )
         return Html("".join(parts))

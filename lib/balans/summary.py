@@ -10,12 +10,10 @@ from .fmt import label, mkr, number, pct
 def standing_text(case, lang: str = "sv") -> str:
     """What the figures stand on: ``HSN Region Exempel. Utfall t.o.m. augusti 2025, prognos
     därefter.`` (with "Syntetiskt exempel." for a made-up case)."""
-    from .fmt import labels
+    from .fmt import month_name
 
-    months = labels(lang)["narrative"]["months"]
-    y, m = case.cutoff
     text = label("summary.standing", lang).format(
-        case=case.short_name, month=f"{months[m - 1]} {y}"
+        case=case.short_name, month=month_name(case.cutoff, lang)
     )
     if case.synthetic:
         text = label("report.synthetic", lang) + " " + text
