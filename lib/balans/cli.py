@@ -227,8 +227,8 @@ def _case_dir(case: str | None, cutoff: str | None = None) -> Path | None:
     before anything starts (the app would otherwise show it in every viewer's page)."""
     from .case import load_case
 
-    loaded = load_case(case, cutoff=cutoff)
-    return None if case is None else Path(case).resolve() if loaded else None
+    load_case(case, cutoff=cutoff)
+    return None if case is None else Path(case).resolve()
 
 
 def _case_scenarios(case: str | None) -> Path:

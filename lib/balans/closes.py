@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .api import get_engine, run
+from .api import run
 from .case import Case, load_case
 from .errors import DataError
 from .scenario import Scenario, baseline_scenario, write_text_atomic
@@ -293,7 +293,6 @@ def close_bridge(
     ra = run(sa, case_a)
     rb_old = run(sa, case_b)  # the earlier levers on the later data
     rb = run(sb, case_b)
-    ea, eb = get_engine(case_a), get_engine(case_b)
     ta = [t for t, (y, _m) in enumerate(case_a.months) if y == year]
     tb = [t for t, (y, _m) in enumerate(case_b.months) if y == year]
     if [case_a.months[t] for t in ta] != [case_b.months[t] for t in tb]:  # pragma: no cover
@@ -341,7 +340,6 @@ def close_bridge(
     df = pd.DataFrame(rows)
     df.attrs["from_mkr"] = kept_a
     df.attrs["to_mkr"] = float(fb.sum()) / 1000.0
-    del ea, eb
     return df
 
 

@@ -743,9 +743,7 @@ class Engine:
                     )
                 )
             start = month(m.start, first, f"{path}.start")
-            L.measures_tkr[i, :, self.account_ids.index(acc_id)] += self.measure_tkr(
-                m.mkr_per_year, start, m.ramp_months
-            )
+            L.measures_tkr[i, :, a_m] += self.measure_tkr(m.mkr_per_year, start, m.ramp_months)
         for key, value in sc.assumptions.items():
             fld = self.ASSUMPTION_FIELDS.get(key)
             fig = self.case.parameters.get(key)

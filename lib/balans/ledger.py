@@ -422,7 +422,6 @@ def load_ledger_case(
                 column="cost_tkr",
                 allowed="equal to the krona",
             )
-    H = None
     cats = []
     for r in ag_rows:
         k = r["category"]
