@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, TINY
 
 from balans import load_case
 from balans.api import run
@@ -187,14 +187,18 @@ def test_the_app_and_the_report_draw_the_forecast_curve(exempel: Path) -> None:
     )
 
 
-def test_a_case_with_one_close_draws_no_curve() -> None:
+def test_a_case_with_one_close_draws_no_curve(tmp_path: Path) -> None:
     from balans import report
     from balans.app import BalansApp
 
-    app = BalansApp()
+    app = BalansApp(case=TINY)
     app._draw_chart("curve")
     assert app.chart_boxes["curve"].layout.display == "none"
-    rep = report.Report.from_parameters("", str(REPO / "build" / "report_one_close"), "sv", "")
+    baseline = tmp_path / "baseline.yaml"
+    baseline.write_text("name: Basprognos\n", encoding="utf-8")
+    rep = report.Report.from_parameters(
+        str(baseline), str(REPO / "build" / "report_one_close"), "sv", str(TINY)
+    )
     assert str(rep.closes()) == str(report.Html(""))
 
 

@@ -892,8 +892,8 @@ class BalansApp:
             from .closes import curve_frame, vintages_frame
 
             if self._vintages is None:  # the kept forecasts do not move with the sliders
-                self._vintages = vintages_frame(self.case.folder)
-            frame = curve_frame(self.case.folder, r.scenario, vintages=self._vintages)
+                self._vintages = vintages_frame(self.case.root)
+            frame = curve_frame(self.case.root, r.scenario, vintages=self._vintages)
             return charts.forecast_curve_chart(frame, year, lang=lang)
         if key == "share":
             return charts.agency_share_chart(r, lang=lang)
@@ -927,7 +927,7 @@ class BalansApp:
         if key not in self._since:
             cut = f"{case.cutoff[0]}-{case.cutoff[1]:02d}"
             earlier = [c for c in case.closes if c < cut]
-            text = since_text(case.folder, earlier[-1], cut, year, lang) if earlier else ""
+            text = since_text(case.root, earlier[-1], cut, year, lang) if earlier else ""
             title = label("closes.change_title", lang).format(year=year)
             self._since[key] = (
                 f'<div class="balans-source"><b>{html.escape(title)}</b> {html.escape(text)}</div>'

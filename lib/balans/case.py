@@ -194,6 +194,13 @@ class Case:
     provenance: dict[str, Any]
     reconciliation: tuple[str, ...] = field(default=())
     closes: tuple[str, ...] = field(default=())  # YYYY-MM of every close the case holds
+    home: Path | None = None  # the case's own folder, for a close kept in closes/<YYYY-MM>/
+
+    @property
+    def root(self) -> Path:
+        """The case's own folder: where its vintages and closes live (``folder`` is the
+        close's folder, which for a close kept in ``closes/<YYYY-MM>/`` is that sub-folder)."""
+        return self.home if self.home is not None else self.folder
 
     @property
     def years(self) -> tuple[int, ...]:
@@ -407,7 +414,7 @@ _ACCOUNT_COLS = [
     Col("baseline_method", "choice", choices=METHODS),
     Col("actual_ytd_tkr", "float"),
     Col("budget_ytd_tkr", "float"),
-    Col("actual_ytd_prior_year_tkr", "float"),
+    Col("actual_ytd_prior_year_tkr", "float", required=False),  # empty: no document gives it
     Col("doc_diff_budget_tkr", "float", required=False),
     Col("doc_diff_prior_year_tkr", "float", required=False),
     Col("source"),
@@ -648,14 +655,48 @@ def _figure_lookup(path: str, figures: dict[str, Figure], key: Any, setting: str
     return float(figures[key].value)
 
 
+def default_close(folder: Path, meta: dict[str, Any]) -> str:
+    """The close a face stands on when none is asked for: ``default_close`` in case.yaml
+    where the case names one, else the latest close the case can be loaded at."""
+    if meta.get("ledger"):
+        loadable = None  # any month of the ledger up to its cut-off
+        latest = str(meta["cutoff_month"])
+    else:
+        sub = folder / "closes"
+        loadable = {str(meta["cutoff_month"])} | (
+            {p.name for p in sub.iterdir() if (p / "case.yaml").is_file()}
+            if sub.is_dir()
+            else set()
+        )
+        latest = max(loadable)
+    chosen = meta.get("default_close")
+    if chosen is None:
+        return latest
+    chosen = str(chosen)
+    if _parse_month(chosen) is None or (
+        chosen not in loadable if loadable is not None else chosen > latest
+    ):
+        raise DataError(
+            str(folder / "case.yaml"),
+            "default_close is not a close the case holds",
+            column="default_close",
+            value=chosen,
+            allowed=", ".join(sorted(loadable)) if loadable else f"a month up to {latest}",
+        )
+    return chosen
+
+
 def _load(folder: Path, hash_: str, cutoff: str | None = None) -> Case:
     meta = _load_yaml_meta(folder)
     closes = _closes(folder, meta)
+    if cutoff is None:  # the case's own months first: a bad cut-off is named as such
+        _months(str(folder / "case.yaml"), meta, cutoff_in_first_year=not meta.get("ledger"))
+        cutoff = default_close(folder, meta)
     if meta.get("ledger"):
         from .ledger import load_ledger_case
 
         return replace(load_ledger_case(folder, hash_, meta, cutoff), closes=closes)
-    if cutoff is not None and cutoff != str(meta["cutoff_month"]):
+    if cutoff != str(meta["cutoff_month"]):
         sub = folder / "closes" / cutoff
         if not (sub / "case.yaml").is_file():
             raise DataError(
@@ -665,7 +706,7 @@ def _load(folder: Path, hash_: str, cutoff: str | None = None) -> Case:
                 value=cutoff,
                 allowed=", ".join(closes),
             )
-        return replace(load_case(sub), closes=closes)
+        return replace(load_case(sub), closes=closes, home=folder)
     meta_path = str(folder / "case.yaml")
     months, cutoff_index = _months(meta_path, meta, cutoff_in_first_year=True)
     years = sorted({y for y, _ in months})
@@ -724,8 +765,21 @@ def _load(folder: Path, hash_: str, cutoff: str | None = None) -> Case:
             )
         for col, diff in (
             ("doc_diff_budget_tkr", a.actual_ytd_tkr - a.budget_ytd_tkr),
-            ("doc_diff_prior_year_tkr", a.actual_ytd_tkr - a.actual_ytd_prior_year_tkr),
+            (
+                "doc_diff_prior_year_tkr",
+                None
+                if a.actual_ytd_prior_year_tkr is None
+                else a.actual_ytd_tkr - a.actual_ytd_prior_year_tkr,
+            ),
         ):
+            if r[col] is not None and diff is None:
+                raise DataError(
+                    acc_file,
+                    "a difference against the prior year needs the prior year's actual",
+                    row=r["_line"],
+                    column="actual_ytd_prior_year_tkr",
+                    allowed="the prior year's year-to-date actual, or both cells empty",
+                )
             if r[col] is not None and abs(r[col] - diff) > 1.0:
                 raise DataError(
                     acc_file,
@@ -789,16 +843,30 @@ def _load(folder: Path, hash_: str, cutoff: str | None = None) -> Case:
     # -- accounts reconcile to the documents' totals
     tol_rev = 0.5 * sum(a.side == "revenue" for a in accounts) + 0.5
     tol_cost = 0.5 * sum(a.side == "cost" for a in accounts) + 0.5
+    reconcilable = ("actual_ytd_tkr", "budget_ytd_tkr", "actual_ytd_prior_year_tkr")
+
+    def ytd(a: Account, col: str) -> float | None:
+        if col == "deviation_ytd_tkr":  # actual minus budget: a document's deviation
+            return a.actual_ytd_tkr - a.budget_ytd_tkr
+        return getattr(a, col)
+
     for col, keys in (meta.get("reconcile") or {}).items():
-        if col not in ("actual_ytd_tkr", "budget_ytd_tkr", "actual_ytd_prior_year_tkr"):
+        if col not in (*reconcilable, "deviation_ytd_tkr"):
             raise DataError(
                 meta_path,
                 "unknown reconcile column",
                 column=f"reconcile.{col}",
-                allowed="actual_ytd_tkr | budget_ytd_tkr | actual_ytd_prior_year_tkr",
+                allowed=" | ".join((*reconcilable, "deviation_ytd_tkr")),
             )
-        rev = sum(getattr(a, col) for a in accounts if a.side == "revenue")
-        cost = sum(getattr(a, col) for a in accounts if a.side == "cost")
+        if any(ytd(a, col) is None for a in accounts):
+            raise DataError(
+                acc_file,
+                f"reconcile.{col} in case.yaml needs the column filled for every account",
+                column=col,
+                allowed="a figure in every row, or no reconcile rule for the column",
+            )
+        rev = sum(ytd(a, col) for a in accounts if a.side == "revenue")
+        cost = sum(ytd(a, col) for a in accounts if a.side == "cost")
         for line, got, tol in (
             ("revenue", rev, tol_rev),
             ("gross_cost", cost, tol_cost),

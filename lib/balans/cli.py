@@ -231,10 +231,10 @@ def _case_dir(case: str | None, cutoff: str | None = None) -> Path | None:
     return None if case is None else Path(case).resolve()
 
 
-def _case_scenarios(case: str | None) -> Path:
+def _case_scenarios(case: str | None, cutoff: str | None = None) -> Path:
     from .case import load_case
 
-    folder = load_case(case).scenarios_dir
+    folder = load_case(case, cutoff=cutoff).scenarios_dir
     if not folder.is_dir():
         raise BalansError(
             f"{folder}: the case has no scenarios folder; name scenario files or folders to run"
@@ -242,14 +242,14 @@ def _case_scenarios(case: str | None) -> Path:
     return folder
 
 
-def _scenario_path(file: str, case: str | None) -> Path:
+def _scenario_path(file: str, case: str | None, cutoff: str | None = None) -> Path:
     """FILE as given, or else the case's own scenario of that name."""
     from .case import load_case
 
     path = Path(file)
     if path.exists() or path.suffix or "/" in file:
         return path
-    folder = load_case(case).scenarios_dir
+    folder = load_case(case, cutoff=cutoff).scenarios_dir
     named = folder / f"{file}.yaml"
     if named.is_file():
         return named
@@ -321,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.file is None:
                 result = run(baseline_scenario(), case)
             else:
-                path = _scenario_path(args.file, args.case)
+                path = _scenario_path(args.file, args.case, args.cutoff)
                 result = run(load_scenario(path), case, source=str(path))
             if args.json:
                 print(json.dumps(json_safe(result.to_dict()), ensure_ascii=False, indent=1))
@@ -333,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "batch":
             from .batch import run_batch
 
-            paths = args.paths or [str(_case_scenarios(args.case))]
+            paths = args.paths or [str(_case_scenarios(args.case, args.cutoff))]
             batch = run_batch(
                 paths,
                 args.out,
@@ -372,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .case import load_case
 
             answer = goal_seek(
-                load_scenario(_scenario_path(args.file, args.case)),
+                load_scenario(_scenario_path(args.file, args.case, args.cutoff)),
                 levers,
                 args.year,
                 args.target,

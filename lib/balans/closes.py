@@ -181,16 +181,23 @@ def record_close(
     made_at = datetime.now(UTC).isoformat(timespec="seconds")
     new = make_vintages(case, scenario, key, made_at)
     cut = new[0].cutoff
-    kept = [v for v in read_vintages(case.folder) if not (v.cutoff == cut and v.scenario == key)]
+    kept = [v for v in read_vintages(case.root) if not (v.cutoff == cut and v.scenario == key)]
     try:
-        write_vintages(case.folder, kept + new)
+        write_vintages(case.root, kept + new)
     except OSError as exc:
         raise DataError(
-            str(Path(case.folder) / VINTAGES_FILE),
+            str(Path(case.root) / VINTAGES_FILE),
             f"the vintage cannot be kept ({exc.strerror or exc})",
             allowed="a case folder you can write to (copy the case to your own folder)",
         ) from None
     return new
+
+
+def latest_close(folder: str | Path | None = None) -> Case:
+    """The case at its latest close (which need not be the close it opens on)."""
+    case = load_case(folder)
+    last = max(case.closes)
+    return case if _ym(case.cutoff) == last else load_case(case.root, cutoff=last)
 
 
 def outcome_net_mkr(case: Case) -> dict[int, float]:
@@ -211,13 +218,13 @@ def vintages_frame(folder: str | Path | None = None, scenario: str = BASELINE) -
     outcome, once the outcome is in; until then forecast minus the latest close's forecast,
     ``accuracy_against`` says which), and ``kept`` (a vintage made at the close, with its
     model version and data hash; False: computed now, no vintage was kept)."""
-    latest = load_case(folder)
-    kept = {(v.cutoff, v.year): v for v in read_vintages(latest.folder) if v.scenario == scenario}
+    latest = latest_close(folder)
+    kept = {(v.cutoff, v.year): v for v in read_vintages(latest.root) if v.scenario == scenario}
     cutoffs = sorted({c for c, _y in kept} | set(latest.closes))
     rows: dict[tuple[str, int], Vintage] = dict(kept)
     for cut in cutoffs:
         if not any(c == cut for c, _y in kept):
-            for v in make_vintages(load_case(latest.folder, cutoff=cut)):
+            for v in make_vintages(load_case(latest.root, cutoff=cut)):
                 rows[(cut, v.year)] = v
     outcome = outcome_net_mkr(latest)
     last_cut = cutoffs[-1]
@@ -307,7 +314,7 @@ def close_bridge(
     ahead = np.array([(year, m) > moy_b for m in range(1, 13)])
     kept = {
         v.year: v
-        for v in read_vintages(case_a.folder)
+        for v in read_vintages(case_a.root)
         if v.cutoff == _ym(case_a.cutoff) and v.scenario_hash == sa.hash
     }
     now_a = float(fa.sum()) / 1000.0
@@ -377,7 +384,7 @@ def close_text(folder: str | Path, cutoff: str, lang: str = "sv") -> str:
     case = load_case(folder, cutoff=cutoff)
     lines = [t("closed", month=month_name(cutoff, lang), case=case.name)]
     earlier = [c for c in case.closes if c < cutoff]
-    made = {v.year: v for v in read_vintages(case.folder) if v.cutoff == cutoff}
+    made = {v.year: v for v in read_vintages(case.root) if v.cutoff == cutoff}
     for year, v in sorted(made.items()):
         lines.append(
             t(
@@ -388,7 +395,7 @@ def close_text(folder: str | Path, cutoff: str, lang: str = "sv") -> str:
                 deviation=mkr(v.forecast_net_mkr - v.budget_net_mkr, 0, lang, True),
             )
         )
-        since = since_text(case.folder, earlier[-1], cutoff, year, lang) if earlier else ""
+        since = since_text(case.root, earlier[-1], cutoff, year, lang) if earlier else ""
         if since:
             lines.append("  " + since)
     return "\n".join(lines)
@@ -444,11 +451,11 @@ def curve_frame(
     frame = (vintages_frame(folder) if vintages is None else vintages).copy()
     if scenario is None or scenario.is_baseline:
         return frame
-    latest = load_case(folder)
+    root = latest_close(folder).root
     by_close: dict[tuple[str, int], float] = {}
     for cut in frame.cutoff.unique():
         try:
-            r = run(scenario, load_case(latest.folder, cutoff=cut))
+            r = run(scenario, load_case(root, cutoff=cut))
         except BalansError:
             continue
         for y in r.years_frame().itertuples():

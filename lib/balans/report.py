@@ -695,7 +695,7 @@ class Report:
         case = r.case
         if len(case.closes) < 2:
             return Html("")
-        frame = curve_frame(case.folder, r.scenario)
+        frame = curve_frame(case.root, r.scenario)
         parts = [self._h("closes"), f"<p>{html.escape(L('closes_note', lang))}</p>"]
         parts += [
             chart_svg(charts.forecast_curve_chart(frame, y, lang))
@@ -709,7 +709,7 @@ class Report:
             rows = []
             for y in self._years:
                 try:
-                    b = close_bridge(case.folder, earlier[-1], cut, y)
+                    b = close_bridge(case.root, earlier[-1], cut, y)
                 except BalansError:
                     continue
                 steps = b.groupby("step", sort=False).effect_mkr.sum()
