@@ -151,3 +151,26 @@ def test_a_close_whose_deviation_does_not_match_the_document_is_refused(tmp_path
     with pytest.raises(DataError) as err:
         load_case(case)
     assert "budget_ytd_tkr" in str(err.value) or "deviation_ytd_tkr" in str(err.value)
+
+
+SEEDS = REPO.parent / "shared" / "seeds"
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="the source documents are in ../shared/seeds")
+def test_the_september_document_figures_are_in_the_documents_they_name(september) -> None:
+    import re
+
+    checked = 0
+    for f in september.figures.values():
+        if f.kind != "document" or not f.source.startswith("00"):
+            continue
+        text = re.sub(r"\s+", " ", (SEEDS / f.source.split(" ")[0]).read_text(encoding="utf-8"))
+        value = abs(f.value) / 1000.0 if f.unit == "tkr" else abs(f.value)
+        spellings = {f"{value:,.0f}".replace(",", " "), f"{value:.0f}"}
+        if value != int(value):
+            spellings = {f"{value:.1f}".replace(".", ",")}
+        assert any(re.search(rf"(?<![\d,]){re.escape(s)}(?![\d])", text) for s in spellings), (
+            f"{f.key}={f.value} {f.unit} not in {f.source}"
+        )
+        checked += 1
+    assert checked >= 7
