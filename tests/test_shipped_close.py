@@ -174,3 +174,19 @@ def test_the_september_document_figures_are_in_the_documents_they_name(september
         )
         checked += 1
     assert checked >= 7
+
+
+def test_the_app_draws_the_curve_for_a_year_two_closes_forecast(september) -> None:
+    from balans.app import BalansApp
+
+    app = BalansApp()  # the April 2023 close: 2023 has one close, 2024 two
+    app.year.value = 2023
+    app._draw_chart("curve")
+    assert app.chart_boxes["curve"].layout.display == "none"
+    app.year.value = 2024
+    app._draw_chart("curve")
+    assert app.chart_boxes["curve"].layout.display is None
+    later = BalansApp(case=september)
+    later._draw_chart("curve")
+    said = " ".join(later.close_change.value.split())  # the figures' spaces do not break
+    assert "Sedan månadsbokslutet för april 2023 (−3 811 mkr): +59,8 mkr" in said

@@ -905,16 +905,25 @@ class BalansApp:
         if key == "analysis":
             self._draw_analysis()
             return
-        if key == "curve" and len(self.case.closes) < 2:  # a curve needs two closes
-            self._dirty.discard(key)
-            self.chart_boxes[key].layout.display = "none"
-            return
-        if key == "curve":
+        if key == "curve":  # a curve needs the shown year's forecast at two closes at least
+            shown = len(self.case.closes) >= 2 and self._closes_of_year(int(self.year.value)) >= 2
+            self.chart_boxes[key].layout.display = None if shown else "none"
+            if not shown:
+                self._dirty.discard(key)
+                return
             self.close_change.value = self._close_change_html()
         # The spec is validated when a chart is first drawn; later specs differ only in
         # their data, so Altair's schema validation (most of the time) is skipped.
         self._show_chart(key, self.build_chart(key))
         self._dirty.discard(key)
+
+    def _closes_of_year(self, year: int) -> int:
+        """How many closes forecast ``year`` (the kept forecasts, computed once)."""
+        from .closes import vintages_frame
+
+        if self._vintages is None:  # the kept forecasts do not move with the sliders
+            self._vintages = vintages_frame(self.case.root)
+        return int((self._vintages.year == year).sum())
 
     def _close_change_html(self) -> str:
         """What moved the shown year's baseline forecast since the close before this one, in

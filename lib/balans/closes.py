@@ -177,7 +177,7 @@ def record_close(
 ) -> list[Vintage]:
     """Compute the vintage of the close at ``cutoff`` (default: the case's latest) and keep
     it in ``vintages.csv``, replacing an earlier vintage of the same close and scenario."""
-    case = load_case(folder, cutoff=cutoff)
+    case = load_case(folder, cutoff=cutoff) if cutoff is not None else latest_close(folder)
     made_at = datetime.now(UTC).isoformat(timespec="seconds")
     new = make_vintages(case, scenario, key, made_at)
     cut = new[0].cutoff
