@@ -65,8 +65,7 @@ def test_agency_prices_are_plausible_and_hours_back_test(engine, case):
 
 
 def _rows(name):
-    with open(DEFAULT_CASE_DIR / name, encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    return _read(DEFAULT_CASE_DIR, name)
 
 
 def test_every_figure_names_its_source_and_kind():
@@ -96,60 +95,238 @@ def test_every_figure_names_its_source_and_kind():
 
 
 def _seed_text(name: str) -> str:
-    text = (SEEDS / name).read_text(encoding="utf-8")
-    return re.sub(r"\s+", " ", text)
+    """A source document as one line: whitespace runs as one space, words hyphenated across
+    a line break joined ("pri- märvård" -> "primärvård")."""
+    return _joined(re.sub(r"\s+", " ", (SEEDS / name).read_text(encoding="utf-8")))
 
 
-def _spellings(value: float) -> list[str]:
-    v = abs(value)
-    whole = f"{v:,.0f}".replace(",", " ")
-    out = {whole, f"{v:.0f}"}
-    if v != int(v):
-        out |= {f"{v:.1f}".replace(".", ","), f"{v:.1f}"}
-    return sorted(out)
+def _joined(text: str) -> str:
+    return re.sub(r"(?<=[a-zåäö])- (?=[a-zåäö])", "", text)
 
 
-def _appears(text: str, value: float) -> bool:
-    return any(re.search(rf"(?<![\d,]){re.escape(s)}(?![\d])", text) for s in _spellings(value))
+def _signed(value: float, unit: str = "") -> re.Pattern:
+    """The value as the documents print it, sign included: "-834 911", "548 443", "37,3"."""
+    a = abs(value)
+    if a == int(a):
+        forms = {f"{a:,.0f}".replace(",", " "), f"{a:.0f}"}
+    else:
+        forms = {f"{a:.1f}".replace(".", ","), f"{a:.1f}"}
+    body = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    sign = r"(?<![\d,.])[-−] ?" if value < 0 else r"(?<![-−\d,.])\+?"
+    return re.compile(rf"{sign}(?:{body})(?![\d]|,\d)")
 
 
-@pytest.mark.skipif(
-    not SEEDS.is_dir(), reason="the source documents are beside the repo in ../shared/seeds"
-)
-def test_document_figures_appear_in_the_named_document():
-    checked = 0
-    for name, cols in (
-        ("accounts.csv", ("actual_ytd_tkr", "budget_ytd_tkr", "actual_ytd_prior_year_tkr")),
+def _in_order(segment: str, values: list[float]) -> bool:
+    pos = 0
+    for v in values:
+        m = _signed(v).search(segment, pos)
+        if m is None:
+            return False
+        pos = m.end()
+    return True
+
+
+def _numbers_after(text: str, label: str) -> list[str]:
+    """The runs of figures that follow ``label`` in a document (a table row's cells)."""
+    runs = []
+    for m in re.finditer(re.escape(label) + " ", text):
+        run = re.split(r"[A-Za-zÅÄÖåäö]", text[m.end() : m.end() + 160], maxsplit=1)[0]
+        if len(re.findall(r"\d+", run)) >= 3:
+            runs.append(run)
+    return runs
+
+
+# Table rows: the label a row carries in its document and its cells in the document's order.
+ROW_COLUMNS = {
+    "accounts.csv": (
+        "name_sv",
+        [
+            "actual_ytd_tkr",
+            "budget_ytd_tkr",
+            "doc_diff_budget_tkr",
+            "actual_ytd_prior_year_tkr",
+            "doc_diff_prior_year_tkr",
+        ],
+    ),
+    "divisions.csv": (
+        "name_sv",
+        [
+            "last_month_actual_mkr",
+            "last_month_budget_mkr",
+            "ytd_actual_mkr",
+            "ytd_budget_mkr",
+            "ytd_prior_year_actual_mkr",
+            "budget_first_year_mkr",
+        ],
+    ),
+    "agency.csv": (
+        "name_sv",
+        [
+            "cost_ytd_two_years_ago_mkr",
+            "cost_ytd_prior_year_mkr",
+            "cost_ytd_mkr",
+            "forecast_first_year_mkr",
+            "fte_prior_year",
+            "fte_ytd",
+        ],
+    ),
+}
+# Figures whose sign the document states in words, not with a minus: the word, before the value.
+SIGN_IN_WORDS = {
+    "deviation_jansep_2024_net_cost_mkr": "översteg",
+    "deviation_jansep_2024_net_cost_tkr": "översteg",
+    "deviation_jansep_2024_gross_cost_tkr": "kostnadsökning",
+    "deviation_jansep_2024_revenue_tkr": "intäktsökning",
+}
+
+
+def _section(text: str, source: str) -> list[str]:
+    """The parts of a document after each place the source's heading appears (the whole
+    document where the source names no heading)."""
+    source = source.split(";")[0]  # the first of several sources is the document's
+    if "›" not in source:
+        return [text]
+    heading = source.split("›")[-1].split("(")[0].strip()
+    starts = [m.start() for m in re.finditer(re.escape(heading), text)]
+    if not starts:  # a heading over two lines of the document ("§102" ... "Sammanfattning")
+        pos = 0
+        for part in heading.split(" "):
+            found = text.find(part, pos)
+            if found < 0:
+                break
+            pos = found
+        else:
+            starts = [pos]
+    assert starts, f"the heading {heading!r} of {source!r} is not in the document"
+    return [text[i : i + 8000] for i in starts]
+
+
+def test_the_source_documents_are_beside_the_repository():
+    assert SEEDS.is_dir(), (
+        f"{SEEDS}: the source documents belong beside the repository (../shared/seeds); "
+        "the figures cannot be checked against them without it"
+    )
+
+
+def _read(folder: Path, name: str) -> list[dict[str, str]]:
+    with open(folder / name, encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _row_problems(folder: Path) -> tuple[list[str], int]:
+    """Every figure of a table row must be in its document's row of the same name, in the
+    document's column order and with its sign. The problems found, and the figures checked."""
+    problems, checked = [], 0
+    for name, (label_col, cols) in ROW_COLUMNS.items():
+        blocks_seen: dict[str, int] = {}
+        for row in _read(folder, name):
+            doc = row["source"].split(" ")[0]
+            values = [float(row[c]) for c in cols if row.get(c)]
+            runs = _numbers_after(_seed_text(doc), _joined(row[label_col]))
+            where = [i for i, run in enumerate(runs) if _in_order(run, values)]
+            checked += len(values)
+            if not where:
+                problems.append(f"{name} {row[label_col]!r}: {values} is no row of {doc}")
+            if name == "divisions.csv":  # one table, three blocks: revenue, cost, net
+                k = blocks_seen.get(row["division"], 0)
+                blocks_seen[row["division"]] = k + 1
+                if where and k not in where:
+                    problems.append(f"{name} {row['division']} {row['line']}: another block's row")
+    staff = _read(folder, "staff.csv")
+    values = [float(r["employees"]) for r in staff]
+    if not _in_order(_seed_text(staff[0]["source"].split(" ")[0]), values):
+        problems.append(f"staff.csv employees {values}: not the document's row")
+    return problems, checked + len(values)
+
+
+def _figure_problems(folder: Path) -> tuple[list[str], int]:
+    """Every document figure of figures.csv and parameters.csv must be in the section of the
+    document its source names, with its sign (or the word that states it)."""
+    problems, checked = [], 0
+    for name in ("figures.csv", "parameters.csv"):
+        for row in _read(folder, name):
+            if row["kind"] != "document" or not row["source"].startswith("00"):
+                continue
+            if row["unit"] == "month":
+                continue  # a month, checked as a date by the loader
+            doc = row["source"].split(" ")[0]
+            value, key = float(row["value"]), row["key"]
+            candidates = [value]
+            if row["unit"] == "tkr":
+                candidates.append(value / 1000.0)  # a tkr figure the text gives in mkr
+            parts = _section(_seed_text(doc), row["source"])
+            if key in SIGN_IN_WORDS:
+                word = SIGN_IN_WORDS[key]
+                found = value < 0 or key.endswith("revenue_tkr")
+                found = found and any(
+                    (m := _signed(abs(v)).search(p))
+                    and word in p[max(0, m.start() - 160) : m.start()]
+                    for p in parts
+                    for v in candidates
+                )
+            else:
+                found = any(_signed(v).search(p) for p in parts for v in candidates)
+            checked += 1
+            if not found:
+                problems.append(f"{folder.name}/{name} {key}={row['value']} not in {row['source']}")
+    return problems, checked
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="named by the test above")
+def test_table_rows_are_the_documents_rows_with_their_signs():
+    problems, checked = _row_problems(DEFAULT_CASE_DIR)
+    assert problems == []
+    assert checked > 150
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="named by the test above")
+def test_document_figures_are_in_the_section_they_name_with_their_signs():
+    closes = sorted((DEFAULT_CASE_DIR / "closes").iterdir())
+    found = [_figure_problems(f) for f in (DEFAULT_CASE_DIR, *closes)]
+    assert [p for problems, _ in found for p in problems] == []
+    assert sum(n for _, n in found) > 30
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="named by the test above")
+@pytest.mark.parametrize(
+    ("name", "old", "new"),
+    [
+        # a sign error: the personnel cost written as a gain
+        ("accounts.csv", "run_rate,-834911,", "run_rate,834911,"),
+        # a figure from the wrong row: drugs' budget in place of purchased care's
+        ("accounts.csv", "-159339,-145826,", "-159339,-175017,"),
+        # the division's net figures swapped into its cost block
         (
             "divisions.csv",
-            (
-                "ytd_actual_mkr",
-                "ytd_budget_mkr",
-                "ytd_prior_year_actual_mkr",
-                "budget_first_year_mkr",
-            ),
+            "gross_cost,-118,-99,-448,-390,-391,-1153",
+            "gross_cost,-107,-91,-411,-359,-358,-1070",
         ),
-        ("agency.csv", ("cost_ytd_mkr", "forecast_first_year_mkr", "fte_ytd", "fte_prior_year")),
-        ("staff.csv", ("employees",)),
-    ):
-        for row in _rows(name):
-            doc = row["source"].split(" ")[0]
-            text = _seed_text(doc)
-            for col in cols:
-                if row[col]:
-                    assert _appears(text, float(row[col])), (
-                        f"{name} {col}={row[col]} not found in {doc}"
-                    )
-                    checked += 1
-    for name in ("figures.csv", "parameters.csv"):
-        for row in _rows(name):
-            if row["kind"] == "document" and row["source"].startswith("00"):
-                doc = row["source"].split(" ")[0]
-                assert _appears(_seed_text(doc), float(row["value"])), (
-                    f"{name} {row['key']}={row['value']} not in {doc}"
-                )
-                checked += 1
-    assert checked > 100
+        # the agency nurses' cost from the doctors' row
+        ("agency.csv", "-12,-17,-50,-96", "-35,-40,-54,-199"),
+    ],
+    ids=["sign", "wrong_row", "wrong_block", "wrong_category"],
+)
+def test_a_table_figure_from_the_wrong_row_or_with_the_wrong_sign_is_caught(
+    case_copy, name, old, new
+):
+    _edit(case_copy, name, old, new)
+    problems, _ = _row_problems(case_copy)
+    assert len(problems) >= 1
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="named by the test above")
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("budget_2023_gross_cost_mkr,-4312,", "budget_2023_gross_cost_mkr,4312,"),
+        ("budget_2023_revenue_mkr,1417,", "budget_2023_revenue_mkr,1455,"),  # the forecast's
+    ],
+    ids=["sign", "another_figure"],
+)
+def test_a_document_figure_with_the_wrong_sign_or_from_elsewhere_is_caught(case_copy, old, new):
+    _edit(case_copy, "figures.csv", old, new)
+    problems, _ = _figure_problems(case_copy)
+    assert len(problems) == 1
 
 
 def test_a_second_region_runs_by_pointing_at_its_folder():
