@@ -198,8 +198,12 @@ def test_the_summary_has_a_row_per_scenario_with_its_yearly_figures(batch):
     assert sorted(csv.scenario) == ["balanspaket_2024", "baseline", "hyrstopp"]
     for y in YEARS:
         assert {f"forecast_net_mkr_{y}", f"deviation_mkr_{y}"} <= set(csv.columns)
-    xlsx = pd.read_excel(out / "summary.xlsx")
-    assert list(xlsx.scenario) == list(csv.scenario)
+    xlsx = pd.read_excel(out / "summary.xlsx", sheet_name=None)  # the planners' workbook
+    assert list(xlsx) == ["Om filen", "Sammanställning", "Kolumner", "Underlag"]
+    sheet = xlsx["Sammanställning"]
+    assert list(sheet["Scenariofil"]) == list(csv.scenario)
+    for y in YEARS:
+        assert list(sheet[f"Budgetavvikelse {y}"]) == list(csv[f"deviation_mkr_{y}"].round(1))
     for row in csv.itertuples():
         figures = report.read_key_figures(out / "reports" / f"{row.scenario}.key_figures.json")
         for y in figures["years"]:

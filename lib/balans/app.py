@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import logging
 import math
 import os
@@ -1197,42 +1196,10 @@ def _division_bridge_html(r: Result, year: int, lang: str) -> str:
 
 
 def excel_bytes(r: Result, lang: str = "sv") -> bytes:
-    """The app's tables as an Excel workbook. The first sheet (``Underlag``) explains every
-    basis column of the others (allocated, derived, document, forecast); each basis column's
-    header carries the same explanation as a cell note."""
-    import pandas as pd
-    from openpyxl.comments import Comment
+    """The app's tables as a planner's workbook (:func:`balans.excel.result_workbook`)."""
+    from .excel import result_workbook
 
-    from .report import basis_frame
-
-    notes = basis_frame(r, lang)
-    sheets = {
-        "years": r.years_frame(),
-        "bridge": r.bridge_frame(),
-        "accounts": r.accounts_frame(),
-        "divisions": r.divisions_frame(),
-        "monthly": r.monthly_frame(),
-        "staffing": r.staffing_frame(),
-        "access": r.access_frame(),
-    }
-    sheet_col, col_col, meaning_col = (
-        label(f"basis.sheet.{k}", lang) for k in ("sheet", "column", "meaning")
-    )
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        intro = pd.DataFrame({meaning_col: [label("basis.note.excel", lang)]})
-        first = label("basis.notes_title", lang)
-        intro.to_excel(xl, sheet_name=first, index=False)
-        notes.to_excel(xl, sheet_name=first, index=False, startrow=3)
-        for name, df in sheets.items():
-            df.to_excel(xl, sheet_name=name, index=False)
-            ws = xl.sheets[name]
-            for j, col in enumerate(df.columns, start=1):
-                mine = notes[(notes[sheet_col] == name) & (notes[col_col] == col)]
-                if len(mine):
-                    text = "\n".join(mine[meaning_col])
-                    ws.cell(row=1, column=j).comment = Comment(text, "Balans")
-    return buf.getvalue()
+    return result_workbook(r, lang)
 
 
 def query_from_environment() -> str:

@@ -700,7 +700,7 @@ def run_batch(
         ordered = [outcomes[f.stem] for f in files if f.stem in outcomes]
         result = BatchResult(out, ordered, interrupted)
         if not interrupted:
-            write_outputs(result, lang)
+            write_outputs(result, lang, case)
         result.wall_s = time.perf_counter() - t_start
         return result
 
@@ -845,21 +845,21 @@ def failures_list(result: BatchResult) -> list[dict[str, Any]]:
     ]
 
 
-def write_outputs(result: BatchResult, lang: str = "sv") -> None:
+def write_outputs(result: BatchResult, lang: str = "sv", case: Any = None) -> None:
     """summary.csv/.xlsx, the comparison chart (SVG, PNG), failures.json and index.html,
-    each written atomically."""
+    each written atomically. summary.csv keeps the program's column names; summary.xlsx is
+    the planners' (:func:`balans.excel.summary_workbook`)."""
+    from .excel import summary_workbook
+
     out = result.out_dir
     summary = summary_frame(result)
     with atomic_path(out / "summary.csv") as tmp:
         summary.to_csv(tmp, index=False)
+    workbook = summary_workbook(
+        summary, summary_basis_frame(summary, lang), case or load_case(None), lang
+    )
     with atomic_path(out / "summary.xlsx") as tmp:
-        import pandas as pd
-
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-            summary.to_excel(xl, index=False, sheet_name="summary")
-            summary_basis_frame(summary, lang).to_excel(
-                xl, index=False, sheet_name=label("basis.notes_title", lang)
-            )
+        tmp.write_bytes(workbook)
     comparison = comparison_frame(result)
     if not comparison.empty:
         import vl_convert as vlc
