@@ -1073,6 +1073,10 @@ class BalansApp:
         links.append(
             f'<a download="balans.xlsx" href="data:{mime};base64,{x}">{html.escape(self.L("download_excel"))}</a>'
         )
+        pdf = base64.b64encode(paper_bytes(r, self.lang)).decode()
+        links.append(
+            f'<a download="{html.escape(self.base_key)}_namndunderlag.pdf" href="data:application/pdf;base64,{pdf}">{html.escape(self.L("download_pdf"))}</a>'
+        )
         for k in (k for keys in self.TAB_CHARTS[:2] for k in keys):
             spec = self.build_chart(k).to_dict()
             svg = base64.b64encode(vlc.vegalite_to_svg(spec).encode()).decode()
@@ -1200,6 +1204,22 @@ def excel_bytes(r: Result, lang: str = "sv") -> bytes:
     from .excel import result_workbook
 
     return result_workbook(r, lang)
+
+
+def paper_bytes(r: Result, lang: str = "sv") -> bytes:
+    """The board paper (A4 PDF) of the app's current setting (:mod:`balans.paper`)."""
+    import tempfile
+
+    from .paper import paper_pdf
+    from .report import Report, ReportParameters
+
+    params = ReportParameters(
+        scenario_file=Path(f"{r.scenario.name}.yaml"),
+        out_dir=Path(tempfile.gettempdir()),
+        lang=lang,
+        case_dir=r.case.root,
+    )
+    return paper_pdf(Report(r, params))
 
 
 def query_from_environment() -> str:

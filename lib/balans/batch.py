@@ -4,6 +4,7 @@
 
     reports/<scenario>.ipynb              the executed notebook
     reports/<scenario>.html               the board report, without code
+    reports/<scenario>.pdf                the board paper, A4 (balans.paper)
     reports/<scenario>.key_figures.json   its key figures (balans.report.key_figures)
     failed/<scenario>.ipynb               a notebook that failed, with its error, to read
     summary.csv, summary.xlsx             one row per scenario that ran
@@ -444,6 +445,7 @@ def run_report(task: Task) -> dict[str, Any]:
             "notebook": f"reports/{task.name}.ipynb",
             "html": f"reports/{task.name}.html",
             "key_figures": f"reports/{task.name}{KEY_FIGURES_SUFFIX}",
+            "pdf": f"reports/{task.name}.pdf",
         }
         for rel in files.values():
             os.replace(work / Path(rel).name, Path(task.out_dir) / rel)
@@ -580,7 +582,7 @@ def _read_manifest(path: Path) -> dict[str, Any]:
 
 def _is_complete(out_dir: Path, entry: dict[str, Any]) -> bool:
     files = entry.get("files", {})
-    if set(files) != {"notebook", "html", "key_figures"}:
+    if set(files) != {"notebook", "html", "key_figures", "pdf"}:
         return False
     if not all((out_dir / f).is_file() for f in files.values()):
         return False
@@ -694,7 +696,7 @@ def run_batch(
             bar.close()
         for name, o in outcomes.items():  # a failed scenario's old report is not current
             if o.status in ("failed", "invalid"):
-                for suffix in (".ipynb", ".html", KEY_FIGURES_SUFFIX):
+                for suffix in (".ipynb", ".html", KEY_FIGURES_SUFFIX, ".pdf"):
                     (out / "reports" / f"{name}{suffix}").unlink(missing_ok=True)
 
         ordered = [outcomes[f.stem] for f in files if f.stem in outcomes]
@@ -928,6 +930,7 @@ def index_html(result: BatchResult, summary: Any, lang: str = "sv") -> str:
                 f'<a href="{e(o.files[k])}">{t(text)}</a>'
                 for k, text in (
                     ("html", "report"),
+                    ("pdf", "pdf"),
                     ("notebook", "notebook"),
                     ("key_figures", "key_figures"),
                 )

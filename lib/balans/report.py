@@ -11,9 +11,10 @@ Labels come from ``locale/<lang>.yaml`` (``report:``), numbers from :mod:`balans
 
 from __future__ import annotations
 
+import functools
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -596,6 +597,20 @@ def plain_summary(result: Result, lang: str = "sv", monte_carlo: Any = None) -> 
 # --------------------------------------------------------------------------- the report
 
 
+def _section(method: Callable[[Report], Html]) -> Callable[[Report], Html]:
+    """A report section made once per report: the notebook's cells and the board paper
+    (:mod:`balans.paper`) show the same section without computing its charts twice."""
+
+    @functools.wraps(method)
+    def made(self: Report) -> Html:
+        key = method.__name__
+        if key not in self._sections:
+            self._sections[key] = method(self)
+        return self._sections[key]
+
+    return made
+
+
 class Report:
     """One scenario's board report: each method is one section of the notebook."""
 
@@ -603,6 +618,7 @@ class Report:
         self.result = result
         self.params = params
         self.lang = params.lang
+        self._sections: dict[str, Html] = {}
 
     @classmethod
     def from_parameters(
@@ -623,6 +639,7 @@ class Report:
     def _h(self, key: str) -> str:
         return f"<h2>{html.escape(L(key, self.lang))}</h2>"
 
+    @_section
     def title(self) -> Html:
         r, lang = self.result, self.lang
         sub = L("subtitle", lang).format(case=r.case.name, cutoff=month_name(r.case.cutoff, lang))
@@ -646,6 +663,7 @@ class Report:
 
         return monte_carlo(self.result.scenario, self.result.case)
 
+    @_section
     def summary(self) -> Html:
         text = plain_summary(self.result, self.lang, self.monte_carlo)
         # the title names the scenario and the last section holds the stamp: not twice
@@ -656,34 +674,76 @@ class Report:
         text = "\n\n".join(blocks)
         return Html(self._h("summary") + summary_html(text))
 
+    @_section
     def headline(self) -> Html:
         return Html(self._h("headline") + table_html(headline_frame(self.result, self.lang)))
 
+    @_section
     def forecast(self) -> Html:
-        parts = [self._h("forecast")]
-        parts += [
-            chart_svg(charts.forecast_vs_budget_chart(self.result, y, lang=self.lang))
-            for y in self._years
-        ]
-        parts.append(table_html(forecast_vs_budget_frame(self.result, self.lang)))
-        # the marks: the budget per line and year (table), the months (charts)
+        """The monthly forecast against budget: a chart per year, the table per line."""
+        return Html(
+            self._h("forecast")
+            + self._forecast_charts_part(heading=False)
+            + self._forecast_table_part(heading=False)
+        )
+
+    @_section
+    def forecast_charts(self) -> Html:
+        """The monthly charts alone, with what their months stand on (the board paper)."""
+        return Html(self._forecast_charts_part(True))
+
+    @_section
+    def forecast_table(self) -> Html:
+        """The forecast against budget per line and year (the board paper's appendix)."""
+        return Html(self._forecast_table_part(heading=True))
+
+    def _forecast_charts_part(self, heading: bool) -> str:
         r, lang = self.result, self.lang
-        years, m = r.years_frame(), r.monthly_frame()
-        board = [*years.budget_revenue_basis, *years.budget_gross_cost_basis]
-        parts.append(basis_notes_html(r.case, "board", board, lang))
+        parts = [self._h("forecast")] if heading else []
+        parts += [chart_svg(charts.forecast_vs_budget_chart(r, y, lang=lang)) for y in self._years]
+        m = r.monthly_frame()
         months = [c for c in (*m.actual_basis, *m.budget_basis) if c != "forecast"]
         parts.append(
             f'<p class="basis-note"><b>{html.escape(label("basis.chart_lead", lang))}</b></p>'
         )
         parts.append(basis_notes_html(r.case, "month", months, lang))
-        return Html("".join(parts))
+        return "".join(parts)
 
+    def _forecast_table_part(self, heading: bool) -> str:
+        r, lang = self.result, self.lang
+        parts = [self._h("forecast")] if heading else []
+        parts.append(table_html(forecast_vs_budget_frame(r, lang)))
+        years = r.years_frame()
+        board = [*years.budget_revenue_basis, *years.budget_gross_cost_basis]
+        parts.append(basis_notes_html(r.case, "board", board, lang))
+        return "".join(parts)
+
+    @_section
+    def risks(self) -> Html:
+        """What could go wrong, in board words: the feasibility warnings as sentences and
+        the deviation's P10, median and P90 per year with the chance of balance."""
+        lang = self.lang
+        return Html(
+            f"<h2>{html.escape(label('paper.risks', lang))}</h2>"
+            + self._warnings_html()
+            + f"<p>{html.escape(L('uncertainty_note', lang))}</p>"
+            + table_html(self._spread())
+        )
+
+    def write_pdf(self) -> Path:
+        """The board paper beside the report (``<out_dir>/<scenario>.pdf``)."""
+        from .paper import write_paper
+
+        return write_paper(self, self.params.out_dir / f"{self.params.name}.pdf")
+
+    @_section
     def bridge(self) -> Html:
         parts = [self._h("bridge"), f"<p>{html.escape(L('bridge_note', self.lang))}</p>"]
         parts += [chart_svg(charts.bridge_chart(self.result, y, self.lang)) for y in self._years]
         parts.append(table_html(bridge_table(self.result, self.lang)))
         return Html("".join(parts))
 
+    @_section
     def closes(self) -> Html:
         """The forecast curve per year (the forecast at each close against budget, the
         board's forecasts and the scenario), the vintages with their accuracy, and what
@@ -732,6 +792,7 @@ class Report:
                 )
         return Html("".join(parts))
 
+    @_section
     def staffing(self) -> Html:
         return Html(
             self._h("staffing")
@@ -740,6 +801,7 @@ class Report:
             + table_html(staffing_targets_frame(self.result, self.lang))
         )
 
+    @_section
     def access(self) -> Html:
         return Html(
             self._h("access")
@@ -748,31 +810,52 @@ class Report:
             + table_html(access_year_frame(self.result, self.lang))
         )
 
+    @_section
     def uncertainty(self) -> Html:
         """Monte Carlo P10/P50/P90 and the chance of balance, the fan of the last year, the
         tornado, and the feasibility warnings."""
         from .analysis import tornado
         from .analysis_charts import fan_chart, tornado_chart
-        from .feasibility import feasibility_frame
 
         mc, lang, year = self.monte_carlo, self.lang, self._years[-1]
-        summary = mc.summary_frame().round(1)
-        warnings = feasibility_frame(self.result, lang)
         parts = [
             self._h("uncertainty"),
             f"<p>{html.escape(L('uncertainty_note', lang))}</p>",
-            table_html(summary),
+            table_html(self._spread()),
             chart_svg(fan_chart(mc, lang=lang, year=year)),
             chart_svg(
                 tornado_chart(tornado(self.result.scenario, self.result.case, year=year), lang=lang)
             ),
             f"<h3>{html.escape(L('warnings', lang))}</h3>",
-            table_html(warnings)
-            if len(warnings)
-            else f"<p>{html.escape(L('no_warnings', lang))}</p>",
+            self._warnings_html(),
         ]
         return Html("".join(parts))
 
+    def _spread(self) -> pd.DataFrame:
+        """The deviation's P10, median and P90 per year and the chance of balance, in words."""
+        lang = self.lang
+        t = lambda key: label(f"paper.col.{key}", lang)  # noqa: E731
+        summary = self.monte_carlo.summary_frame()
+        return pd.DataFrame(
+            {
+                t("year"): summary.year,
+                t("p10"): [_mkr(v, 0, lang) for v in summary.deviation_p10_mkr],
+                t("p50"): [_mkr(v, 0, lang) for v in summary.deviation_p50_mkr],
+                t("p90"): [_mkr(v, 0, lang) for v in summary.deviation_p90_mkr],
+                t("balance"): [number(v, 0, lang) for v in summary.balance_probability_pct],
+            }
+        )
+
+    def _warnings_html(self) -> str:
+        """The feasibility warnings as the sentences a board member reads."""
+        from .feasibility import feasibility_frame
+
+        warnings = feasibility_frame(self.result, self.lang)
+        if not len(warnings):
+            return f"<p>{html.escape(L('no_warnings', self.lang))}</p>"
+        return "<ul>" + "".join(f"<li>{html.escape(m)}</li>" for m in warnings.message) + "</ul>"
+
+    @_section
     def divisions(self) -> Html:
         r = self.result
         note = "divisions_note_ledger" if r.case.divisions_real else "divisions_note"
@@ -790,6 +873,7 @@ class Report:
             )
         )
 
+    @_section
     def accounts(self) -> Html:
         r = self.result
         return Html(
@@ -798,6 +882,7 @@ class Report:
             + basis_notes_html(r.case, "account", r.accounts_frame().budget_basis, self.lang)
         )
 
+    @_section
     def sources(self) -> Html:
         case, lang = self.result.case, self.lang
         return Html(
