@@ -58,11 +58,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .case import load_case
-from .errors import BalansError, ScenarioError
+from .errors import BalansError, ScenarioError, cut
 from .fmt import label, number
 from .report import KEY_FIGURES_SUFFIX, read_key_figures
 from .resources import notebook, scenarios_dir
-from .scenario import load_scenario, write_text_atomic
+from .scenario import load_scenario, path_problem, write_text_atomic
 
 DEFAULT_NOTEBOOK = notebook("report")  # package data: balans/notebooks/report.ipynb
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -619,9 +619,15 @@ def run_batch(
         raise BatchError(f"{nb_path}: the report notebook does not exist")
     case = load_case(case_dir, cutoff=cutoff)
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise BatchError(f"{out}: exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        if out.exists() and not out.is_dir():
+            raise BatchError(f"{out}: exists and is not a folder")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / ".lock").touch()
+    except OSError as exc:
+        raise BatchError(
+            f"{cut(str(out), 300)}: --out cannot be written: {path_problem(out, exc)}"
+        ) from None
 
     with _lock(out):
         for stale in (out / "reports").glob(".*.tmp"):  # left by a killed batch
@@ -642,6 +648,15 @@ def run_batch(
                 scenario = load_scenario(f)
             except ScenarioError as exc:
                 outcomes[name] = Outcome(name, str(f), "invalid", message=str(exc))
+                continue
+            except Exception as exc:
+                outcomes[name] = Outcome(
+                    name,
+                    str(f),
+                    "invalid",
+                    message=f"{cut(str(f), 300)}: the file could not be read "
+                    f"({type(exc).__name__}: {cut(str(exc), 300)})",
+                )
                 continue
             key = cache_key(scenario.hash, case.data_hash, nb_hash, code_hash, lang, case_text)
             entry = manifest.get(name, {})

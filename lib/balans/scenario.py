@@ -24,9 +24,11 @@ the allowed range. ``json_schema()`` gives the JSON Schema for editors (``balans
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
+import math
 import os
 import tempfile
 import typing
@@ -34,12 +36,35 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from .errors import MISSING, ScenarioError
+from . import yamlsafe
+from .errors import MISSING, BalansError, ScenarioError, cut, shown
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 Month = Annotated[str, Field(pattern=MONTH_PATTERN, description="A month, YYYY-MM.")]
+
+
+def _not_bool(v: Any) -> Any:
+    """YAML's ``true``/``false`` are not numbers here (pydantic would read them as 1 and 0)."""
+    if isinstance(v, bool):
+        raise PydanticCustomError("bool_not_number", "true or false is not a number")
+    return v
+
+
+Number = Annotated[float, BeforeValidator(_not_bool)]
+"""A finite number (the models refuse NaN and infinity), never true/false."""
+Whole = Annotated[int, BeforeValidator(_not_bool)]
+"""A whole number, never true/false (12.0 is 12; 12.5 is refused)."""
 
 
 def _rng(lo: float, hi: float, unit: str, description: str) -> Any:
@@ -49,13 +74,14 @@ def _rng(lo: float, hi: float, unit: str, description: str) -> Any:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: .nan and .inf are YAML numbers, but no figure can come of them
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class StaffingReduction(_Model):
     """Personalneddragning: fewer own staff through natural attrition (hiring freeze)."""
 
-    target_pct: float = Field(
+    target_pct: Number = Field(
         ge=0,
         le=20,
         description="Target reduction of own staff (FTE and personnel cost). Unit: pct; 0 to 20.",
@@ -64,7 +90,7 @@ class StaffingReduction(_Model):
         default=None,
         description="First month of the reduction, YYYY-MM. Default: the first forecast month.",
     )
-    ramp_months: int | None = Field(
+    ramp_months: Whole | None = Field(
         default=None,
         ge=0,
         le=36,
@@ -79,15 +105,15 @@ class StaffingReduction(_Model):
 class Replacement(_Model):
     """How the agency hours taken away are replaced (the board's phase-out decision flow, 000)."""
 
-    own_staff_pct: float = Field(
+    own_staff_pct: Number = Field(
         ge=0,
         le=100,
         description="Own staff, re-hired or reallocated, at own-staff cost. Unit: pct.",
     )
-    purchased_care_pct: float = Field(
+    purchased_care_pct: Number = Field(
         ge=0, le=100, description="Purchased care (köpt vård) at its own price. Unit: pct."
     )
-    not_replaced_pct: float = Field(
+    not_replaced_pct: Number = Field(
         ge=0, le=100, description="Not replaced: saves the cost, loses the care hours. Unit: pct."
     )
 
@@ -104,20 +130,20 @@ class Replacement(_Model):
 class Agency(_Model):
     """Hyrtimmar: agency hours per category, with the replacement mix and a fill rate."""
 
-    change_pct: float | None = Field(
+    change_pct: Number | None = Field(
         default=None,
         ge=-100,
         le=50,
         description="Change in agency hours ordered, all categories. Unit: pct; -100 to 50.",
     )
-    categories: dict[str, Annotated[float, Field(ge=-100, le=50)]] | None = Field(
+    categories: dict[str, Annotated[Number, Field(ge=-100, le=50)]] | None = Field(
         default=None,
         description="Change per category (e.g. doctors, nurses, other), overriding change_pct. Unit: pct; -100 to 50.",
     )
     start: Month | None = Field(
         default=None, description="First month, YYYY-MM. Default: the first forecast month."
     )
-    ramp_months: int | None = Field(
+    ramp_months: Whole | None = Field(
         default=None,
         ge=0,
         le=24,
@@ -126,7 +152,7 @@ class Agency(_Model):
     replacement: Replacement | None = Field(
         default=None, description="Default: the case's parameters (an assumption)."
     )
-    fill_rate_pct: float | None = Field(
+    fill_rate_pct: Number | None = Field(
         default=None,
         ge=50,
         le=100,
@@ -144,22 +170,22 @@ class RestRule(_Model):
     start: Month | None = Field(
         default=None, description="YYYY-MM. Default: the case's rest_rule_start (parameters.csv)."
     )
-    extra_need_pct: float | None = Field(
+    extra_need_pct: Number | None = Field(
         default=None,
         ge=0,
         le=15,
         description="Extra staffing need in 24/7 care. Unit: pct; 0 to 15.",
     )
-    weekend_mitigation_pct: float | None = Field(
+    weekend_mitigation_pct: Number | None = Field(
         default=None,
         ge=0,
         le=100,
         description="Share of the need that sparser weekend duty removes. Unit: pct; 0 to 100.",
     )
-    overtime_pct: float | None = Field(
+    overtime_pct: Number | None = Field(
         default=None, ge=0, le=100, description="Share covered by own-staff overtime. Unit: pct."
     )
-    agency_pct: float | None = Field(
+    agency_pct: Number | None = Field(
         default=None, ge=0, le=100, description="Share covered by agency nurses. Unit: pct."
     )
 
@@ -179,10 +205,10 @@ class RestRule(_Model):
 class Revenue(_Model):
     """Intäkter: a change in revenue from a start month."""
 
-    change_pct: float | None = Field(
+    change_pct: Number | None = Field(
         default=None, ge=-20, le=20, description="Change of all revenue. Unit: pct; -20 to 20."
     )
-    mkr_per_year: float | None = Field(
+    mkr_per_year: Number | None = Field(
         default=None, ge=-500, le=500, description="Added revenue. Unit: mkr per year; -500 to 500."
     )
     start: Month | None = Field(
@@ -194,13 +220,13 @@ class Measure(_Model):
     """A named measure of an action plan (åtgärd), in mkr a year from a start month."""
 
     name: str = Field(min_length=1, max_length=80)
-    mkr_per_year: float = Field(
+    mkr_per_year: Number = Field(
         ge=0, le=1000, description="Planned saving. Unit: mkr per year; 0 to 1000."
     )
     start: Month | None = Field(
         default=None, description="YYYY-MM. Default: the first forecast month."
     )
-    ramp_months: int | None = Field(
+    ramp_months: Whole | None = Field(
         default=None, ge=0, le=36, description="Months to full effect. Default 0."
     )
     account: str | None = Field(
@@ -216,20 +242,20 @@ class Measure(_Model):
 class Levers(_Model):
     staffing_reduction: StaffingReduction | None = None
     agency: Agency | None = None
-    drug_cost_growth_pct: float | None = Field(
+    drug_cost_growth_pct: Number | None = Field(
         default=None,
         ge=-5,
         le=25,
         description="Läkemedelskostnadsökning, compounding monthly. Unit: pct per year; -5 to 25.",
     )
-    price_growth_pct: float | None = Field(
+    price_growth_pct: Number | None = Field(
         default=None,
         ge=0,
         le=10,
         description="Price growth on other costs. Unit: pct per year; 0 to 10.",
     )
     rest_rule: RestRule | None = None
-    realisation_pct: float | None = Field(
+    realisation_pct: Number | None = Field(
         default=None,
         ge=0,
         le=100,
@@ -251,20 +277,25 @@ class Levers(_Model):
 
         def pct(x: Any, where: str) -> float:
             if isinstance(x, bool) or not isinstance(x, int | float):
-                raise ValueError(f"{where}{x!r} is not a number; write e.g. 4.1 (per cent)")
+                raise ValueError(f"{where}{shown(x)} is not a number; write e.g. 4.1 (per cent)")
+            if not math.isfinite(x):
+                raise ValueError(f"{where}{x} is not a finite number; allowed 0 to 10 (per cent)")
             if not 0 <= x <= 10:
                 raise ValueError(f"{where}{x:g} is out of range; allowed 0 to 10 (per cent)")
             return float(x)
 
+        def year_of(k: Any) -> int:
+            """A year as YAML writes it (2024) or JSON does ("2024"); never 2023.7 or true."""
+            if isinstance(k, int) and not isinstance(k, bool):
+                return k
+            if isinstance(k, str) and k.strip().isdigit():
+                return int(k)
+            raise ValueError(f"{shown(k)} is not a year; write e.g. {{2023: 4.1, 2024: 3.3}}")
+
         if isinstance(v, dict):
             out = {}
             for k, x in v.items():
-                try:
-                    year = int(k)
-                except (TypeError, ValueError):
-                    raise ValueError(
-                        f"{k!r} is not a year; write e.g. {{2023: 4.1, 2024: 3.3}}"
-                    ) from None
+                year = year_of(k)
                 out[year] = pct(x, f"year {year}: ")
             return out
         return pct(v, "")
@@ -276,7 +307,7 @@ class Scenario(_Model):
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=4000)
     levers: Levers = Field(default_factory=Levers)
-    assumptions: dict[str, float] = Field(
+    assumptions: dict[str, Number] = Field(
         default_factory=dict,
         description="Overrides of the case's assumptions (parameters.csv keys), each within its plausible range.",
     )
@@ -313,8 +344,9 @@ class Scenario(_Model):
 # --------------------------------------------------------------------------- reading
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses a key given twice in one mapping."""
+class _UniqueKeyLoader(yamlsafe.Loader):
+    """The bounded safe YAML loader (:mod:`balans.yamlsafe`) that also refuses a key given
+    twice in one mapping."""
 
 
 def _construct_mapping(
@@ -322,12 +354,15 @@ def _construct_mapping(
 ) -> dict:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *block`, merged below
+            continue
         key = loader.construct_object(key_node, deep=deep)
+        yamlsafe.check_key(key, key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None,
                 None,
-                f"the key {key!r} is given twice (first on line {seen[key] + 1})",
+                f"the key {shown(key)} is given twice (first on line {seen[key] + 1})",
                 key_node.start_mark,
             )
         seen[key] = key_node.start_mark.line
@@ -363,27 +398,68 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; raise :class:`ScenarioError` naming what is wrong."""
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(str(path), [("", MISSING, "the file does not exist")])
+    text = _read_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ScenarioError(str(path), [("", MISSING, "the file is not UTF-8 text")]) from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(str(path), [(where, MISSING, f"not valid YAML: {problem}")]) from None
+        data = yamlsafe.load(text, _UniqueKeyLoader)
+    except yamlsafe.YamlProblem as exc:
+        raise ScenarioError(
+            str(path), [(exc.where, MISSING, f"not valid YAML: {exc.problem}")]
+        ) from None
     return parse_scenario(data, str(path))
 
 
+def _read_text(path: Path) -> str:
+    """The file's text; a folder, an unreadable file, a name too long or bytes that are not
+    UTF-8 are a :class:`ScenarioError` naming the file."""
+
+    def refuse(problem: str) -> ScenarioError:
+        return ScenarioError(str(path), [("", MISSING, problem)])
+
+    try:
+        if path.is_dir():
+            raise refuse("a folder, not a scenario file")
+        if not path.is_file():
+            raise refuse("the file does not exist")
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise refuse(f"the file is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise refuse(f"the file cannot be read: {path_problem(path, exc)}") from None
+
+
 def save_scenario(scenario: Scenario, path: str | Path) -> Path:
-    """Write a scenario file atomically (a crash never leaves half a file)."""
+    """Write a scenario file atomically (a crash never leaves half a file); a path that
+    cannot be written (a folder, under a file, read-only, a name too long) is a
+    :class:`~balans.errors.BalansError` naming it."""
     path = Path(path)
-    write_text_atomic(path, scenario.to_yaml())
+    try:
+        if path.is_dir():
+            raise BalansError(f"{cut(str(path), 300)}: a folder; name a file to write, e.g. x.yaml")
+        write_text_atomic(path, scenario.to_yaml())
+    except OSError as exc:
+        raise BalansError(
+            f"{cut(str(path), 300)}: the scenario file cannot be written: {path_problem(path, exc)}"
+        ) from None
     return path
+
+
+def path_problem(path: Path, exc: OSError) -> str:
+    """Why ``path`` cannot be written, in words: a file where a folder of its path should
+    be, a name too long, a read-only folder, else the system's own reason."""
+    import errno
+
+    for parent in [path, *path.parents]:
+        with contextlib.suppress(OSError):
+            if parent.exists():
+                if parent != path and not parent.is_dir():
+                    return f"{cut(str(parent), 300)} is a file, not a folder"
+                break
+    if exc.errno == errno.ENAMETOOLONG:
+        longest = max((len(part.encode()) for part in path.parts), default=0)
+        return f"a name in the path is too long ({longest} bytes; allowed: at most 255)"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "the folder cannot be written to (read-only, or not yours)"
+    return exc.strerror or type(exc).__name__
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -438,6 +514,8 @@ def _unwrap(annotation: Any) -> Any:
 
 
 def _field_description(loc: tuple[Any, ...]) -> str:
+    if not loc:
+        return ""
     parent = _model_at(loc[:-1])
     if parent is not None and isinstance(loc[-1], str) and loc[-1] in parent.model_fields:
         return parent.model_fields[loc[-1]].description or ""
@@ -453,11 +531,13 @@ def _explain(err: dict[str, Any]) -> tuple[str, object, str]:
     typ = err["type"]
     value = err.get("input", MISSING)
     ctx = err.get("ctx") or {}
-    desc = _field_description(loc) if loc else ""
+    # a field's description says its unit and range; a value in a mapping (a category, an
+    # assumption) takes the mapping's
+    desc = (_field_description(loc) or _field_description(loc[:-1])) if loc else ""
     if typ == "extra_forbidden":
         parent = _model_at(loc[:-1])
         allowed = sorted(parent.model_fields) if parent else []
-        guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        guess = difflib.get_close_matches(str(loc[-1])[:100], allowed, n=1)
         hint = f"; did you mean '{guess[0]}'?" if guess else ""
         return path, MISSING, f"unknown key{hint} Allowed here: {', '.join(allowed)}"
     if typ == "missing":
@@ -468,9 +548,13 @@ def _explain(err: dict[str, Any]) -> tuple[str, object, str]:
         return path, value, "not a month; write YYYY-MM, e.g. 2024-01"
     if typ in {"float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"}:
         return path, value, f"{err['msg'].lower()}. {desc}".strip()
+    if typ == "finite_number":
+        return path, value, f"not a finite number (NaN or infinity). {desc}".strip()
+    if typ == "bool_not_number":
+        return path, value, f"true or false is not a number; write a number. {desc}".strip()
     if typ == "value_error":
-        shown = MISSING if isinstance(value, dict) else value
-        return path, shown, str(ctx.get("error", err["msg"]))
+        quoted = MISSING if isinstance(value, dict) else value
+        return path, quoted, str(ctx.get("error", err["msg"]))
     if typ == "model_type":
         return path, value, f"expected a mapping of fields here. {desc}".strip()
     return path, value, f"{err['msg']}. {desc}".strip()
