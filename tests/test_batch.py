@@ -337,6 +337,82 @@ def test_a_broken_scenario_and_a_failing_notebook_do_not_stop_the_others(tmp_pat
     assert_no_half_written_files(out)
 
 
+MALFORMED = {  # file name -> (bytes, or None for a folder of that name; what its message says)
+    "lista_som_nyckel.yaml": (b"name: x\n? [a, b]\n: 1\n", "a key must be a single value"),
+    "djup.yaml": (b"name: x\nlevers: " + b"[" * 10_000 + b"]" * 10_000, "nested more than"),
+    "bomb.yaml": (
+        b"a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + b"".join(
+            f"{b}: &{b} [{', '.join([f'*{a}'] * 10)}]\n".encode()
+            for a, b in zip("abcdef", "bcdefg", strict=True)
+        )
+        + b"name: *g\n",
+        "aliases (*name) stand for",
+    ),
+    "latin1.yaml": (b"name: \xc5tg\xe4rd\n", "not UTF-8 text"),
+    "mapp.yaml": (None, "a folder, not a scenario file"),  # root reads any file: a folder
+    "nan.yaml": (b"name: x\nassumptions: {attrition_pct_per_year: .nan}\n", "not a finite"),
+    "sant.yaml": (b"name: x\nlevers: {realisation_pct: true}\n", "true or false is not a"),
+    "inte_yaml.yaml": (b"name: x\nlevers: {agency: [}\n", "not valid YAML"),
+    "lista.yaml": (b"- name: x\n", "expected a mapping"),
+    "ovantat.yaml": (b"name: x\n", "RuntimeError: ett fel ingen har tänkt på"),
+}
+
+
+@pytest.mark.slow
+def test_one_malformed_file_of_each_kind_does_not_stop_the_good_ones(tmp_path, capsys, monkeypatch):
+    """Issue 13: a list as a key, a 10 000-deep list or an unreadable file stopped the whole
+    batch with a traceback and no report. Every malformed file is listed with its short
+    message, the good scenarios get their reports, and nothing is huge."""
+    import balans.batch
+
+    scen = scenario_dir(tmp_path / "scenarios", ["baseline", "hyrstopp"])
+    for name, (data, _) in MALFORMED.items():
+        if data is None:
+            (scen / name).mkdir()
+        else:
+            (scen / name).write_bytes(data)
+    real_load = balans.batch.load_scenario
+
+    def load(path):  # any exception at all while a file is read is that file's failure
+        if Path(path).name == "ovantat.yaml":
+            raise RuntimeError("ett fel ingen har tänkt på")
+        return real_load(path)
+
+    monkeypatch.setattr(balans.batch, "load_scenario", load)
+    # a short report notebook: the parameters, the run and its key figures
+    full = nbformat.read(NOTEBOOK, as_version=4)
+    nb = nbformat.v4.new_notebook(metadata=full.metadata)
+    nb.cells = [*full.cells[1:4], nbformat.v4.new_code_cell("rep.record_key_figures()")]
+    short = tmp_path / "notebooks" / "report.ipynb"
+    short.parent.mkdir()
+    nbformat.write(nb, short)
+    out = tmp_path / "out"
+
+    code = main(
+        ["batch", str(scen), "--out", str(out), "--jobs", "2", "--quiet", "--notebook", str(short)]
+    )
+
+    assert code == 1
+    assert pd.read_csv(out / "summary.csv").scenario.tolist() == ["baseline", "hyrstopp"]
+    for good in ("baseline", "hyrstopp"):
+        assert (out / "reports" / f"{good}.html").is_file()
+    failures = {f["scenario"]: f for f in json.loads((out / "failures.json").read_text("utf-8"))}
+    assert set(failures) == {Path(n).stem for n in MALFORMED}
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err) < 2000 * (len(MALFORMED) + 1)
+    for name, (_, expected) in MALFORMED.items():
+        f = failures[Path(name).stem]
+        assert f["kind"] == "invalid scenario file"
+        assert f["message"].startswith(str(scen / name)), f["message"]
+        assert expected in f["message"], f["message"]
+        assert len(f["message"]) < 2000
+        assert f"FAILED {Path(name).stem} ({scen / name})" in err
+    assert (out / "failures.json").stat().st_size < 20_000
+    assert (out / "index.html").stat().st_size < 200_000
+    assert_no_half_written_files(out)
+
+
 @pytest.mark.parametrize(
     "argv, expected",
     [
