@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import REPO
 
-from balans import ScenarioError, load_scenario, parse_scenario, run_file
+from balans import DEFAULT_CASE_DIR, ScenarioError, load_scenario, parse_scenario, run_file
 from balans.cli import main
 
 CASES = {
@@ -318,3 +321,55 @@ def test_bad_command_lines_exit_2_with_a_short_message(tmp_path, capsys, argv, e
     assert "Traceback" not in err and len(err) < 2000
     assert (tmp_path / "afile").read_text(encoding="utf-8") == "not a folder\n"
     assert not (tmp_path / "o").exists()
+
+
+# --------------------------------------------------------------------------- other YAML files
+
+
+YAML_FILE_MESSAGES = {
+    "list_key": "a key must be a single value",
+    "deep_list": "nested more than 50 levels deep",
+    "alias_bomb": "allowed: at most 10,000 values more",
+    "alias_loop": "an alias refers to the block it is in",
+    "not_a_date": "a value YAML cannot read",
+    "latin1": "not UTF-8 text",
+}
+
+
+@pytest.mark.parametrize("name", sorted(YAML_FILE_MESSAGES))
+@pytest.mark.parametrize("which", ["case.yaml", "mapping.yaml"])
+def test_hostile_yaml_in_a_case_or_mapping_file_is_a_data_error(tmp_path, which, name):
+    """case.yaml and the import's mapping file are read with the same bounded loader."""
+    from balans import load_case
+    from balans.errors import DataError
+    from balans.ledger_import import load_mapping
+
+    text = HOSTILE[name][0]
+    if which == "case.yaml":
+        folder = tmp_path / "case"
+        shutil.copytree(DEFAULT_CASE_DIR, folder)
+    else:
+        folder = tmp_path / "exempel"
+        shutil.copytree(REPO / "examples" / "exempel_region", folder)
+    path = folder / which
+    data = text if isinstance(text, bytes) else text.replace("name: x\n", "").encode()
+    path.write_bytes(path.read_bytes() + b"\n" + data)
+    with pytest.raises(DataError) as info:
+        load_case(folder) if which == "case.yaml" else load_mapping(path)
+    message = str(info.value)
+    assert message.startswith(str(path)) and len(message) < 2000, message
+    assert YAML_FILE_MESSAGES[name] in message, message
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_disk_under_stdout_is_a_message_not_a_traceback():
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "balans", "run", "--json"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 2
+    assert done.stderr.strip() == "balans: No space left on device"

@@ -45,8 +45,9 @@ from balans.errors import BalansError
 from balans.scenario import Levers, load_scenario
 
 COUNTS: dict[str, Counter] = {}
+EXAMPLES = int(os.environ.get("BALANS_FUZZ_EXAMPLES", "200"))  # more, to hunt: 5000
 FUZZ = settings(
-    max_examples=200,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -517,7 +518,7 @@ def command_line(draw, place: Path) -> list[str]:
     return argv
 
 
-@settings(FUZZ, max_examples=250)
+@settings(FUZZ, max_examples=EXAMPLES * 5 // 4)
 @given(data=st.data())
 def test_any_command_line_gives_figures_or_a_short_message(place, data):
     argv = data.draw(command_line(place))
@@ -560,7 +561,7 @@ def case_and_mapping(tmp_path_factory):
     return case, case.joinpath("case.yaml").read_text("utf-8"), root / "exempel" / "mapping.yaml"
 
 
-@settings(FUZZ, max_examples=100)
+@settings(FUZZ, max_examples=EXAMPLES // 2)
 @given(data=st.data())
 def test_case_yaml_and_mapping_files_damaged_give_a_data_error(case_and_mapping, data):
     from balans.case import load_case

@@ -419,8 +419,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .scenario import path_problem
 
         name = exc.filename if isinstance(exc.filename, str) else ""
-        problem = path_problem(Path(name), exc) if name else (exc.strerror or str(exc))
-        print(f"balans: {cut(name, 300)}: {cut(problem, 500)}", file=sys.stderr)
+        if name:
+            print(f"balans: {cut(name, 300)}: {path_problem(Path(name), exc)}", file=sys.stderr)
+        else:  # stdout itself (a full disk)
+            print(f"balans: {cut(exc.strerror or str(exc), 300)}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug: a short message, the traceback only when asked for
         if os.environ.get("BALANS_TRACEBACK"):

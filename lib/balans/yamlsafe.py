@@ -63,6 +63,13 @@ class Loader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, _ in node.value:
+                if key_node.tag != "tag:yaml.org,2002:merge":  # `<<: *block`
+                    check_key(self.construct_object(key_node, deep=deep), key_node)
+        return super().construct_mapping(node, deep=deep)
+
     def get_single_node(self) -> Any:
         node = super().get_single_node()
         if node is not None:
