@@ -30,6 +30,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import tempfile
 import typing
 from pathlib import Path
@@ -38,10 +39,10 @@ from typing import Annotated, Any
 import yaml
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -54,17 +55,18 @@ MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 Month = Annotated[str, Field(pattern=MONTH_PATTERN, description="A month, YYYY-MM.")]
 
 
-def _not_bool(v: Any) -> Any:
-    """YAML's ``true``/``false`` are not numbers here (pydantic would read them as 1 and 0)."""
-    if isinstance(v, bool):
-        raise PydanticCustomError("bool_not_number", "true or false is not a number")
-    return v
-
-
-Number = Annotated[float, BeforeValidator(_not_bool)]
-"""A finite number (the models refuse NaN and infinity), never true/false."""
-Whole = Annotated[int, BeforeValidator(_not_bool)]
-"""A whole number, never true/false (12.0 is 12; 12.5 is refused)."""
+def _numeric(annotation: Any) -> str | None:
+    """``"number"`` for a float or int field (optional or not), ``"mapping"`` for a mapping
+    of numbers, else None."""
+    if annotation in (float, int):
+        return "number"
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Annotated:
+        return _numeric(args[0])
+    if origin is dict:
+        return "mapping" if _numeric(args[1]) == "number" else None
+    kinds = {_numeric(a) for a in args}
+    return "number" if "number" in kinds else "mapping" if "mapping" in kinds else None
 
 
 def _rng(lo: float, hi: float, unit: str, description: str) -> Any:
@@ -77,11 +79,28 @@ class _Model(BaseModel):
     # allow_inf_nan: .nan and .inf are YAML numbers, but no figure can come of them
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _true_is_not_a_number(cls, v: Any, info: ValidationInfo) -> Any:
+        """YAML's true/false are not numbers here (pydantic would read them as 1 and 0)."""
+        if not isinstance(v, bool | dict):
+            return v
+        kind = _numeric(cls.model_fields[info.field_name].annotation)
+        if kind == "number" and isinstance(v, bool):
+            raise PydanticCustomError("bool_not_number", "true or false is not a number")
+        if kind == "mapping" and isinstance(v, dict):
+            for key, x in v.items():
+                if isinstance(x, bool):
+                    raise PydanticCustomError(
+                        "bool_not_number", "true or false is not a number", {"key": key}
+                    )
+        return v
+
 
 class StaffingReduction(_Model):
     """Personalneddragning: fewer own staff through natural attrition (hiring freeze)."""
 
-    target_pct: Number = Field(
+    target_pct: float = Field(
         ge=0,
         le=20,
         description="Target reduction of own staff (FTE and personnel cost). Unit: pct; 0 to 20.",
@@ -90,7 +109,7 @@ class StaffingReduction(_Model):
         default=None,
         description="First month of the reduction, YYYY-MM. Default: the first forecast month.",
     )
-    ramp_months: Whole | None = Field(
+    ramp_months: int | None = Field(
         default=None,
         ge=0,
         le=36,
@@ -105,15 +124,15 @@ class StaffingReduction(_Model):
 class Replacement(_Model):
     """How the agency hours taken away are replaced (the board's phase-out decision flow, 000)."""
 
-    own_staff_pct: Number = Field(
+    own_staff_pct: float = Field(
         ge=0,
         le=100,
         description="Own staff, re-hired or reallocated, at own-staff cost. Unit: pct.",
     )
-    purchased_care_pct: Number = Field(
+    purchased_care_pct: float = Field(
         ge=0, le=100, description="Purchased care (köpt vård) at its own price. Unit: pct."
     )
-    not_replaced_pct: Number = Field(
+    not_replaced_pct: float = Field(
         ge=0, le=100, description="Not replaced: saves the cost, loses the care hours. Unit: pct."
     )
 
@@ -130,20 +149,20 @@ class Replacement(_Model):
 class Agency(_Model):
     """Hyrtimmar: agency hours per category, with the replacement mix and a fill rate."""
 
-    change_pct: Number | None = Field(
+    change_pct: float | None = Field(
         default=None,
         ge=-100,
         le=50,
         description="Change in agency hours ordered, all categories. Unit: pct; -100 to 50.",
     )
-    categories: dict[str, Annotated[Number, Field(ge=-100, le=50)]] | None = Field(
+    categories: dict[str, Annotated[float, Field(ge=-100, le=50)]] | None = Field(
         default=None,
         description="Change per category (e.g. doctors, nurses, other), overriding change_pct. Unit: pct; -100 to 50.",
     )
     start: Month | None = Field(
         default=None, description="First month, YYYY-MM. Default: the first forecast month."
     )
-    ramp_months: Whole | None = Field(
+    ramp_months: int | None = Field(
         default=None,
         ge=0,
         le=24,
@@ -152,7 +171,7 @@ class Agency(_Model):
     replacement: Replacement | None = Field(
         default=None, description="Default: the case's parameters (an assumption)."
     )
-    fill_rate_pct: Number | None = Field(
+    fill_rate_pct: float | None = Field(
         default=None,
         ge=50,
         le=100,
@@ -170,22 +189,22 @@ class RestRule(_Model):
     start: Month | None = Field(
         default=None, description="YYYY-MM. Default: the case's rest_rule_start (parameters.csv)."
     )
-    extra_need_pct: Number | None = Field(
+    extra_need_pct: float | None = Field(
         default=None,
         ge=0,
         le=15,
         description="Extra staffing need in 24/7 care. Unit: pct; 0 to 15.",
     )
-    weekend_mitigation_pct: Number | None = Field(
+    weekend_mitigation_pct: float | None = Field(
         default=None,
         ge=0,
         le=100,
         description="Share of the need that sparser weekend duty removes. Unit: pct; 0 to 100.",
     )
-    overtime_pct: Number | None = Field(
+    overtime_pct: float | None = Field(
         default=None, ge=0, le=100, description="Share covered by own-staff overtime. Unit: pct."
     )
-    agency_pct: Number | None = Field(
+    agency_pct: float | None = Field(
         default=None, ge=0, le=100, description="Share covered by agency nurses. Unit: pct."
     )
 
@@ -205,10 +224,10 @@ class RestRule(_Model):
 class Revenue(_Model):
     """Intäkter: a change in revenue from a start month."""
 
-    change_pct: Number | None = Field(
+    change_pct: float | None = Field(
         default=None, ge=-20, le=20, description="Change of all revenue. Unit: pct; -20 to 20."
     )
-    mkr_per_year: Number | None = Field(
+    mkr_per_year: float | None = Field(
         default=None, ge=-500, le=500, description="Added revenue. Unit: mkr per year; -500 to 500."
     )
     start: Month | None = Field(
@@ -220,13 +239,13 @@ class Measure(_Model):
     """A named measure of an action plan (åtgärd), in mkr a year from a start month."""
 
     name: str = Field(min_length=1, max_length=80)
-    mkr_per_year: Number = Field(
+    mkr_per_year: float = Field(
         ge=0, le=1000, description="Planned saving. Unit: mkr per year; 0 to 1000."
     )
     start: Month | None = Field(
         default=None, description="YYYY-MM. Default: the first forecast month."
     )
-    ramp_months: Whole | None = Field(
+    ramp_months: int | None = Field(
         default=None, ge=0, le=36, description="Months to full effect. Default 0."
     )
     account: str | None = Field(
@@ -242,20 +261,20 @@ class Measure(_Model):
 class Levers(_Model):
     staffing_reduction: StaffingReduction | None = None
     agency: Agency | None = None
-    drug_cost_growth_pct: Number | None = Field(
+    drug_cost_growth_pct: float | None = Field(
         default=None,
         ge=-5,
         le=25,
         description="Läkemedelskostnadsökning, compounding monthly. Unit: pct per year; -5 to 25.",
     )
-    price_growth_pct: Number | None = Field(
+    price_growth_pct: float | None = Field(
         default=None,
         ge=0,
         le=10,
         description="Price growth on other costs. Unit: pct per year; 0 to 10.",
     )
     rest_rule: RestRule | None = None
-    realisation_pct: Number | None = Field(
+    realisation_pct: float | None = Field(
         default=None,
         ge=0,
         le=100,
@@ -307,7 +326,7 @@ class Scenario(_Model):
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=4000)
     levers: Levers = Field(default_factory=Levers)
-    assumptions: dict[str, Number] = Field(
+    assumptions: dict[str, float] = Field(
         default_factory=dict,
         description="Overrides of the case's assumptions (parameters.csv keys), each within its plausible range.",
     )
@@ -522,11 +541,13 @@ def _field_description(loc: tuple[Any, ...]) -> str:
     return ""
 
 
+_UNION_TAG = re.compile(r"^(float|int|str|bool|(dict|list|function-\w+|nullable)\[[^ ]*\])$")
+
+
 def _explain(err: dict[str, Any]) -> tuple[str, object, str]:
-    # pydantic adds the union member to the path (e.g. 'float', 'dict[int,float]'): drop those
-    loc = tuple(
-        p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in {"float", "int"}))
-    )
+    # pydantic adds the union member to the path (e.g. 'float', 'dict[int,float]'): drop
+    # those, not a key of the file's that happens to hold a bracket
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and _UNION_TAG.match(p)))
     path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
     typ = err["type"]
     value = err.get("input", MISSING)
@@ -534,7 +555,7 @@ def _explain(err: dict[str, Any]) -> tuple[str, object, str]:
     # a field's description says its unit and range; a value in a mapping (a category, an
     # assumption) takes the mapping's
     desc = (_field_description(loc) or _field_description(loc[:-1])) if loc else ""
-    if typ == "extra_forbidden":
+    if typ == "extra_forbidden" and loc:
         parent = _model_at(loc[:-1])
         allowed = sorted(parent.model_fields) if parent else []
         guess = difflib.get_close_matches(str(loc[-1])[:100], allowed, n=1)
@@ -551,6 +572,10 @@ def _explain(err: dict[str, Any]) -> tuple[str, object, str]:
     if typ == "finite_number":
         return path, value, f"not a finite number (NaN or infinity). {desc}".strip()
     if typ == "bool_not_number":
+        if "key" in ctx:  # a value in a mapping (an assumption, a category)
+            key = str(ctx["key"])
+            path, value = f"{path}.{key}", value.get(ctx["key"], value)
+            desc = _field_description((*loc, key)) or desc
         return path, value, f"true or false is not a number; write a number. {desc}".strip()
     if typ == "value_error":
         quoted = MISSING if isinstance(value, dict) else value
