@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -373,3 +374,24 @@ def test_a_full_disk_under_stdout_is_a_message_not_a_traceback():
         )
     assert done.returncode == 2
     assert done.stderr.strip() == "balans: No space left on device"
+
+
+def test_the_json_schema_keeps_the_ranges_of_optional_levers():
+    """Editors read the ranges from the schema: a check on true/false must not hide them."""
+    from balans.scenario import json_schema
+
+    levers = json_schema()["$defs"]["Levers"]["properties"]
+    number = levers["realisation_pct"]["anyOf"][0]
+    assert number == {"type": "number", "minimum": 0, "maximum": 100}
+    agency = json_schema()["$defs"]["Agency"]["properties"]
+    assert agency["ramp_months"]["anyOf"][0] == {"type": "integer", "minimum": 0, "maximum": 24}
+
+
+def test_a_saved_scenario_follows_the_umask_not_0600(tmp_path, capsys):
+    old = os.umask(0o027)
+    try:
+        assert main([*SEEK, "--save", str(tmp_path / "saved.yaml")]) == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "saved.yaml").stat().st_mode & 0o777 == 0o640
+    assert load_scenario(tmp_path / "saved.yaml").levers.realisation_pct is not None

@@ -410,6 +410,10 @@ def test_one_malformed_file_of_each_kind_does_not_stop_the_good_ones(tmp_path, c
         assert f"FAILED {Path(name).stem} ({scen / name})" in err
     assert (out / "failures.json").stat().st_size < 20_000
     assert (out / "index.html").stat().st_size < 200_000
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for made in ("summary.csv", "index.html", "manifest.json", "reports/baseline.html"):
+        assert (out / made).stat().st_mode & 0o777 == 0o666 & ~umask, made  # not 0600
     assert_no_half_written_files(out)
 
 
@@ -542,3 +546,26 @@ def test_kernel_sockets_fit_even_under_a_long_temporary_folder(monkeypatch, tmp_
     assert _short_tmp() == "/tmp"  # a socket path under the long folder would pass ~100 chars
     monkeypatch.setattr(tempfile, "tempdir", "/tmp")
     assert _short_tmp() == "/tmp"
+
+
+def test_a_report_of_0_bytes_is_not_counted_as_cached(tmp_path):
+    """Issue 13: a report emptied by a full disk (or by hand) was taken as made."""
+    from balans.batch import _is_complete
+
+    out = tmp_path / "out"
+    (out / "reports").mkdir(parents=True)
+    files = {
+        "notebook": "reports/a.ipynb",
+        "html": "reports/a.html",
+        "key_figures": f"reports/a{report.KEY_FIGURES_SUFFIX}",
+    }
+    from balans import run_file
+
+    report.write_key_figures(
+        run_file(REPO / "scenarios" / "hyrstopp.yaml"), out / files["key_figures"]
+    )
+    (out / files["notebook"]).write_text("{}", encoding="utf-8")
+    (out / files["html"]).write_text("<html></html>", encoding="utf-8")
+    assert _is_complete(out, {"files": files})
+    (out / files["html"]).write_bytes(b"")
+    assert not _is_complete(out, {"files": files})

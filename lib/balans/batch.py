@@ -62,7 +62,7 @@ from .errors import BalansError, ScenarioError, cut
 from .fmt import label, number
 from .report import KEY_FIGURES_SUFFIX, read_key_figures
 from .resources import notebook, scenarios_dir
-from .scenario import load_scenario, path_problem, write_text_atomic
+from .scenario import follow_umask, load_scenario, path_problem, write_text_atomic
 
 DEFAULT_NOTEBOOK = notebook("report")  # package data: balans/notebooks/report.ipynb
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -145,6 +145,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
+        follow_umask(tmp)
         yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
@@ -582,7 +583,10 @@ def _is_complete(out_dir: Path, entry: dict[str, Any]) -> bool:
     files = entry.get("files", {})
     if set(files) != {"notebook", "html", "key_figures"}:
         return False
-    if not all((out_dir / f).is_file() for f in files.values()):
+    try:  # a 0-byte report (a full disk, a hand-emptied file) is not a report
+        if not all((out_dir / f).stat().st_size > 0 for f in files.values()):
+            return False
+    except OSError:
         return False
     try:
         read_key_figures(out_dir / files["key_figures"])

@@ -481,11 +481,21 @@ def path_problem(path: Path, exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
+def follow_umask(path: str | Path) -> None:
+    """Give a file made by ``mkstemp`` (always 0600) the mode an ordinary new file gets,
+    0666 less the umask, so that colleagues can read a report or a saved scenario where
+    the folder lets them."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write to a temporary file beside ``path``, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        follow_umask(tmp)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
