@@ -569,3 +569,39 @@ def test_a_report_of_0_bytes_is_not_counted_as_cached(tmp_path):
     assert _is_complete(out, {"files": files})
     (out / files["html"]).write_bytes(b"")
     assert not _is_complete(out, {"files": files})
+
+
+@pytest.mark.slow
+def test_a_typo_keeps_the_last_good_report_marked_stale_until_a_new_one_is_made(tmp_path, capsys):
+    """Issue 13: a typo in a scenario deleted its previous good report."""
+    scen = scenario_dir(tmp_path / "scenarios", ["hyrstopp"])
+    full = nbformat.read(NOTEBOOK, as_version=4)
+    nb = nbformat.v4.new_notebook(metadata=full.metadata)
+    nb.cells = [*full.cells[1:4], nbformat.v4.new_code_cell("rep.record_key_figures()")]
+    short = tmp_path / "report.ipynb"
+    nbformat.write(nb, short)
+    out = tmp_path / "out"
+    argv = ["batch", str(scen), "--out", str(out), "--quiet", "--notebook", str(short)]
+    good_text = (scen / "hyrstopp.yaml").read_text(encoding="utf-8")
+    assert main(argv) == 0
+    made = (out / "reports" / "hyrstopp.html").read_bytes()
+
+    assert "\nlevers:" in good_text
+    (scen / "hyrstopp.yaml").write_text(good_text.replace("\nlevers:", "\nlever:"), "utf-8")
+    capsys.readouterr()
+    assert main(argv) == 1
+    assert (out / "reports" / "hyrstopp.html").read_bytes() == made  # kept
+    (failure,) = json.loads((out / "failures.json").read_text("utf-8"))
+    assert failure["stale_report"] == "reports/hyrstopp.html"
+    assert "did you mean" in failure["message"]
+    err = capsys.readouterr().err
+    assert "its last good report is kept, marked stale" in err
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "senaste lyckade rapporten (inaktuell" in index
+    assert 'href="reports/hyrstopp.html"' in index
+    assert "hyrstopp" not in (out / "summary.csv").read_text(encoding="utf-8")  # not current
+
+    (scen / "hyrstopp.yaml").write_text(good_text, encoding="utf-8")  # the typo mended
+    assert main(argv) == 0
+    assert json.loads((out / "failures.json").read_text("utf-8")) == []
+    assert "inaktuell" not in (out / "index.html").read_text(encoding="utf-8")

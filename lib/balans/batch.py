@@ -8,14 +8,17 @@
     failed/<scenario>.ipynb               a notebook that failed, with its error, to read
     summary.csv, summary.xlsx             one row per scenario that ran
     comparison.svg, comparison.png        the deviation per scenario and year
-    failures.json                         what failed and why ([] when nothing did)
+    failures.json                         what failed and why ([] when nothing did), and
+                                          the last good report kept for it, if any
     manifest.json                         what made each report (the cache)
     index.html                            links to all of it, offline
 
 How it works, and why:
 
-- Every scenario file is validated first; a bad one is a failure with the validation
-  message and is not run. The others go on.
+- Every scenario file is validated first; a bad one (whatever is wrong with it, even a
+  file that cannot be read) is a failure with its message and is not run. The others go
+  on. A failed scenario's last good report is kept, marked stale in the index and in
+  ``failures.json`` (``stale_report``), until a new one is made: a typo loses nothing.
 - Reports run in a pool of ``--jobs`` worker processes; each worker runs papermill, which
   starts its own kernel. Kernels talk over Unix sockets in a private folder
   (:class:`IsolatedKernelManager`), not TCP ports: parallel kernels picking free ports at
@@ -488,6 +491,8 @@ class Outcome:
     cell_index: int | None = None
     failed_notebook: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    stale_files: dict[str, str] = field(default_factory=dict)
+    """A failed scenario's last good report, kept (marked stale) until a new one is made."""
 
     @property
     def made(self) -> bool:
@@ -701,8 +706,7 @@ def run_batch(
                     "files": o.files,
                     "timings": o.timings,
                 }
-            elif o.status in ("failed", "invalid"):
-                manifest.pop(o.name, None)
+            # a failure keeps the last good report's entry: it is kept, marked stale (below)
             write_json_atomic(manifest_path, {"format": MANIFEST_FORMAT, "reports": manifest})
             bar.update(o)
 
@@ -711,10 +715,18 @@ def run_batch(
                 interrupted = _run_pool(tasks, jobs, record)
         finally:
             bar.close()
-        for name, o in outcomes.items():  # a failed scenario's old report is not current
+        for name, o in outcomes.items():
+            # a failed scenario's last good report is not current, but a typo must not lose
+            # it: it stays, marked stale, until a new one is made
             if o.status in ("failed", "invalid"):
-                for suffix in (".ipynb", ".html", KEY_FIGURES_SUFFIX):
-                    (out / "reports" / f"{name}{suffix}").unlink(missing_ok=True)
+                entry = manifest.get(name, {})
+                if _is_complete(out, entry):
+                    o.stale_files = dict(entry["files"])
+                else:
+                    manifest.pop(name, None)
+                    for suffix in (".ipynb", ".html", KEY_FIGURES_SUFFIX):
+                        (out / "reports" / f"{name}{suffix}").unlink(missing_ok=True)
+        write_json_atomic(manifest_path, {"format": MANIFEST_FORMAT, "reports": manifest})
 
         ordered = [outcomes[f.stem] for f in files if f.stem in outcomes]
         result = BatchResult(out, ordered, interrupted)
@@ -859,6 +871,7 @@ def failures_list(result: BatchResult) -> list[dict[str, Any]]:
             "message": o.message,
             "cell_index": o.cell_index,
             "failed_notebook": o.failed_notebook,
+            "stale_report": o.stale_files.get("html"),
         }
         for o in result.failures
     ]
@@ -961,6 +974,8 @@ def index_html(result: BatchResult, summary: Any, lang: str = "sv") -> str:
         else:
             links, cells = "", "<td></td><td></td>" * len(years)
             name = e(o.name)
+            if o.stale_files:
+                links = f'<a href="{e(o.stale_files["html"])}">{t("stale_report")}</a>'
         rows.append(
             f"<tr><td>{name}</td><td><code>{e(Path(o.scenario_file).name)}</code></td>"
             f"<td>{status}</td>{cells}<td>{links}</td></tr>"

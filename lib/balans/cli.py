@@ -377,7 +377,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             for o in batch.failures:
                 print(f"balans batch: FAILED {o.name} ({o.scenario_file}):", file=sys.stderr)
-                print("  " + o.message.replace("\n", "\n  "), file=sys.stderr)
+                print("  " + cut(o.message).replace("\n", "\n  "), file=sys.stderr)
+                if o.stale_files:
+                    print(
+                        f"  its last good report is kept, marked stale: "
+                        f"{args.out}/{o.stale_files['html']}",
+                        file=sys.stderr,
+                    )
             if batch.interrupted:
                 print(
                     "balans batch: interrupted; the finished reports are kept and will not be "
