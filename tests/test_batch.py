@@ -605,3 +605,53 @@ def test_a_typo_keeps_the_last_good_report_marked_stale_until_a_new_one_is_made(
     assert main(argv) == 0
     assert json.loads((out / "failures.json").read_text("utf-8")) == []
     assert "inaktuell" not in (out / "index.html").read_text(encoding="utf-8")
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid``, and theirs (Linux /proc)."""
+    kids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                kids.add(int(stat.parent.name))
+    return kids | {g for k in kids for g in _children(k)}
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc and prctl")
+def test_kill_9_on_a_batch_takes_its_workers_and_kernels_with_it(tmp_path):
+    """Issue 13: after ``kill -9`` the workers went on writing reports outside the lock."""
+    scen = scenario_dir(tmp_path / "scenarios", ["baseline", "hyrstopp"])
+    out = tmp_path / "out"
+    private_tmp = Path(tempfile.mkdtemp(prefix="bk-", dir="/tmp"))
+    proc = subprocess.Popen(
+        [*BALANS, "batch", str(scen), "--out", str(out), "--jobs", "2", "--quiet"],
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "TMPDIR": str(private_tmp)},
+    )
+    deadline = time.monotonic() + 120
+    while not list(private_tmp.glob("balans-k-*/kernel-*.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # the kernels are up
+    family = _children(proc.pid)
+    assert len(family) >= 2, "no workers found"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in family) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [p for p in family if _alive(p)]
+    for p in left:  # leave the machine clean even when the test fails
+        with contextlib.suppress(OSError):
+            os.kill(p, signal.SIGKILL)
+    assert left == [], f"still running after the batch was killed: {left}"
+    shutil.rmtree(private_tmp, ignore_errors=True)

@@ -250,9 +250,28 @@ def _on_sigint(signum: int, frame: Any) -> None:
                 proc.kill()
 
 
+def _die_with_parent() -> None:
+    """Linux: the worker is killed when the batch process dies, ``kill -9`` included, so no
+    worker goes on writing reports outside the folder lock while a rerun starts beside it;
+    its kernel follows (ipykernel exits when its parent does). Elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):  # pragma: no cover
+        return
+    try:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before the prctl
+        os._exit(1)
+
+
 def _init_worker() -> None:
-    """A worker process: our SIGINT handler, and papermill and nbconvert imported once here
-    rather than inside the first report's time."""
+    """A worker process: dies with the batch, our SIGINT handler, and papermill and nbconvert
+    imported once here rather than inside the first report's time."""
+    _die_with_parent()
     signal.signal(signal.SIGINT, _on_sigint)
     # papermill's and nbclient's log lines ("Kernel died ...") would reach the terminal from
     # every worker; the batch reports each failure itself, with its cause
