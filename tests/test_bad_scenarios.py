@@ -395,3 +395,25 @@ def test_a_saved_scenario_follows_the_umask_not_0600(tmp_path, capsys):
         os.umask(old)
     assert (tmp_path / "saved.yaml").stat().st_mode & 0o777 == 0o640
     assert load_scenario(tmp_path / "saved.yaml").levers.realisation_pct is not None
+
+
+@pytest.mark.parametrize("what", ["--save", "--out"])
+def test_a_read_only_folder_is_named_as_one(tmp_path, capsys, monkeypatch, what):
+    """As root every folder is writable, so the refusal is the system's, made up here."""
+    import errno
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "ro"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    argv = (
+        [*SEEK, "--save", str(tmp_path / "ro" / "x.yaml")]
+        if what == "--save"
+        else ["batch", str(GOOD), "--out", str(tmp_path / "ro" / "out")]
+    )
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'ro'}" in err and "cannot be written to (read-only, or not yours)" in err
+    assert "Traceback" not in err
