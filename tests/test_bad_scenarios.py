@@ -415,5 +415,5 @@ def test_a_read_only_folder_is_named_as_one(tmp_path, capsys, monkeypatch, what)
     )
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert f"{tmp_path / 'ro'}" in err and "cannot be written to (read-only, or not yours)" in err
+    assert f"{tmp_path / 'ro'}" in err and "permission denied (a read-only folder" in err
     assert "Traceback" not in err

@@ -435,14 +435,14 @@ def run_report(task: Task) -> dict[str, Any]:
                 return out | interrupted
             return out | {
                 "message": f"cell {exc.cell_index} (In [{exc.exec_count}]) "
-                f"`{_first_line(exc.source)}`: {exc.ename}: {exc.evalue}",
+                f"`{_first_line(exc.source)}`: {exc.ename}: {cut(exc.evalue)}",
                 "cell_index": exc.cell_index,
                 "failed_notebook": _keep_failed(task, nb_tmp),
             }
         except Exception as exc:  # the kernel died, timed out, the notebook is unreadable...
             if _SIGNALS["interrupted"]:  # we killed the kernel
                 return out | interrupted
-            message = f"{type(exc).__name__}: {exc}".strip()
+            message = f"{type(exc).__name__}: {cut(str(exc))}".strip()
             cell = _unfinished_cell(nb_tmp)
             if cell is not None:
                 message = f"cell {cell[0]} `{cell[1]}`: {message}"
@@ -487,7 +487,7 @@ def run_report(task: Task) -> dict[str, Any]:
             },
         }
     except Exception as exc:
-        return out | {"message": f"{type(exc).__name__}: {exc}".strip()}
+        return out | {"message": f"{type(exc).__name__}: {cut(str(exc))}".strip()}
     finally:
         _stop_leftover_kernels()
         shutil.rmtree(work, ignore_errors=True)

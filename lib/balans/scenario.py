@@ -463,8 +463,8 @@ def save_scenario(scenario: Scenario, path: str | Path) -> Path:
 
 
 def path_problem(path: Path, exc: OSError) -> str:
-    """Why ``path`` cannot be written, in words: a file where a folder of its path should
-    be, a name too long, a read-only folder, else the system's own reason."""
+    """Why ``path`` cannot be read or written, in words: a file where a folder of its path
+    should be, a name too long, no permission, else the system's own reason."""
     import errno
 
     for parent in [path, *path.parents]:
@@ -477,7 +477,7 @@ def path_problem(path: Path, exc: OSError) -> str:
         longest = max((len(part.encode()) for part in path.parts), default=0)
         return f"a name in the path is too long ({longest} bytes; allowed: at most 255)"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "the folder cannot be written to (read-only, or not yours)"
+        return "permission denied (a read-only folder, or a file or folder not yours)"
     return exc.strerror or type(exc).__name__
 
 
