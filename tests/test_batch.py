@@ -341,6 +341,86 @@ def test_a_broken_scenario_and_a_failing_notebook_do_not_stop_the_others(tmp_pat
     assert_no_half_written_files(out)
 
 
+MALFORMED = {  # file name -> (bytes, or None for a folder of that name; what its message says)
+    "lista_som_nyckel.yaml": (b"name: x\n? [a, b]\n: 1\n", "a key must be a single value"),
+    "djup.yaml": (b"name: x\nlevers: " + b"[" * 10_000 + b"]" * 10_000, "nested more than"),
+    "bomb.yaml": (
+        b"a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + b"".join(
+            f"{b}: &{b} [{', '.join([f'*{a}'] * 10)}]\n".encode()
+            for a, b in zip("abcdef", "bcdefg", strict=True)
+        )
+        + b"name: *g\n",
+        "aliases (*name) stand for",
+    ),
+    "latin1.yaml": (b"name: \xc5tg\xe4rd\n", "not UTF-8 text"),
+    "mapp.yaml": (None, "a folder, not a scenario file"),  # root reads any file: a folder
+    "nan.yaml": (b"name: x\nassumptions: {attrition_pct_per_year: .nan}\n", "not a finite"),
+    "sant.yaml": (b"name: x\nlevers: {realisation_pct: true}\n", "true or false is not a"),
+    "inte_yaml.yaml": (b"name: x\nlevers: {agency: [}\n", "not valid YAML"),
+    "lista.yaml": (b"- name: x\n", "expected a mapping"),
+    "ovantat.yaml": (b"name: x\n", "RuntimeError: ett fel ingen har tänkt på"),
+}
+
+
+@pytest.mark.slow
+def test_one_malformed_file_of_each_kind_does_not_stop_the_good_ones(tmp_path, capsys, monkeypatch):
+    """Issue 13: a list as a key, a 10 000-deep list or an unreadable file stopped the whole
+    batch with a traceback and no report. Every malformed file is listed with its short
+    message, the good scenarios get their reports, and nothing is huge."""
+    import balans.batch
+
+    scen = scenario_dir(tmp_path / "scenarios", ["baseline", "hyrstopp"])
+    for name, (data, _) in MALFORMED.items():
+        if data is None:
+            (scen / name).mkdir()
+        else:
+            (scen / name).write_bytes(data)
+    real_load = balans.batch.load_scenario
+
+    def load(path):  # any exception at all while a file is read is that file's failure
+        if Path(path).name == "ovantat.yaml":
+            raise RuntimeError("ett fel ingen har tänkt på")
+        return real_load(path)
+
+    monkeypatch.setattr(balans.batch, "load_scenario", load)
+    # a short report notebook: the parameters, the run and its key figures
+    full = nbformat.read(NOTEBOOK, as_version=4)
+    nb = nbformat.v4.new_notebook(metadata=full.metadata)
+    nb.cells = [*full.cells[1:4], nbformat.v4.new_code_cell("rep.record_key_figures()")]
+    short = tmp_path / "notebooks" / "report.ipynb"
+    short.parent.mkdir()
+    nbformat.write(nb, short)
+    out = tmp_path / "out"
+
+    code = main(
+        ["batch", str(scen), "--out", str(out), "--jobs", "2", "--quiet", "--notebook", str(short)]
+    )
+
+    assert code == 1
+    assert pd.read_csv(out / "summary.csv").scenario.tolist() == ["baseline", "hyrstopp"]
+    for good in ("baseline", "hyrstopp"):
+        assert (out / "reports" / f"{good}.html").is_file()
+    failures = {f["scenario"]: f for f in json.loads((out / "failures.json").read_text("utf-8"))}
+    assert set(failures) == {Path(n).stem for n in MALFORMED}
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err) < 2000 * (len(MALFORMED) + 1)
+    for name, (_, expected) in MALFORMED.items():
+        f = failures[Path(name).stem]
+        assert f["kind"] == "invalid scenario file"
+        assert f["message"].startswith(str(scen / name)), f["message"]
+        assert expected in f["message"], f["message"]
+        assert len(f["message"]) < 2000
+        assert f"FAILED {Path(name).stem} ({scen / name})" in err
+    assert (out / "failures.json").stat().st_size < 20_000
+    assert (out / "index.html").stat().st_size < 200_000
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for made in ("summary.csv", "index.html", "manifest.json", "reports/baseline.html"):
+        assert (out / made).stat().st_mode & 0o777 == 0o666 & ~umask, made  # not 0600
+    assert_no_half_written_files(out)
+
+
 @pytest.mark.parametrize(
     "argv, expected",
     [
@@ -470,3 +550,112 @@ def test_kernel_sockets_fit_even_under_a_long_temporary_folder(monkeypatch, tmp_
     assert _short_tmp() == "/tmp"  # a socket path under the long folder would pass ~100 chars
     monkeypatch.setattr(tempfile, "tempdir", "/tmp")
     assert _short_tmp() == "/tmp"
+
+
+def test_a_report_of_0_bytes_is_not_counted_as_cached(tmp_path):
+    """Issue 13: a report emptied by a full disk (or by hand) was taken as made."""
+    from balans.batch import _is_complete
+
+    out = tmp_path / "out"
+    (out / "reports").mkdir(parents=True)
+    files = {
+        "notebook": "reports/a.ipynb",
+        "html": "reports/a.html",
+        "key_figures": f"reports/a{report.KEY_FIGURES_SUFFIX}",
+    }
+    from balans import run_file
+
+    report.write_key_figures(
+        run_file(REPO / "scenarios" / "hyrstopp.yaml"), out / files["key_figures"]
+    )
+    (out / files["notebook"]).write_text("{}", encoding="utf-8")
+    (out / files["html"]).write_text("<html></html>", encoding="utf-8")
+    assert _is_complete(out, {"files": files})
+    (out / files["html"]).write_bytes(b"")
+    assert not _is_complete(out, {"files": files})
+
+
+@pytest.mark.slow
+def test_a_typo_keeps_the_last_good_report_marked_stale_until_a_new_one_is_made(tmp_path, capsys):
+    """Issue 13: a typo in a scenario deleted its previous good report."""
+    scen = scenario_dir(tmp_path / "scenarios", ["hyrstopp"])
+    full = nbformat.read(NOTEBOOK, as_version=4)
+    nb = nbformat.v4.new_notebook(metadata=full.metadata)
+    nb.cells = [*full.cells[1:4], nbformat.v4.new_code_cell("rep.record_key_figures()")]
+    short = tmp_path / "report.ipynb"
+    nbformat.write(nb, short)
+    out = tmp_path / "out"
+    argv = ["batch", str(scen), "--out", str(out), "--quiet", "--notebook", str(short)]
+    good_text = (scen / "hyrstopp.yaml").read_text(encoding="utf-8")
+    assert main(argv) == 0
+    made = (out / "reports" / "hyrstopp.html").read_bytes()
+
+    assert "\nlevers:" in good_text
+    (scen / "hyrstopp.yaml").write_text(good_text.replace("\nlevers:", "\nlever:"), "utf-8")
+    capsys.readouterr()
+    assert main(argv) == 1
+    assert (out / "reports" / "hyrstopp.html").read_bytes() == made  # kept
+    (failure,) = json.loads((out / "failures.json").read_text("utf-8"))
+    assert failure["stale_report"] == "reports/hyrstopp.html"
+    assert "did you mean" in failure["message"]
+    err = capsys.readouterr().err
+    assert "its last good report is kept, marked stale" in err
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "senaste lyckade rapporten (inaktuell" in index
+    assert 'href="reports/hyrstopp.html"' in index
+    assert "hyrstopp" not in (out / "summary.csv").read_text(encoding="utf-8")  # not current
+
+    (scen / "hyrstopp.yaml").write_text(good_text, encoding="utf-8")  # the typo mended
+    assert main(argv) == 0
+    assert json.loads((out / "failures.json").read_text("utf-8")) == []
+    assert "inaktuell" not in (out / "index.html").read_text(encoding="utf-8")
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid``, and theirs (Linux /proc)."""
+    kids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                kids.add(int(stat.parent.name))
+    return kids | {g for k in kids for g in _children(k)}
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc and prctl")
+def test_kill_9_on_a_batch_takes_its_workers_and_kernels_with_it(tmp_path):
+    """Issue 13: after ``kill -9`` the workers went on writing reports outside the lock."""
+    scen = scenario_dir(tmp_path / "scenarios", ["baseline", "hyrstopp"])
+    out = tmp_path / "out"
+    private_tmp = Path(tempfile.mkdtemp(prefix="bk-", dir="/tmp"))
+    proc = subprocess.Popen(
+        [*BALANS, "batch", str(scen), "--out", str(out), "--jobs", "2", "--quiet"],
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "TMPDIR": str(private_tmp)},
+    )
+    deadline = time.monotonic() + 120
+    while not list(private_tmp.glob("balans-k-*/kernel-*.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # the kernels are up
+    family = _children(proc.pid)
+    assert len(family) >= 2, "no workers found"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in family) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [p for p in family if _alive(p)]
+    for p in left:  # leave the machine clean even when the test fails
+        with contextlib.suppress(OSError):
+            os.kill(p, signal.SIGKILL)
+    assert left == [], f"still running after the batch was killed: {left}"
+    shutil.rmtree(private_tmp, ignore_errors=True)

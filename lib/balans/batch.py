@@ -9,14 +9,17 @@
     failed/<scenario>.ipynb               a notebook that failed, with its error, to read
     summary.csv, summary.xlsx             one row per scenario that ran
     comparison.svg, comparison.png        the deviation per scenario and year
-    failures.json                         what failed and why ([] when nothing did)
+    failures.json                         what failed and why ([] when nothing did), and
+                                          the last good report kept for it, if any
     manifest.json                         what made each report (the cache)
     index.html                            links to all of it, offline
 
 How it works, and why:
 
-- Every scenario file is validated first; a bad one is a failure with the validation
-  message and is not run. The others go on.
+- Every scenario file is validated first; a bad one (whatever is wrong with it, even a
+  file that cannot be read) is a failure with its message and is not run. The others go
+  on. A failed scenario's last good report is kept, marked stale in the index and in
+  ``failures.json`` (``stale_report``), until a new one is made: a typo loses nothing.
 - Reports run in a pool of ``--jobs`` worker processes; each worker runs papermill, which
   starts its own kernel. Kernels talk over Unix sockets in a private folder
   (:class:`IsolatedKernelManager`), not TCP ports: parallel kernels picking free ports at
@@ -59,11 +62,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .case import load_case
-from .errors import BalansError, ScenarioError
+from .errors import BalansError, ScenarioError, cut
 from .fmt import label, number
 from .report import KEY_FIGURES_SUFFIX, read_key_figures
 from .resources import notebook, scenarios_dir
-from .scenario import load_scenario, write_text_atomic
+from .scenario import follow_umask, load_scenario, path_problem, write_text_atomic
 
 DEFAULT_NOTEBOOK = notebook("report")  # package data: balans/notebooks/report.ipynb
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -146,6 +149,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
+        follow_umask(tmp)
         yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
@@ -247,9 +251,28 @@ def _on_sigint(signum: int, frame: Any) -> None:
                 proc.kill()
 
 
+def _die_with_parent() -> None:
+    """Linux: the worker is killed when the batch process dies, ``kill -9`` included, so no
+    worker goes on writing reports outside the folder lock while a rerun starts beside it;
+    its kernel follows (ipykernel exits when its parent does). Elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):  # pragma: no cover
+        return
+    try:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before the prctl
+        os._exit(1)
+
+
 def _init_worker() -> None:
-    """A worker process: our SIGINT handler, and papermill and nbconvert imported once here
-    rather than inside the first report's time."""
+    """A worker process: dies with the batch, our SIGINT handler, and papermill and nbconvert
+    imported once here rather than inside the first report's time."""
+    _die_with_parent()
     signal.signal(signal.SIGINT, _on_sigint)
     # papermill's and nbclient's log lines ("Kernel died ...") would reach the terminal from
     # every worker; the batch reports each failure itself, with its cause
@@ -413,14 +436,14 @@ def run_report(task: Task) -> dict[str, Any]:
                 return out | interrupted
             return out | {
                 "message": f"cell {exc.cell_index} (In [{exc.exec_count}]) "
-                f"`{_first_line(exc.source)}`: {exc.ename}: {exc.evalue}",
+                f"`{_first_line(exc.source)}`: {exc.ename}: {cut(exc.evalue)}",
                 "cell_index": exc.cell_index,
                 "failed_notebook": _keep_failed(task, nb_tmp),
             }
         except Exception as exc:  # the kernel died, timed out, the notebook is unreadable...
             if _SIGNALS["interrupted"]:  # we killed the kernel
                 return out | interrupted
-            message = f"{type(exc).__name__}: {exc}".strip()
+            message = f"{type(exc).__name__}: {cut(str(exc))}".strip()
             cell = _unfinished_cell(nb_tmp)
             if cell is not None:
                 message = f"cell {cell[0]} `{cell[1]}`: {message}"
@@ -466,7 +489,7 @@ def run_report(task: Task) -> dict[str, Any]:
             },
         }
     except Exception as exc:
-        return out | {"message": f"{type(exc).__name__}: {exc}".strip()}
+        return out | {"message": f"{type(exc).__name__}: {cut(str(exc))}".strip()}
     finally:
         _stop_leftover_kernels()
         shutil.rmtree(work, ignore_errors=True)
@@ -489,6 +512,8 @@ class Outcome:
     cell_index: int | None = None
     failed_notebook: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    stale_files: dict[str, str] = field(default_factory=dict)
+    """A failed scenario's last good report, kept (marked stale) until a new one is made."""
 
     @property
     def made(self) -> bool:
@@ -584,7 +609,10 @@ def _is_complete(out_dir: Path, entry: dict[str, Any]) -> bool:
     files = entry.get("files", {})
     if set(files) != {"notebook", "html", "key_figures", "pdf"}:
         return False
-    if not all((out_dir / f).is_file() for f in files.values()):
+    try:  # a 0-byte report (a full disk, a hand-emptied file) is not a report
+        if not all((out_dir / f).stat().st_size > 0 for f in files.values()):
+            return False
+    except OSError:
         return False
     try:
         read_key_figures(out_dir / files["key_figures"])
@@ -621,9 +649,15 @@ def run_batch(
         raise BatchError(f"{nb_path}: the report notebook does not exist")
     case = load_case(case_dir, cutoff=cutoff)
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise BatchError(f"{out}: exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        if out.exists() and not out.is_dir():
+            raise BatchError(f"{out}: exists and is not a folder")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / ".lock").touch()
+    except OSError as exc:
+        raise BatchError(
+            f"{cut(str(out), 300)}: --out cannot be written: {path_problem(out, exc)}"
+        ) from None
 
     with _lock(out):
         for stale in (out / "reports").glob(".*.tmp"):  # left by a killed batch
@@ -644,6 +678,15 @@ def run_batch(
                 scenario = load_scenario(f)
             except ScenarioError as exc:
                 outcomes[name] = Outcome(name, str(f), "invalid", message=str(exc))
+                continue
+            except Exception as exc:
+                outcomes[name] = Outcome(
+                    name,
+                    str(f),
+                    "invalid",
+                    message=f"{cut(str(f), 300)}: the file could not be read "
+                    f"({type(exc).__name__}: {cut(str(exc), 300)})",
+                )
                 continue
             key = cache_key(scenario.hash, case.data_hash, nb_hash, code_hash, lang, case_text)
             entry = manifest.get(name, {})
@@ -684,8 +727,7 @@ def run_batch(
                     "files": o.files,
                     "timings": o.timings,
                 }
-            elif o.status in ("failed", "invalid"):
-                manifest.pop(o.name, None)
+            # a failure keeps the last good report's entry: it is kept, marked stale (below)
             write_json_atomic(manifest_path, {"format": MANIFEST_FORMAT, "reports": manifest})
             bar.update(o)
 
@@ -694,10 +736,18 @@ def run_batch(
                 interrupted = _run_pool(tasks, jobs, record)
         finally:
             bar.close()
-        for name, o in outcomes.items():  # a failed scenario's old report is not current
+        for name, o in outcomes.items():
+            # a failed scenario's last good report is not current, but a typo must not lose
+            # it: it stays, marked stale, until a new one is made
             if o.status in ("failed", "invalid"):
-                for suffix in (".ipynb", ".html", KEY_FIGURES_SUFFIX, ".pdf"):
-                    (out / "reports" / f"{name}{suffix}").unlink(missing_ok=True)
+                entry = manifest.get(name, {})
+                if _is_complete(out, entry):
+                    o.stale_files = dict(entry["files"])
+                else:
+                    manifest.pop(name, None)
+                    for suffix in (".ipynb", ".html", KEY_FIGURES_SUFFIX, ".pdf"):
+                        (out / "reports" / f"{name}{suffix}").unlink(missing_ok=True)
+        write_json_atomic(manifest_path, {"format": MANIFEST_FORMAT, "reports": manifest})
 
         ordered = [outcomes[f.stem] for f in files if f.stem in outcomes]
         result = BatchResult(out, ordered, interrupted)
@@ -842,6 +892,7 @@ def failures_list(result: BatchResult) -> list[dict[str, Any]]:
             "message": o.message,
             "cell_index": o.cell_index,
             "failed_notebook": o.failed_notebook,
+            "stale_report": o.stale_files.get("html"),
         }
         for o in result.failures
     ]
@@ -945,6 +996,8 @@ def index_html(result: BatchResult, summary: Any, lang: str = "sv") -> str:
         else:
             links, cells = "", "<td></td><td></td>" * len(years)
             name = e(o.name)
+            if o.stale_files:
+                links = f'<a href="{e(o.stale_files["html"])}">{t("stale_report")}</a>'
         rows.append(
             f"<tr><td>{name}</td><td><code>{e(Path(o.scenario_file).name)}</code></td>"
             f"<td>{status}</td>{cells}<td>{links}</td></tr>"

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from . import yamlsafe
 from .errors import DataError
 from .resources import shipped_case_dir
 
@@ -575,13 +575,12 @@ def _load_yaml_meta(folder: Path) -> dict[str, Any]:
             allowed="case.yaml with the case's months and budget rules",
         )
     try:
-        meta = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark else ""
-        raise DataError(
-            f"{path}{where}", f"not valid YAML: {getattr(exc, 'problem', exc)}"
-        ) from None
+        meta = yamlsafe.load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DataError(str(path), f"not UTF-8 text (byte {exc.start})") from None
+    except yamlsafe.YamlProblem as exc:
+        where = f", line {exc.line}" if exc.line else ""
+        raise DataError(f"{path}{where}", f"not valid YAML: {exc.problem}") from None
     if not isinstance(meta, dict):
         raise DataError(str(path), "expected a mapping of settings", value=type(meta).__name__)
     needed = ["id", "name", "first_month", "cutoff_month", "last_month"]

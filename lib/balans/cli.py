@@ -8,19 +8,25 @@ the name of one of the case's own scenarios (``balans run hyrstopp`` reads
 ``<case>/scenarios/hyrstopp.yaml``); ``balans run`` without FILE runs the case's baseline.
 
 Exit 0 on success; 2 on bad input, with the message on stderr and never a traceback;
-``batch`` exits 1 when a scenario failed (listed on stderr) and 130 when interrupted.
+``batch`` exits 1 when a scenario failed (listed on stderr) and 130 when interrupted; 70
+is a bug in Balans (a one-line message; ``BALANS_TRACEBACK=1`` shows the traceback).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from .api import json_safe
-from .errors import BalansError
+from .errors import BalansError, cut, shown
+
+INTERNAL_ERROR = 70
+"""Exit code of a bug (EX_SOFTWARE): not the user's input; never 0 or 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -93,7 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--year", type=int, required=True, help="the year whose deviation to reach")
     g.add_argument(
-        "--target", type=float, default=0.0, help="the deviation to reach, mkr (default 0)"
+        "--target",
+        type=_finite_float,
+        default=0.0,
+        help="the deviation to reach, mkr (default 0)",
     )
     g.add_argument("--json", action="store_true", help="print the answer as JSON")
     g.add_argument(
@@ -197,11 +206,24 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _finite_float(text: str) -> float:
+    """A number as argparse's ``float`` reads it, but never NaN or infinity."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)} is not a finite number; allowed: a number of mkr, e.g. 0 or -25"
+        )
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is below 1; allowed 1 or more")
     return value
@@ -355,7 +377,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             for o in batch.failures:
                 print(f"balans batch: FAILED {o.name} ({o.scenario_file}):", file=sys.stderr)
-                print("  " + o.message.replace("\n", "\n  "), file=sys.stderr)
+                print("  " + cut(o.message).replace("\n", "\n  "), file=sys.stderr)
+                if o.stale_files:
+                    print(
+                        f"  its last good report is kept, marked stale: "
+                        f"{args.out}/{o.stale_files['html']}",
+                        file=sys.stderr,
+                    )
             if batch.interrupted:
                 print(
                     "balans batch: interrupted; the finished reports are kept and will not be "
@@ -386,13 +414,31 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(goal_seek_text(answer, args.lang))
             return 0
     except BalansError as exc:
-        print(f"balans: {exc}", file=sys.stderr)
+        print(f"balans: {cut(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("balans: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a path given on the command line that cannot be read or written
+        from .scenario import path_problem
+
+        name = exc.filename if isinstance(exc.filename, str) else ""
+        if name:
+            print(f"balans: {cut(name, 300)}: {path_problem(Path(name), exc)}", file=sys.stderr)
+        else:  # stdout itself (a full disk)
+            print(f"balans: {cut(exc.strerror or str(exc), 300)}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug: a short message, the traceback only when asked for
+        if os.environ.get("BALANS_TRACEBACK"):
+            raise
+        print(
+            f"balans: internal error, a bug to report: {type(exc).__name__}: "
+            f"{cut(str(exc), 300)} (BALANS_TRACEBACK=1 shows where)",
+            file=sys.stderr,
+        )
+        return INTERNAL_ERROR
     return 2  # pragma: no cover - argparse requires a command
 
 

@@ -12,6 +12,32 @@ the command line and the apps can show it as it is, without a traceback.
 
 from __future__ import annotations
 
+import reprlib
+
+SHOWN_CHARS = 80
+"""A value quoted in a message is cut to this many characters (with an ellipsis)."""
+MESSAGE_CHARS = 2000
+"""No message is longer: a file can be written to make any echo of it huge."""
+PROBLEMS_SHOWN = 10
+"""A scenario's message lists at most this many problems, then says how many more."""
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)`` cut to ``limit`` characters with an ellipsis: a value in a message is
+    quoted, never echoed whole (a 600-byte YAML file can stand for gigabytes of data)."""
+    r = reprlib.Repr()
+    r.maxstring = r.maxother = limit
+    r.maxlist = r.maxtuple = r.maxdict = r.maxset = 6
+    r.maxlevel = 3
+    text = r.repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def cut(text: str, limit: int = MESSAGE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 class BalansError(Exception):
     """Bad input a user can fix. ``str(err)`` is the whole message."""
@@ -42,11 +68,11 @@ class DataError(BalansError):
             where += f", row {row}"
         if column is not None:
             where += f", column '{column}'"
-        msg = f"{where}: {problem}"
+        msg = f"{cut(where, 300)}: {cut(problem, 1000)}"
         if value is not None:
-            msg += f" (value: {value!r})"
+            msg += f" (value: {shown(value)})"
         if allowed:
-            msg += f"; allowed: {allowed}"
+            msg += f"; allowed: {cut(allowed, 500)}"
         super().__init__(msg)
 
 
@@ -56,14 +82,17 @@ class ScenarioError(BalansError):
     def __init__(self, file: str, problems: list[tuple[str, object, str]]) -> None:
         self.file = file
         self.problems = problems
+        name = cut(file, 300)
         if len(problems) == 1 and not problems[0][0] and problems[0][1] is _MISSING:
-            super().__init__(f"{file}: {problems[0][2]}")
+            super().__init__(f"{name}: {cut(problems[0][2], 1000)}")
             return
-        lines = [f"{file}: the scenario is not valid"]
-        for path, value, message in problems:
-            shown = "" if value is _MISSING else f" = {value!r}"
-            lines.append(f"  - {path or '(top level)'}{shown}: {message}")
-        super().__init__("\n".join(lines))
+        lines = [f"{name}: the scenario is not valid"]
+        for path, value, message in problems[:PROBLEMS_SHOWN]:
+            quoted = "" if value is _MISSING else f" = {shown(value)}"
+            lines.append(f"  - {cut(path or '(top level)', 120)}{quoted}: {cut(message, 400)}")
+        if len(problems) > PROBLEMS_SHOWN:
+            lines.append(f"  ... and {len(problems) - PROBLEMS_SHOWN} more problems")
+        super().__init__(cut("\n".join(lines)))
 
 
 class _Missing:

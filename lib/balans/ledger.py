@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from . import yamlsafe
 from .case import (
     DRIVERS,
     KINDS,
@@ -665,8 +665,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
             str(path), "the file is missing", allowed="the provenance balans import writes"
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        data = yamlsafe.load(path.read_text(encoding="utf-8"))
+    except (yamlsafe.YamlProblem, UnicodeDecodeError) as exc:
         raise DataError(str(path), f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(data, dict):
         raise DataError(str(path), "expected a mapping", value=type(data).__name__)

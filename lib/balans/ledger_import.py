@@ -102,8 +102,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from . import yamlsafe
 from .case import DRIVERS, METHODS, REQUIRED_PARAMETERS, ROLES
-from .errors import BalansError, DataError
+from .errors import BalansError, DataError, shown
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "ledger_case"
 MAX_PROBLEMS = 20
@@ -1118,16 +1119,11 @@ def load_mapping(path: str | Path) -> Mapping:
     if not path.is_file():
         raise DataError(name, "the mapping file does not exist", allowed="a YAML file")
     try:
-        data = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_UniqueKeyLoader)
+        data = yamlsafe.load(path.read_text(encoding="utf-8-sig"), _UniqueKeyLoader)
     except UnicodeDecodeError as exc:
         raise DataError(name, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise DataError(
-            name,
-            f"not valid YAML ({getattr(exc, 'problem', None) or exc})",
-            row=mark.line + 1 if mark else None,
-        ) from None
+    except yamlsafe.YamlProblem as exc:
+        raise DataError(name, f"not valid YAML ({exc.problem})", row=exc.line) from None
     if not isinstance(data, dict):
         raise DataError(name, "the mapping must be a YAML mapping of keys", value=_short(data))
     try:
@@ -1138,7 +1134,7 @@ def load_mapping(path: str | Path) -> Mapping:
     return mapping
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(yamlsafe.Loader):
     pass
 
 
@@ -1146,9 +1142,10 @@ def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool 
     seen = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        yamlsafe.check_key(key, key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
-                None, None, f"the key {key!r} appears twice", key_node.start_mark
+                None, None, f"the key {shown(key)} appears twice", key_node.start_mark
             )
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)

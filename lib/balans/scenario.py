@@ -24,22 +24,49 @@ the allowed range. ``json_schema()`` gives the JSON Schema for editors (``balans
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
+import math
 import os
+import re
 import tempfile
 import typing
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from .errors import MISSING, ScenarioError
+from . import yamlsafe
+from .errors import MISSING, BalansError, ScenarioError, cut, shown
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 Month = Annotated[str, Field(pattern=MONTH_PATTERN, description="A month, YYYY-MM.")]
+
+
+def _numeric(annotation: Any) -> str | None:
+    """``"number"`` for a float or int field (optional or not), ``"mapping"`` for a mapping
+    of numbers, else None."""
+    if annotation in (float, int):
+        return "number"
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Annotated:
+        return _numeric(args[0])
+    if origin is dict:
+        return "mapping" if _numeric(args[1]) == "number" else None
+    kinds = {_numeric(a) for a in args}
+    return "number" if "number" in kinds else "mapping" if "mapping" in kinds else None
 
 
 def _rng(lo: float, hi: float, unit: str, description: str) -> Any:
@@ -49,7 +76,25 @@ def _rng(lo: float, hi: float, unit: str, description: str) -> Any:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: .nan and .inf are YAML numbers, but no figure can come of them
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _true_is_not_a_number(cls, v: Any, info: ValidationInfo) -> Any:
+        """YAML's true/false are not numbers here (pydantic would read them as 1 and 0)."""
+        if not isinstance(v, bool | dict):
+            return v
+        kind = _numeric(cls.model_fields[info.field_name].annotation)
+        if kind == "number" and isinstance(v, bool):
+            raise PydanticCustomError("bool_not_number", "true or false is not a number")
+        if kind == "mapping" and isinstance(v, dict):
+            for key, x in v.items():
+                if isinstance(x, bool):
+                    raise PydanticCustomError(
+                        "bool_not_number", "true or false is not a number", {"key": key}
+                    )
+        return v
 
 
 class StaffingReduction(_Model):
@@ -251,20 +296,25 @@ class Levers(_Model):
 
         def pct(x: Any, where: str) -> float:
             if isinstance(x, bool) or not isinstance(x, int | float):
-                raise ValueError(f"{where}{x!r} is not a number; write e.g. 4.1 (per cent)")
+                raise ValueError(f"{where}{shown(x)} is not a number; write e.g. 4.1 (per cent)")
+            if not math.isfinite(x):
+                raise ValueError(f"{where}{x} is not a finite number; allowed 0 to 10 (per cent)")
             if not 0 <= x <= 10:
                 raise ValueError(f"{where}{x:g} is out of range; allowed 0 to 10 (per cent)")
             return float(x)
 
+        def year_of(k: Any) -> int:
+            """A year as YAML writes it (2024) or JSON does ("2024"); never 2023.7 or true."""
+            if isinstance(k, int) and not isinstance(k, bool):
+                return k
+            if isinstance(k, str) and k.strip().isdigit():
+                return int(k)
+            raise ValueError(f"{shown(k)} is not a year; write e.g. {{2023: 4.1, 2024: 3.3}}")
+
         if isinstance(v, dict):
             out = {}
             for k, x in v.items():
-                try:
-                    year = int(k)
-                except (TypeError, ValueError):
-                    raise ValueError(
-                        f"{k!r} is not a year; write e.g. {{2023: 4.1, 2024: 3.3}}"
-                    ) from None
+                year = year_of(k)
                 out[year] = pct(x, f"year {year}: ")
             return out
         return pct(v, "")
@@ -313,8 +363,9 @@ class Scenario(_Model):
 # --------------------------------------------------------------------------- reading
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses a key given twice in one mapping."""
+class _UniqueKeyLoader(yamlsafe.Loader):
+    """The bounded safe YAML loader (:mod:`balans.yamlsafe`) that also refuses a key given
+    twice in one mapping."""
 
 
 def _construct_mapping(
@@ -322,12 +373,15 @@ def _construct_mapping(
 ) -> dict:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *block`, merged below
+            continue
         key = loader.construct_object(key_node, deep=deep)
+        yamlsafe.check_key(key, key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None,
                 None,
-                f"the key {key!r} is given twice (first on line {seen[key] + 1})",
+                f"the key {shown(key)} is given twice (first on line {seen[key] + 1})",
                 key_node.start_mark,
             )
         seen[key] = key_node.start_mark.line
@@ -363,27 +417,77 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; raise :class:`ScenarioError` naming what is wrong."""
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(str(path), [("", MISSING, "the file does not exist")])
+    text = _read_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ScenarioError(str(path), [("", MISSING, "the file is not UTF-8 text")]) from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(str(path), [(where, MISSING, f"not valid YAML: {problem}")]) from None
+        data = yamlsafe.load(text, _UniqueKeyLoader)
+    except yamlsafe.YamlProblem as exc:
+        raise ScenarioError(
+            str(path), [(exc.where, MISSING, f"not valid YAML: {exc.problem}")]
+        ) from None
     return parse_scenario(data, str(path))
 
 
+def _read_text(path: Path) -> str:
+    """The file's text; a folder, an unreadable file, a name too long or bytes that are not
+    UTF-8 are a :class:`ScenarioError` naming the file."""
+
+    def refuse(problem: str) -> ScenarioError:
+        return ScenarioError(str(path), [("", MISSING, problem)])
+
+    try:
+        if path.is_dir():
+            raise refuse("a folder, not a scenario file")
+        if not path.is_file():
+            raise refuse("the file does not exist")
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise refuse(f"the file is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise refuse(f"the file cannot be read: {path_problem(path, exc)}") from None
+
+
 def save_scenario(scenario: Scenario, path: str | Path) -> Path:
-    """Write a scenario file atomically (a crash never leaves half a file)."""
+    """Write a scenario file atomically (a crash never leaves half a file); a path that
+    cannot be written (a folder, under a file, read-only, a name too long) is a
+    :class:`~balans.errors.BalansError` naming it."""
     path = Path(path)
-    write_text_atomic(path, scenario.to_yaml())
+    try:
+        if path.is_dir():
+            raise BalansError(f"{cut(str(path), 300)}: a folder; name a file to write, e.g. x.yaml")
+        write_text_atomic(path, scenario.to_yaml())
+    except OSError as exc:
+        raise BalansError(
+            f"{cut(str(path), 300)}: the scenario file cannot be written: {path_problem(path, exc)}"
+        ) from None
     return path
+
+
+def path_problem(path: Path, exc: OSError) -> str:
+    """Why ``path`` cannot be read or written, in words: a file where a folder of its path
+    should be, a name too long, no permission, else the system's own reason."""
+    import errno
+
+    for parent in [path, *path.parents]:
+        with contextlib.suppress(OSError):
+            if parent.exists():
+                if parent != path and not parent.is_dir():
+                    return f"{cut(str(parent), 300)} is a file, not a folder"
+                break
+    if exc.errno == errno.ENAMETOOLONG:
+        longest = max((len(part.encode()) for part in path.parts), default=0)
+        return f"a name in the path is too long ({longest} bytes; allowed: at most 255)"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "permission denied (a read-only folder, or a file or folder not yours)"
+    return exc.strerror or type(exc).__name__
+
+
+def follow_umask(path: str | Path) -> None:
+    """Give a file made by ``mkstemp`` (always 0600) the mode an ordinary new file gets,
+    0666 less the umask, so that colleagues can read a report or a saved scenario where
+    the folder lets them."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -396,6 +500,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        follow_umask(tmp)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -443,26 +548,32 @@ def _unwrap(annotation: Any) -> Any:
 
 
 def _field_description(loc: tuple[Any, ...]) -> str:
+    if not loc:
+        return ""
     parent = _model_at(loc[:-1])
     if parent is not None and isinstance(loc[-1], str) and loc[-1] in parent.model_fields:
         return parent.model_fields[loc[-1]].description or ""
     return ""
 
 
+_UNION_TAG = re.compile(r"^(float|int|str|bool|(dict|list|function-\w+|nullable)\[[^ ]*\])$")
+
+
 def _explain(err: dict[str, Any]) -> tuple[str, object, str]:
-    # pydantic adds the union member to the path (e.g. 'float', 'dict[int,float]'): drop those
-    loc = tuple(
-        p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in {"float", "int"}))
-    )
+    # pydantic adds the union member to the path (e.g. 'float', 'dict[int,float]'): drop
+    # those, not a key of the file's that happens to hold a bracket
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and _UNION_TAG.match(p)))
     path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
     typ = err["type"]
     value = err.get("input", MISSING)
     ctx = err.get("ctx") or {}
-    desc = _field_description(loc) if loc else ""
-    if typ == "extra_forbidden":
+    # a field's description says its unit and range; a value in a mapping (a category, an
+    # assumption) takes the mapping's
+    desc = (_field_description(loc) or _field_description(loc[:-1])) if loc else ""
+    if typ == "extra_forbidden" and loc:
         parent = _model_at(loc[:-1])
         allowed = sorted(parent.model_fields) if parent else []
-        guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        guess = difflib.get_close_matches(str(loc[-1])[:100], allowed, n=1)
         hint = f"; did you mean '{guess[0]}'?" if guess else ""
         return path, MISSING, f"unknown key{hint} Allowed here: {', '.join(allowed)}"
     if typ == "missing":
@@ -473,9 +584,17 @@ def _explain(err: dict[str, Any]) -> tuple[str, object, str]:
         return path, value, "not a month; write YYYY-MM, e.g. 2024-01"
     if typ in {"float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"}:
         return path, value, f"{err['msg'].lower()}. {desc}".strip()
+    if typ == "finite_number":
+        return path, value, f"not a finite number (NaN or infinity). {desc}".strip()
+    if typ == "bool_not_number":
+        if "key" in ctx:  # a value in a mapping (an assumption, a category)
+            key = str(ctx["key"])
+            path, value = f"{path}.{key}", value.get(ctx["key"], value)
+            desc = _field_description((*loc, key)) or desc
+        return path, value, f"true or false is not a number; write a number. {desc}".strip()
     if typ == "value_error":
-        shown = MISSING if isinstance(value, dict) else value
-        return path, shown, str(ctx.get("error", err["msg"]))
+        quoted = MISSING if isinstance(value, dict) else value
+        return path, quoted, str(ctx.get("error", err["msg"]))
     if typ == "model_type":
         return path, value, f"expected a mapping of fields here. {desc}".strip()
     return path, value, f"{err['msg']}. {desc}".strip()
