@@ -198,25 +198,26 @@ def test_the_apps_tables_mark_every_row_and_explain_the_marks(package):
 
 def test_the_apps_excel_has_the_basis_columns_and_a_sheet_that_explains_them(package):
     wb = openpyxl.load_workbook(io.BytesIO(excel_bytes(package)))
-    first = label("basis.notes_title")
-    assert wb.sheetnames[0] == first
+    assert wb.sheetnames[0] == "Om filen" and wb.sheetnames[-1] == "Underlag"
     division_note = note(package.case, "division", "allocated")
-    ws = wb["divisions"]
+    ws = wb["Divisioner"]
     header = [c.value for c in ws[1]]
-    j = header.index("basis") + 1
+    j = header.index("Underlag") + 1
     values = {ws.cell(row=i, column=j).value for i in range(2, ws.max_row + 1)}
-    assert values == {"allocated"}
+    assert values == {"fördelad"}
     assert division_note in ws.cell(row=1, column=j).comment.text
-    acc = wb["accounts"]
+    acc = wb["Kostnadsslag"]
     acc_header = [c.value for c in acc[1]]
-    assert "budget_basis" in acc_header
-    notes = list(wb[first].iter_rows(values_only=True))
-    division_row = next(row for row in notes if row[:2] == ("divisions", "basis"))
-    assert division_row == ("divisions", "basis", "allocated", "fördelad", division_note)
-    account_rows = {row[2]: row[4] for row in notes if row[:2] == ("accounts", "budget_basis")}
+    assert "Underlag budget" in acc_header
+    notes = list(wb["Underlag"].iter_rows(values_only=True))
+    division_row = next(row for row in notes if row[:2] == ("Divisioner", "Underlag"))
+    assert division_row == ("Divisioner", "Underlag", "fördelad", division_note)
+    account_rows = {
+        row[2]: row[3] for row in notes if row[:2] == ("Kostnadsslag", "Underlag budget")
+    }
     assert account_rows == {
-        "allocated": note(package.case, "account", "allocated"),
-        "derived": note(package.case, "account", "derived"),
+        "fördelad": note(package.case, "account", "allocated"),
+        "härledd": note(package.case, "account", "derived"),
     }
 
 
@@ -238,13 +239,14 @@ def test_the_batch_summary_excel_says_what_its_figures_are(tmp_path, tiny):
     )
     write_outputs(BatchResult(tmp_path, [outcome]))
     wb = openpyxl.load_workbook(tmp_path / "summary.xlsx")
-    first = label("basis.notes_title")
-    assert wb.sheetnames == ["summary", first]  # the summary stays the first sheet
-    rows = list(wb[first].iter_rows(values_only=True))
+    assert wb.sheetnames == ["Om filen", "Sammanställning", "Kolumner", "Underlag"]
+    about = dict(wb["Om filen"].iter_rows(values_only=True))
+    assert about["Fall"] == tiny.case.id  # from the report's own stamp
+    rows = list(wb["Underlag"].iter_rows(values_only=True))
     by_column = {r[0]: r for r in rows[1:] if r[0]}
-    assert by_column["budget_net_mkr_2024"][1] == "dokument"
-    assert by_column["forecast_net_mkr_2024"][1] == "prognos"
-    assert by_column["deviation_mkr_2023"][1] == "prognos"
+    assert by_column["Budget netto 2024"][1] == "dokument"
+    assert by_column["Helårsprognos netto 2024"][1] == "prognos"
+    assert by_column["Budgetavvikelse 2023"][1] == "prognos"
     assert rows[1][2] == label("basis.note.summary")  # what the summary holds, and not
 
 

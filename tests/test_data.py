@@ -495,3 +495,24 @@ def test_missing_required_parameter(case_copy):
     p.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"required parameter is missing.*attrition_pct_per_year"):
         load_case(case_copy)
+
+
+def test_every_wrong_setting_of_case_yaml_is_named_at_once(case_copy):
+    meta = case_copy / "case.yaml"
+    text = meta.read_text(encoding="utf-8")
+    text = text.replace("first_month: 2023-01", "first_month: 202301")
+    text = text.replace("2023: {figure: board_forecast_2023_net_cost_mkr", "tjugo: {figure: 12")
+    text += "pay_revision_paid: ja\ndefualt_close: 2023-04\n"
+    meta.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        load_case(case_copy)
+    said = str(err.value)
+    assert said.startswith(f"{meta}: 4 problems")
+    for place in (
+        "first_month = 202301",
+        "board_forecasts.tjugo",
+        "pay_revision_paid",
+        "defualt_close",
+    ):
+        assert place in said, place
+    assert len(said) < 2048

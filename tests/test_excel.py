@@ -11,7 +11,7 @@ from conftest import REPO, TINY
 
 from balans import DEFAULT_CASE_DIR, load_case, run_file
 from balans.api import run
-from balans.excel import SHEET_FRAMES, _column, result_workbook, summary_workbook
+from balans.excel import SHEET_FRAMES, _column, close_text, result_workbook, summary_workbook
 from balans.scenario import baseline_scenario
 
 EXEMPEL = REPO / "tests" / "cases" / "exempel"
@@ -107,7 +107,10 @@ def test_the_batch_summary_workbook_names_its_case_and_close() -> None:
         ]
     )
     notes = pd.DataFrame({"Kolumn": ["", "forecast_net_mkr_2024"], "Betydelse": ["x", "y"]})
-    book = pd.read_excel(io.BytesIO(summary_workbook(summary, notes, case)), sheet_name=None)
+    close = close_text(case, "sv")
+    book = pd.read_excel(
+        io.BytesIO(summary_workbook(summary, notes, case.name, close, "sv", case)), sheet_name=None
+    )
     assert list(book) == ["Om filen", "Sammanställning", "Kolumner", "Underlag"]
     about = dict(zip(book["Om filen"]["Uppgift"], book["Om filen"]["Värde"], strict=True))
     assert "september 2024" in about["Månadsbokslut"]

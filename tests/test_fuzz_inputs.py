@@ -590,12 +590,6 @@ def test_a_damaged_mapping_file_gives_a_data_error(case_and_mapping, data):
         assert str(exc).startswith(str(target)) and len(str(exc)) < 2048, str(exc)
 
 
-@pytest.mark.xfail(
-    raises=(TypeError, ValueError, KeyError, AttributeError, IndexError),
-    reason="issue 13 item 7: case.yaml with values of the wrong type (e.g. a year '.nan2023' "
-    "in board_forecasts) is a traceback in load_case's checks, beyond its YAML reading",
-    strict=False,
-)
 @settings(FUZZ, max_examples=EXAMPLES // 2)
 @given(data=st.data())
 def test_a_damaged_case_yaml_gives_a_data_error(case_and_mapping, data):

@@ -902,14 +902,25 @@ def write_outputs(result: BatchResult, lang: str = "sv", case: Any = None) -> No
     """summary.csv/.xlsx, the comparison chart (SVG, PNG), failures.json and index.html,
     each written atomically. summary.csv keeps the program's column names; summary.xlsx is
     the planners' (:func:`balans.excel.summary_workbook`)."""
-    from .excel import summary_workbook
+    from .excel import close_text, summary_workbook
+    from .fmt import month_name
 
     out = result.out_dir
     summary = summary_frame(result)
     with atomic_path(out / "summary.csv") as tmp:
         summary.to_csv(tmp, index=False)
+    if case is not None:
+        case_name, close = case.name, close_text(case, lang)
+    else:  # from the reports' own stamps (the case's id and close)
+        stamps = [
+            read_key_figures(out / o.files["key_figures"])["stamp"]
+            for o in result.outcomes
+            if o.made
+        ]
+        case_name = ", ".join(sorted({s["case"] for s in stamps}))
+        close = ", ".join(sorted({month_name(s["cutoff"], lang) for s in stamps}))
     workbook = summary_workbook(
-        summary, summary_basis_frame(summary, lang), case or load_case(None), lang
+        summary, summary_basis_frame(summary, lang), case_name, close, lang, case
     )
     with atomic_path(out / "summary.xlsx") as tmp:
         tmp.write_bytes(workbook)
@@ -985,6 +996,7 @@ def index_html(result: BatchResult, summary: Any, lang: str = "sv") -> str:
                     ("notebook", "notebook"),
                     ("key_figures", "key_figures"),
                 )
+                if k in o.files
             )
             r = by_name[o.name]
             cells = "".join(

@@ -27,13 +27,14 @@ import io
 import math
 import re
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import yamlsafe
-from .errors import DataError
+from .errors import DataError, DataProblems
 from .resources import shipped_case_dir
 
 DEFAULT_CASE_DIR = shipped_case_dir()  # package data: balans/data/rjh_hsn
@@ -586,10 +587,103 @@ def _load_yaml_meta(folder: Path) -> dict[str, Any]:
     needed = ["id", "name", "first_month", "cutoff_month", "last_month"]
     if not meta.get("ledger"):  # a ledger case's staff.csv is monthly: the cut-off's row
         needed += ["employees_date", "budget"]
-    for k in needed:
-        if k not in meta:
-            raise DataError(str(path), "a setting is missing", column=k)
+    problems = [(k, None, "a setting is missing", "") for k in needed if k not in meta]
+    problems += meta_problems(meta)
+    if problems:
+        raise DataProblems(str(path), problems)
     return meta
+
+
+# case.yaml's settings and what each must be (meta_problems checks them all at once)
+META_TEXT = ("id", "name", "short_name", "ledger")
+META_MONTHS = ("first_month", "cutoff_month", "last_month", "default_close")
+META_FLAGS = ("synthetic", "pay_revision_paid")
+META_MAPS = ("budget", "reconcile", "last_actual_month_totals", "board_forecasts")
+META_KNOWN = (*META_TEXT, *META_MONTHS, *META_FLAGS, *META_MAPS, "employees_date", "closes")
+
+
+def meta_problems(meta: dict[str, Any]) -> list[tuple[str, object, str, str]]:
+    """Every setting of case.yaml that has the wrong type or shape: (place, value, problem,
+    allowed). The values' meaning (a figure key figures.csv has, a month in the horizon) is
+    checked where it is used."""
+    out: list[tuple[str, object, str, str]] = []
+
+    def month(place: str, v: object) -> None:
+        if not (isinstance(v, str) and _parse_month(v)):
+            out.append((place, v, "not a month", "YYYY-MM, e.g. 2024-09"))
+
+    def key(place: str, v: object) -> None:
+        if not isinstance(v, str) or not v.strip():
+            out.append((place, v, "not a figure key", "a key of figures.csv"))
+
+    def year(place: str, v: object) -> bool:
+        ok = (isinstance(v, int) and not isinstance(v, bool)) or (
+            isinstance(v, str) and v.isdigit() and len(v) == 4
+        )
+        if not ok:
+            out.append((place, v, "not a year", "a year like 2024"))
+        return ok
+
+    def lines(place: str, v: object, names: tuple[str, ...]) -> None:
+        if not isinstance(v, dict):
+            out.append((place, v, "not a mapping", f"{{{', '.join(n + ': key' for n in names)}}}"))
+            return
+        for ln, k in v.items():
+            if ln not in names:
+                out.append((f"{place}.{ln}", None, "unknown line", " | ".join(names)))
+            else:
+                key(f"{place}.{ln}", k)
+
+    for k in meta:
+        if k not in META_KNOWN:
+            out.append((str(k), None, "unknown setting", ", ".join(META_KNOWN)))
+    for k in META_TEXT:
+        if k in meta and (not isinstance(meta[k], str) or not meta[k].strip()):
+            out.append((k, meta[k], "not text", "a name or file name"))
+    for k in META_MONTHS:
+        if k in meta:
+            month(k, meta[k])
+    for k in META_FLAGS:
+        if k in meta and not isinstance(meta[k], bool):
+            out.append((k, meta[k], "not true or false", "true | false"))
+    if "employees_date" in meta and not isinstance(meta["employees_date"], (str, date)):
+        out.append(("employees_date", meta["employees_date"], "not a date", "YYYY-MM-DD"))
+    if "closes" in meta:
+        if isinstance(meta["closes"], list):
+            for i, c in enumerate(meta["closes"]):
+                month(f"closes[{i}]", c)
+        else:
+            out.append(("closes", meta["closes"], "not a list", "a list of months YYYY-MM"))
+    for k in META_MAPS:
+        v = meta.get(k)
+        if v is None:
+            continue
+        if not isinstance(v, dict):
+            out.append((k, v, "not a mapping", "settings one per line, indented"))
+            continue
+        for sub, spec in v.items():
+            place = f"{k}.{sub}"
+            if k == "budget":
+                if year(place, sub):
+                    lines(place, spec, LINES)
+            elif k == "reconcile":
+                lines(place, spec, LINES)
+            elif k == "last_actual_month_totals":
+                if sub not in ("revenue", "gross_cost"):
+                    out.append((place, None, "unknown line", "revenue | gross_cost"))
+                else:
+                    key(place, spec)
+            elif year(place, sub):  # board_forecasts
+                if isinstance(spec, dict):
+                    for kk in spec:
+                        if kk not in ("figure", "made"):
+                            out.append((f"{place}.{kk}", None, "unknown setting", "figure, made"))
+                    key(f"{place}.figure", spec.get("figure"))
+                    if "made" in spec:
+                        month(f"{place}.made", spec["made"])
+                else:
+                    key(place, spec)
+    return out
 
 
 def _months(

@@ -76,6 +76,29 @@ class DataError(BalansError):
         super().__init__(msg)
 
 
+class DataProblems(DataError):
+    """Several problems in one case file, all named at once (the first one's place is the
+    error's ``column`` and ``value``). ``problems`` lists (place, value, problem, allowed)."""
+
+    def __init__(self, file: str, problems: list[tuple[str, object, str, str]]) -> None:
+        first = problems[0]
+        super().__init__(file, first[2], column=first[0], value=first[1], allowed=first[3])
+        self.problems = problems
+        if len(problems) == 1:
+            return
+        lines = [f"{cut(file, 300)}: {len(problems)} problems"]
+        for place, value, problem, allowed in problems[:PROBLEMS_SHOWN]:
+            quoted = "" if value is None else f" = {shown(value)}"
+            extra = f"; allowed: {cut(allowed, 200)}" if allowed else ""
+            lines.append(f"  - {cut(place, 120)}{quoted}: {cut(problem, 300)}{extra}")
+        if len(problems) > PROBLEMS_SHOWN:
+            lines.append(f"  ... and {len(problems) - PROBLEMS_SHOWN} more problems")
+        self.args = (cut("\n".join(lines)),)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class ScenarioError(BalansError):
     """A scenario file is wrong. ``problems`` lists (field path, value, message)."""
 

@@ -98,14 +98,20 @@ def _about(rows: list[tuple[str, str]], lang: str) -> pd.DataFrame:
     return pd.DataFrame([{t["field"]: k, t["value"]: v} for k, v in rows])
 
 
-def _close_text(case: Case, lang: str) -> str:
+def close_text(case: Case, lang: str) -> str:
     cut = f"{case.cutoff[0]}-{case.cutoff[1]:02d}"
     return label("summary.standing", lang).format(case=case.short_name, month=month_name(cut, lang))
 
 
-def _write(sheets: list[tuple[str, pd.DataFrame]]) -> bytes:
+def _write(
+    sheets: list[tuple[str, pd.DataFrame]], notes: dict[tuple[str, str], str] | None = None
+) -> bytes:
+    """The sheets as a workbook: bold headers, column widths to fit, the header row frozen,
+    and on a header the note ``notes[(sheet, header)]`` (what the column means)."""
+    from openpyxl.comments import Comment
     from openpyxl.styles import Font
 
+    notes = notes or {}
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         for name, df in sheets:
@@ -113,6 +119,8 @@ def _write(sheets: list[tuple[str, pd.DataFrame]]) -> bytes:
             ws = xl.sheets[name[:31]]
             for j, col in enumerate(df.columns, start=1):
                 ws.cell(row=1, column=j).font = Font(bold=True)
+                if (name, str(col)) in notes:
+                    ws.cell(row=1, column=j).comment = Comment(notes[(name, str(col))], "Balans")
                 width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)])
                 ws.column_dimensions[ws.cell(row=1, column=j).column_letter].width = min(
                     max(10, width + 2), 80
@@ -135,7 +143,7 @@ def result_workbook(r: Result, lang: str = "sv") -> bytes:
             (t["about"]["scenario"], sc.name),
             (t["about"]["description"], sc.description or ""),
             (t["about"]["case"], case.name),
-            (t["about"]["close"], _close_text(case, lang)),
+            (t["about"]["close"], close_text(case, lang)),
             (t["about"]["model_version"], d["stamp"]["model_version"]),
             (t["about"]["data_hash"], d["stamp"]["data_hash"]),
             (t["about"]["scenario_hash"], sc.hash),
@@ -145,11 +153,31 @@ def result_workbook(r: Result, lang: str = "sv") -> bytes:
         ],
         lang,
     )
+    basis = _basis_notes(basis_frame(r, lang), lang)
     sheets = [(t["about_sheet"], about)]
     sheets += [(t["sheets"][k], board_frame(df, case, lang)) for k, df in frames.items()]
     sheets.append((t["columns_sheet"], columns_frame(frames, case, lang)))
-    sheets.append((t["sheets"]["notes"], _basis_notes(basis_frame(r, lang), lang)))
-    return _write(sheets)
+    sheets.append((t["sheets"]["notes"], basis))
+    return _write(sheets, _header_notes(frames, basis, case, lang))
+
+
+def _header_notes(
+    frames: dict[str, pd.DataFrame], basis: pd.DataFrame, case: Case | None, lang: str
+) -> dict[tuple[str, str], str]:
+    """Per (sheet, header): what the column means, and for a basis column what each of its
+    marks means."""
+    t = labels(lang)["excel"]
+    sheet_col, col_col = label("basis.sheet.sheet", lang), label("basis.sheet.column", lang)
+    meaning_col = label("basis.sheet.meaning", lang)
+    out = {}
+    for sheet, df in frames.items():
+        for col in df.columns:
+            if col in ("account", "division", "name_en"):
+                continue
+            head, _unit, meaning = _column(col, case, lang)
+            marks = basis[(basis[sheet_col] == t["sheets"][sheet]) & (basis[col_col] == head)]
+            out[(t["sheets"][sheet], head)] = "\n".join([meaning, *marks[meaning_col]])
+    return out
 
 
 def _basis_notes(notes: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -163,7 +191,12 @@ def _basis_notes(notes: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def summary_workbook(
-    summary: pd.DataFrame, notes: pd.DataFrame, case: Case, lang: str = "sv"
+    summary: pd.DataFrame,
+    notes: pd.DataFrame,
+    case_name: str,
+    close: str,
+    lang: str = "sv",
+    case: Case | None = None,
 ) -> bytes:
     """The batch's ``summary.xlsx``: the batch's case, close and stamp, one row per scenario
     with Swedish headers and rounded figures, every column explained."""
@@ -173,8 +206,8 @@ def summary_workbook(
     about = _about(
         [
             (t["about"]["title"], ""),
-            (t["about"]["case"], case.name),
-            (t["about"]["close"], _close_text(case, lang)),
+            (t["about"]["case"], case_name),
+            (t["about"]["close"], close),
             (t["about"]["scenarios"], str(len(summary))),
             (t["about"]["model_version"], ", ".join(models)),
             (t["about"]["data_hash"], ", ".join(hashes)),
