@@ -254,7 +254,7 @@ def test_the_index_links_every_report_and_summary_and_each_link_resolves(batch):
     out = batch["out"]
     found = links(out / "index.html")
     for name in ("baseline", "hyrstopp", "balanspaket_2024"):
-        for suffix in (".html", ".ipynb", ".key_figures.json"):
+        for suffix in (".html", ".ipynb", ".key_figures.json", ".pdf"):
             assert f"reports/{name}{suffix}" in found
     assert {"summary.csv", "summary.xlsx", "comparison.svg", "failures.json"} <= set(found)
     assert all((out / link).is_file() for link in found)
@@ -532,7 +532,7 @@ def test_ci_batch_over_the_shipped_scenarios():
     )
     assert proc.returncode == 0, proc.stderr
     for path in SCENARIOS:
-        for suffix in (".html", ".ipynb", ".key_figures.json"):
+        for suffix in (".html", ".ipynb", ".key_figures.json", ".pdf"):
             assert (out / "reports" / f"{path.stem}{suffix}").is_file()
     assert len(pd.read_csv(out / "summary.csv")) == len(SCENARIOS)
     found = links(out / "index.html")

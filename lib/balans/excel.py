@@ -31,13 +31,26 @@ _YEAR_COL = re.compile(r"^(?P<col>.+)_(?P<year>\d{4})$")
 SHEET_FRAMES = ("years", "bridge", "accounts", "divisions", "monthly", "staffing", "access")
 
 
+def unit_of(col: str) -> str:
+    """A column's unit from its name, as every column of Balans names it (``_mkr``,
+    ``_hours``, ``_fte``, ``_pct``; ``year``, ``month``): mkr, hours, fte, pct, year, month,
+    months or text."""
+    col = _YEAR_COL.sub(r"\g<col>", col)
+    for suffix, unit in (("_mkr", "mkr"), ("_hours", "hours"), ("_fte", "fte"), ("_pct", "pct")):
+        if col.endswith(suffix):
+            return unit
+    return {"year": "year", "month": "month", "board_forecast_made": "month"}.get(
+        col, "months" if col == "actual_months" else "text"
+    )
+
+
 def _column(col: str, case: Case | None, lang: str) -> tuple[str, str, str]:
     """(header, unit code, meaning) of a column; a per-category or per-year column takes its
     category's name or its year."""
     cols = labels(lang)["excel"]["col"]
     if col in cols:
-        head, unit, meaning = cols[col]
-        return str(head), str(unit), str(meaning)
+        head, meaning = cols[col]
+        return str(head), unit_of(col), str(meaning)
     m = _YEAR_COL.match(col)
     if m and m.group("col") in cols:
         head, unit, meaning = _column(m.group("col"), case, lang)
@@ -46,9 +59,9 @@ def _column(col: str, case: Case | None, lang: str) -> tuple[str, str, str]:
     if m and case is not None:
         names = {c.id: (c.name_sv if lang == "sv" else c.name_en) for c in case.agency}
         if m.group("cat") in names:
-            head, unit, meaning = cols[f"category_{m.group('kind')}"]
+            head, meaning = cols[f"category_{m.group('kind')}"]
             name = names[m.group("cat")]
-            return str(head).format(name=name), str(unit), str(meaning).format(name=name)
+            return str(head).format(name=name), unit_of(col), str(meaning).format(name=name)
     return col, "text", ""  # pragma: no cover - every column of the frames is labelled (tested)
 
 
