@@ -123,6 +123,19 @@ _TIME_LOCALE = {
 }
 WIDTH, HEIGHT = 520, 240
 
+# vega-embed's menu without the links to the online Vega editor (nothing leaves the machine)
+EMBED_OPTIONS = {"actions": {"export": True, "source": False, "compiled": False, "editor": False}}
+
+
+def render_offline() -> None:
+    """Draw every chart a notebook shows with no network: Altair's ``jupyter`` renderer,
+    each chart a JupyterChart widget whose Vega, Vega-Lite and vega-embed come from the
+    bundle vl-convert ships, not from a CDN. Altair's default renderer loads them from
+    cdn.jsdelivr.net, which fails on a machine without internet ("Error loading script"),
+    and JupyterLab's own Vega extension draws only Vega-Lite 5, not this Altair's 6.
+    The workbench calls it in its first cell; it needs JupyterLab's widget manager."""
+    alt.renderers.enable("jupyter", offline=True, embed_options=EMBED_OPTIONS)
+
 
 def chart_label(key: str, lang: str) -> str:
     return label(f"charts.{key}", lang)
