@@ -293,8 +293,15 @@ MEASURE_JS = """() => {
     }
     if (e.scrollWidth > e.clientWidth + 1) cut.push([e.className, e.textContent.trim(), e.scrollWidth, e.clientWidth]);
   }));
+  const wide = [];  // a chart sticking out of its tab would be cut by the tab's scroll box
+  const tab = document.querySelector('.balans-tabs > .widget-tab-contents').getBoundingClientRect();
+  document.querySelectorAll('.balans-tabs .vega-embed svg').forEach((svg) => {
+    if (!shown(svg)) return;
+    const r = svg.getBoundingClientRect();
+    if (r.right > tab.right + 1) wide.push([svg.getAttribute('aria-label') || 'chart', r.right - tab.right]);
+  });
   const page = document.querySelector('.balans-app');
-  return {tracks, cut, overflow: page.scrollWidth - page.clientWidth};
+  return {tracks, cut, wide, overflow: page.scrollWidth - page.clientWidth};
 }"""
 
 
@@ -317,7 +324,8 @@ def _full_screenshot(page, path: Path, width: int, height: int) -> None:
 def test_layout_every_slider_keeps_its_track_and_no_text_is_cut(app_url, browser, size):
     """From a 1024×768 tablet to a 1920×1080 screen, on every tab (the analysis open, the
     downloads prepared), with every lever group opened in turn: each slider's track is at
-    least 150 px wide and no label, tab title or button text is cut off. A screenshot of
+    least 150 px wide, no label, tab title or button text is cut off and no chart is wider
+    than its tab. A screenshot of
     each tab at each size goes to build/look/."""
     width, height = size
     look = BUILD / "look"
@@ -355,6 +363,10 @@ def test_layout_every_slider_keeps_its_track_and_no_text_is_cut(app_url, browser
                     problems.append(f"{width}px, {name}: slider '{label_text}' track {px:.0f} px")
             for cls, text, need, have in got["cut"]:
                 problems.append(f"{width}px, {name}: '{text}' cut ({need} > {have} px, {cls})")
+            for chart, px in got["wide"]:
+                problems.append(
+                    f"{width}px, {name}: chart '{chart}' {px:.0f} px wider than its tab"
+                )
             if got["overflow"] > 1:
                 problems.append(f"{width}px, {name}: the page is {got['overflow']} px too wide")
         groups.nth(0).click()  # back to the first group for the picture

@@ -398,6 +398,9 @@ _CSS = """
 .balans-app .balans-tabs > .widget-tab-contents { overflow-x: auto; min-width: 0; }
 .balans-app .balans-tabs .widget-html-content { min-width: 0; }
 .balans-app .balans-tabs table { display: block; max-width: 100%; overflow-x: auto; }
+/* a chart wider than its tab (the tornado's long labels on a tablet) shrinks to fit, whole */
+.balans-app .balans-tabs .widget-box > .vega-embed { min-width: 0; max-width: 100%; }
+.balans-app .balans-tabs .vega-embed > svg { max-width: 100%; height: auto; }
 .balans-app .balans-downloads { overflow-wrap: anywhere; }
 .balans-app .balans-downloads a { display: inline-block; margin: 0 14px 6px 0; }
 </style>
