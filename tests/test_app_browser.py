@@ -300,6 +300,9 @@ MEASURE_JS = """() => {
     const r = svg.getBoundingClientRect();
     if (r.right > tab.right + 1) wide.push([svg.getAttribute('aria-label') || 'chart', r.right - tab.right]);
   });
+  document.querySelectorAll('.balans-tabs table').forEach((t) => {  // a column out of sight
+    if (shown(t) && t.scrollWidth > t.clientWidth + 1) wide.push(['table', t.scrollWidth - t.clientWidth]);
+  });
   const page = document.querySelector('.balans-app');
   return {tracks, cut, wide, overflow: page.scrollWidth - page.clientWidth};
 }"""

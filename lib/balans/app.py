@@ -365,12 +365,12 @@ _CSS = """
 .balans-warnings { border-left: 4px solid #E69F00; padding: 4px 10px; background: #fff8e6; max-width: 1100px; }
 /* Layout, 1024 px to 1920 px and embedded in JupyterLab: the page measures its own width
    (a container query, so a narrow notebook cell counts as narrow). Controls left in a column
-   of 320-440 px, the tabs take the rest; under 900 px the two stack. A label sits above its
+   of 300-440 px, the tabs take the rest; under 900 px the two stack. A label sits above its
    control and wraps; the control fills the column, so a slider's track never shrinks to a
    dot. The tab column may not push the controls column: what is wider scrolls inside it. */
 .balans-app { container: balans / inline-size; width: 100%; box-sizing: border-box; }
 .balans-app .balans-row { flex-wrap: wrap; gap: 4px 12px; align-items: center; }
-.balans-app .balans-main { display: grid; grid-template-columns: clamp(320px, 32%, 440px) minmax(0, 1fr); gap: 12px; align-items: start; }
+.balans-app .balans-main { display: grid; grid-template-columns: clamp(300px, 30%, 440px) minmax(0, 1fr); gap: 12px; align-items: start; }
 .balans-app .balans-main > .widget-box, .balans-app .balans-main > .widget-tab { min-width: 0; width: auto; margin: 0; }
 @container balans (max-width: 900px) {
   .balans-app .balans-main { grid-template-columns: minmax(0, 1fr); }
@@ -397,7 +397,14 @@ _CSS = """
 .balans-app .balans-tabs > .lm-TabBar .lm-TabBar-tabLabel { overflow: visible; text-overflow: clip; }
 .balans-app .balans-tabs > .widget-tab-contents { overflow-x: auto; min-width: 0; }
 .balans-app .balans-tabs .widget-html-content { min-width: 0; }
-.balans-app .balans-tabs table { display: block; max-width: 100%; overflow-x: auto; }
+.balans-app .balans-tabs table { display: block; max-width: 100%; overflow-x: auto; border-collapse: collapse; }
+.balans-app .balans-tabs th { white-space: normal; vertical-align: bottom; }
+.balans-app .balans-tabs th, .balans-app .balans-tabs td { padding: 3px 6px; line-height: 1.35; }
+@container balans (max-width: 1100px) {
+  .balans-app .balans-tabs table { font-size: 12px; }
+  .balans-app .balans-tabs th, .balans-app .balans-tabs td { padding: 3px 4px; }
+  .balans-app .balans-tabs > .widget-tab-contents { padding: 8px; }
+}
 /* a chart wider than its tab (the tornado's long labels on a tablet) shrinks to fit, whole */
 .balans-app .balans-tabs .widget-box > .vega-embed { min-width: 0; max-width: 100%; }
 .balans-app .balans-tabs .vega-embed > svg { max-width: 100%; height: auto; }
