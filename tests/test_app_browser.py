@@ -300,6 +300,9 @@ MEASURE_JS = """() => {
     const r = svg.getBoundingClientRect();
     if (r.right > tab.right + 1) wide.push([svg.getAttribute('aria-label') || 'chart', r.right - tab.right]);
   });
+  document.querySelectorAll('.balans-controls').forEach((c) => {  // a control out of its column
+    if (shown(c) && c.scrollWidth > c.clientWidth + 1) wide.push(['controls', c.scrollWidth - c.clientWidth]);
+  });
   document.querySelectorAll('.balans-tabs table').forEach((t) => {  // a column out of sight
     if (shown(t) && t.scrollWidth > t.clientWidth + 1) wide.push(['table', t.scrollWidth - t.clientWidth]);
   });

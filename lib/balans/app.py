@@ -376,7 +376,7 @@ _CSS = """
   .balans-app .balans-main { grid-template-columns: minmax(0, 1fr); }
   .balans-app .balans-controls { max-width: 640px; }
 }
-.balans-app .balans-controls .widget-accordion { width: 100%; }
+.balans-app .balans-controls .widget-accordion { width: auto; margin: 2px 0; }
 .balans-app .balans-slider-row { align-items: flex-end; width: 100%; }
 .balans-app .balans-slider-row > .balans-control { flex: 1 1 auto; min-width: 0; }
 .balans-app .widget-inline-hbox.balans-control { width: 100%; max-width: 100%; height: auto; flex-wrap: wrap; align-items: center; margin: 6px 0 2px 0; }
