@@ -384,7 +384,9 @@ _CSS = """
 .balans-app .balans-control > .widget-label { flex: 1 0 100%; width: auto; max-width: 100%; min-width: 0; height: auto; line-height: 1.35; margin: 0 0 2px 0; text-align: left; white-space: normal; overflow: visible; text-overflow: clip; }
 .balans-app .balans-control > .slider-container { flex: 1 1 150px; min-width: 150px; min-height: 28px; margin: 0 10px; display: flex; align-items: center; }
 .balans-app .balans-control > .slider-container > .noUi-target { flex: 1 1 auto; }
-.balans-app .balans-slider-row > .widget-html { height: 28px; line-height: 28px; margin-bottom: 2px; }
+.balans-app .widget-html > .widget-html-content { line-height: 1.45; }  /* wrapped text, not 28 px lines */
+.balans-app .balans-slider-row > .widget-html { height: 28px; margin-bottom: 2px; }
+.balans-app .balans-slider-row > .widget-html > .widget-html-content { line-height: 28px; }
 .balans-app .balans-control > select, .balans-app .balans-control > input { flex: 1 1 auto; min-width: 0; max-width: 100%; }
 .balans-app .balans-control .widget-label-basic, .balans-app .balans-control .widget-label-basic span { white-space: normal; overflow: visible; height: auto; line-height: 1.35; }
 .balans-app .balans-picker > .widget-label { white-space: normal; overflow: visible; }
