@@ -293,6 +293,9 @@ MEASURE_JS = """() => {
     }
     if (e.scrollWidth > e.clientWidth + 1) cut.push([e.className, e.textContent.trim(), e.scrollWidth, e.clientWidth]);
   }));
+  document.querySelectorAll('.balans-tabs .vega-embed svg text').forEach((t) => {  // Vega's "…"
+    if (shown(t) && t.textContent.endsWith('\u2026')) cut.push(['chart text', t.textContent, 0, 0]);
+  });
   const wide = [];  // a chart sticking out of its tab would be cut by the tab's scroll box
   const tab = document.querySelector('.balans-tabs > .widget-tab-contents').getBoundingClientRect();
   document.querySelectorAll('.balans-tabs .vega-embed svg').forEach((svg) => {

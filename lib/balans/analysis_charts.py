@@ -177,7 +177,7 @@ def tornado_chart(frame: pd.DataFrame, lang: str = "sv") -> alt.TopLevelMixin:
                 "input:N",
                 sort=list(dict.fromkeys(df.input)) if len(df) else None,
                 title=None,
-                axis=alt.Axis(labelLimit=260),
+                axis=alt.Axis(labelLimit=0),  # never cut: the app shrinks a wide chart
             ),
             x=alt.X(
                 "start_mkr:Q",

@@ -142,11 +142,18 @@ def chart_label(key: str, lang: str) -> str:
 
 
 def style(chart: alt.TopLevelMixin, lang: str = "sv") -> alt.TopLevelMixin:
-    """The house style: the language's number and month format, font and sizes."""
-    return chart.configure(
-        locale={"number": _NUMBER_LOCALE[lang], "time": _TIME_LOCALE[lang]},
-        font="Source Sans Pro, Helvetica, Arial, sans-serif",
-    ).configure_view(stroke=None)
+    """The house style: the language's number and month format, font and sizes. Legend
+    labels are never cut with an ellipsis (Vega's default limit is 160 px, too short for
+    "Avropade men ej levererade hyrtimmar"); a chart wider than its place in the app
+    shrinks to fit instead."""
+    return (
+        chart.configure(
+            locale={"number": _NUMBER_LOCALE[lang], "time": _TIME_LOCALE[lang]},
+            font="Source Sans Pro, Helvetica, Arial, sans-serif",
+        )
+        .configure_view(stroke=None)
+        .configure_legend(labelLimit=0)
+    )
 
 
 def _month_dates(months: pd.Series) -> pd.Series:
