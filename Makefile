@@ -1,6 +1,7 @@
 # Balans: two commands do all the set-up on a fresh machine with Python 3.11.
 #   make run    set up, then run the main job: the board members' app on the shipped case
 #   make test   set up, then run the whole test suite (lint, format check, pytest, benchmark)
+#   make lab    set up, then open the planners' workbench in JupyterLab
 # Everything installs into .venv (pinned by constraints.txt); generated files go to build/.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -8,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: run test setup browser lint format bench clean
+.PHONY: run lab test setup browser lint format bench clean
 
 setup: $(STAMP)
 
@@ -21,6 +22,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 run: setup
 	$(BIN)/balans app
+
+# The workbench in JupyterLab on localhost (the link with its token is printed). As root,
+# JupyterLab refuses to start without --allow-root; LAB_ARGS adds more (e.g. --no-browser).
+LAB_ARGS ?=
+lab: setup
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_ARGS) notebooks/workbench.ipynb
 
 # The browser tests drive Debian's Chromium (Playwright's own download does not work here).
 browser:

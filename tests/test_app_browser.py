@@ -248,3 +248,144 @@ def test_a_viewer_cannot_run_code_in_the_apps_kernel(app_url, browser, tmp_path)
     assert "execute_reply" not in got
     assert not marker.exists()  # Voilà refuses execute_request from a browser client
     p.page.close()
+
+
+# ------------------------------------------------------------------ layout (issue 12, item 1)
+
+LAYOUT_SIZES = [(1024, 768), (1280, 800), (1920, 1080)]
+TAB_NAMES = [
+    "Diagram",
+    "Personal och tillgänglighet",
+    "Osäkerhet och mål",
+    "Tabeller",
+    "Dela och spara",
+]
+MIN_TRACK_PX = 150
+
+# Every visible slider's track (the noUi bar a board member drags), and every visible text
+# the widgets cut with an ellipsis when it does not fit: labels, tab titles, group titles,
+# buttons. A text is cut when its content is wider than its box (scrollWidth > clientWidth).
+MEASURE_JS = """() => {
+  const shown = (e) => e.offsetParent !== null && e.getClientRects().length > 0;
+  const tracks = [];
+  document.querySelectorAll('.balans-app .widget-slider').forEach((box) => {
+    if (!shown(box)) return;
+    const bar = box.querySelector('.noUi-target');
+    const lab = box.querySelector('.widget-label');
+    tracks.push([lab ? lab.textContent.trim() : '?', bar.getBoundingClientRect().width]);
+  });
+  const cut = [];
+  const texts = '.widget-label, .widget-label-basic span, .lm-TabBar-tabLabel, '
+    + '.jupyter-widget-Collapse-header span, .widget-button, .widget-toggle-button, '
+    + '.widget-dropdown select';
+  document.querySelectorAll('.balans-app').forEach((app) => app.querySelectorAll(texts).forEach((e) => {
+    if (!shown(e) || !e.textContent.trim()) return;
+    if (e.tagName === 'SELECT') {  // a closed dropdown shows its chosen option
+      const opt = e.options[e.selectedIndex];
+      const probe = document.createElement('span');
+      probe.style.cssText = getComputedStyle(e).font ? `font:${getComputedStyle(e).font};visibility:hidden;position:absolute;white-space:nowrap` : '';
+      probe.textContent = opt ? opt.text : '';
+      document.body.appendChild(probe);
+      const need = probe.getBoundingClientRect().width;
+      probe.remove();
+      if (need > e.clientWidth - 24) cut.push([e.className, probe.textContent, need, e.clientWidth]);
+      return;
+    }
+    if (e.scrollWidth > e.clientWidth + 1) cut.push([e.className, e.textContent.trim(), e.scrollWidth, e.clientWidth]);
+  }));
+  document.querySelectorAll('.balans-tabs .vega-embed svg text').forEach((t) => {  // Vega's "…"
+    if (shown(t) && t.textContent.endsWith('\u2026')) cut.push(['chart text', t.textContent, 0, 0]);
+  });
+  const wide = [];  // a chart sticking out of its tab would be cut by the tab's scroll box
+  const tab = document.querySelector('.balans-tabs > .widget-tab-contents').getBoundingClientRect();
+  document.querySelectorAll('.balans-tabs .vega-embed svg').forEach((svg) => {
+    if (!shown(svg)) return;
+    const r = svg.getBoundingClientRect();
+    if (r.right > tab.right + 1) wide.push([svg.getAttribute('aria-label') || 'chart', r.right - tab.right]);
+  });
+  document.querySelectorAll('.balans-controls').forEach((c) => {  // a control out of its column
+    if (shown(c) && c.scrollWidth > c.clientWidth + 1) wide.push(['controls', c.scrollWidth - c.clientWidth]);
+  });
+  document.querySelectorAll('.balans-tabs table').forEach((t) => {  // a column out of sight
+    if (shown(t) && t.scrollWidth > t.clientWidth + 1) wide.push(['table', t.scrollWidth - t.clientWidth]);
+  });
+  const page = document.querySelector('.balans-app');
+  return {tracks, cut, wide, overflow: page.scrollWidth - page.clientWidth};
+}"""
+
+
+def _full_screenshot(page, path: Path, width: int, height: int) -> None:
+    """The whole page, not only the first screen: Voilà's lab shell scrolls inside a fixed
+    box, so the viewport is made as tall as the content for the picture (same width)."""
+    tall = page.evaluate(
+        """() => { const app = document.querySelector('.balans-app'); let s = 0;
+        for (let e = app.parentElement; e; e = e.parentElement) s += e.scrollTop;
+        return app.getBoundingClientRect().bottom + s + 40; }"""
+    )
+    page.set_viewport_size({"width": width, "height": max(height, min(int(tall) + 40, 8000))})
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": width, "height": height})
+    page.wait_for_timeout(200)
+
+
+@pytest.mark.parametrize("size", LAYOUT_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_layout_every_slider_keeps_its_track_and_no_text_is_cut(app_url, browser, size):
+    """From a 1024×768 tablet to a 1920×1080 screen, on every tab (the analysis open, the
+    downloads prepared), with every lever group opened in turn: each slider's track is at
+    least 150 px wide, no label, tab title or button text is cut off and no chart is wider
+    than its tab. A screenshot of
+    each tab at each size goes to build/look/."""
+    width, height = size
+    look = BUILD / "look"
+    look.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(app_url)
+    page.wait_for_selector(".balans-headline", timeout=60_000)
+    tabs = page.locator(".balans-tabs .lm-TabBar-tab")
+    assert tabs.all_inner_texts() == TAB_NAMES
+    groups = page.locator(".balans-controls .jupyter-widget-Collapse-header")
+    problems: list[str] = []
+    seen: dict[str, list[float]] = {}
+    for i, name in enumerate(TAB_NAMES):
+        tabs.nth(i).click()
+        if name == "Osäkerhet och mål":
+            page.wait_for_selector("text=sannolikheten att nå balans", timeout=60_000)
+            page.wait_for_function(
+                "document.querySelectorAll('.balans-tabs .vega-embed svg').length >= 2",
+                timeout=30_000,
+            )
+        if name == "Dela och spara":
+            page.get_by_role("button", name="Förbered diagram och tabeller för nedladdning").click()
+            page.wait_for_selector("a[download$='.xlsx']", timeout=60_000)
+        page.wait_for_timeout(500)
+        for g in range(groups.count()):  # every lever group open in turn, each slider measured
+            if "jupyter-widget-Collapse-open" not in (
+                groups.nth(g).locator("..").get_attribute("class") or ""
+            ):
+                groups.nth(g).click()
+                page.wait_for_timeout(150)
+            got = page.evaluate(MEASURE_JS)
+            for label_text, px in got["tracks"]:
+                seen.setdefault(f"{name} | {label_text}", []).append(round(px))
+                if px < MIN_TRACK_PX:
+                    problems.append(f"{width}px, {name}: slider '{label_text}' track {px:.0f} px")
+            for cls, text, need, have in got["cut"]:
+                problems.append(f"{width}px, {name}: '{text}' cut ({need} > {have} px, {cls})")
+            for chart, px in got["wide"]:
+                problems.append(
+                    f"{width}px, {name}: chart '{chart}' {px:.0f} px wider than its tab"
+                )
+            if got["overflow"] > 1:
+                problems.append(f"{width}px, {name}: the page is {got['overflow']} px too wide")
+        groups.nth(0).click()  # back to the first group for the picture
+        page.wait_for_timeout(150)
+        stem = name.lower().replace(" och ", "_").replace(" ", "_")
+        stem = stem.replace("ä", "a").replace("å", "a").replace("ö", "o")
+        _full_screenshot(page, look / f"app_{width}x{height}_{i + 1}_{stem}.png", width, height)
+    n_sliders = page.locator(".balans-controls .widget-slider").count()
+    report = look / f"slider_widths_{width}x{height}.json"
+    report.write_text(json.dumps(seen, ensure_ascii=False, indent=1), encoding="utf-8")
+    page.close()
+    assert n_sliders >= 15 and len(seen) == len(TAB_NAMES) * n_sliders  # each, on every tab
+    assert problems == [], "\n".join(dict.fromkeys(problems))

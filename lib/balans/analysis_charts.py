@@ -137,6 +137,9 @@ def fan_chart(
 # --------------------------------------------------------------------------- tornado
 
 
+TORNADO_BARS_WIDTH = 360
+
+
 def tornado_chart_frame(frame: pd.DataFrame, lang: str = "sv") -> pd.DataFrame:
     """Long table for the tornado: two bars per input (low end, high end), each from the
     scenario's deviation to the deviation at that end of the input's range."""
@@ -177,7 +180,7 @@ def tornado_chart(frame: pd.DataFrame, lang: str = "sv") -> alt.TopLevelMixin:
                 "input:N",
                 sort=list(dict.fromkeys(df.input)) if len(df) else None,
                 title=None,
-                axis=alt.Axis(labelLimit=260),
+                axis=alt.Axis(labelLimit=0),  # never cut: the app shrinks a wide chart
             ),
             x=alt.X(
                 "start_mkr:Q",
@@ -201,7 +204,9 @@ def tornado_chart(frame: pd.DataFrame, lang: str = "sv") -> alt.TopLevelMixin:
         )
         .properties(
             title=_c("tornado_title", lang).format(year=year),
-            width=WIDTH,
+            # the bars narrower than the other charts': the input names beside them take
+            # about 330 px, and the whole should fit a tablet's tab (and an A4 page) unscaled
+            width=TORNADO_BARS_WIDTH,
             height=max(HEIGHT, 24 * max(len(frame), 1)),
         )
     )

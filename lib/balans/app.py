@@ -363,6 +363,55 @@ _CSS = """
 .balans-error { border-left: 4px solid #D55E00; padding: 6px 10px; background: #fff4ee; }
 .balans-downloads a { margin-right: 14px; }
 .balans-warnings { border-left: 4px solid #E69F00; padding: 4px 10px; background: #fff8e6; max-width: 1100px; }
+/* Layout, 1024 px to 1920 px and embedded in JupyterLab: the page measures its own width
+   (a container query, so a narrow notebook cell counts as narrow). Controls left in a column
+   of 300-440 px, the tabs take the rest; under 900 px the two stack. A label sits above its
+   control and wraps; the control fills the column, so a slider's track never shrinks to a
+   dot. The tab column may not push the controls column: what is wider scrolls inside it. */
+.balans-app { container: balans / inline-size; width: 100%; box-sizing: border-box; }
+.balans-app .balans-row { flex-wrap: wrap; gap: 4px 12px; align-items: center; }
+.balans-app .balans-main { display: grid; grid-template-columns: clamp(300px, 30%, 440px) minmax(0, 1fr); gap: 12px; align-items: start; }
+.balans-app .balans-main > .widget-box, .balans-app .balans-main > .widget-tab { min-width: 0; width: auto; margin: 0; }
+@container balans (max-width: 900px) {
+  .balans-app .balans-main { grid-template-columns: minmax(0, 1fr); }
+  .balans-app .balans-controls { max-width: 640px; }
+}
+.balans-app .balans-controls .widget-accordion { width: auto; margin: 2px 0; }
+.balans-app .balans-slider-row { align-items: flex-end; width: 100%; }
+.balans-app .balans-slider-row > .balans-control { flex: 1 1 auto; min-width: 0; }
+.balans-app .widget-inline-hbox.balans-control { width: 100%; max-width: 100%; height: auto; flex-wrap: wrap; align-items: center; margin: 6px 0 2px 0; }
+.balans-app .balans-tabs .widget-inline-hbox.balans-control { max-width: 560px; }
+.balans-app .balans-control > .widget-label { flex: 1 0 100%; width: auto; max-width: 100%; min-width: 0; height: auto; line-height: 1.35; margin: 0 0 2px 0; text-align: left; white-space: normal; overflow: visible; text-overflow: clip; }
+.balans-app .balans-control > .slider-container { flex: 1 1 150px; min-width: 150px; min-height: 28px; margin: 0 10px; display: flex; align-items: center; }
+.balans-app .balans-control > .slider-container > .noUi-target { flex: 1 1 auto; }
+.balans-app .widget-html > .widget-html-content { line-height: 1.45; }  /* wrapped text, not 28 px lines */
+.balans-app .balans-slider-row > .widget-html { height: 28px; margin-bottom: 2px; }
+.balans-app .balans-slider-row > .widget-html > .widget-html-content { line-height: 28px; }
+.balans-app .balans-control > select, .balans-app .balans-control > input { flex: 1 1 auto; min-width: 0; max-width: 100%; }
+.balans-app .balans-control .widget-label-basic, .balans-app .balans-control .widget-label-basic span { white-space: normal; overflow: visible; height: auto; line-height: 1.35; }
+.balans-app .balans-picker > .widget-label { white-space: normal; overflow: visible; }
+.balans-app .balans-picker > select { min-width: 0; }
+.balans-app .widget-button { height: auto; min-height: var(--jp-widgets-inline-height, 28px); white-space: normal; max-width: 100%; }
+.balans-app .jupyter-widget-Collapse-header span { white-space: normal; }
+.balans-app .balans-tabs > .lm-TabBar { height: auto; min-height: 0; overflow: visible; }
+.balans-app .balans-tabs > .lm-TabBar > .lm-TabBar-content { flex-wrap: wrap; }
+.balans-app .balans-tabs > .lm-TabBar .lm-TabBar-tab { flex: 0 0 auto; max-width: none; }
+.balans-app .balans-tabs > .lm-TabBar .lm-TabBar-tabLabel { overflow: visible; text-overflow: clip; }
+.balans-app .balans-tabs > .widget-tab-contents { overflow-x: auto; min-width: 0; }
+.balans-app .balans-tabs .widget-html-content { min-width: 0; }
+.balans-app .balans-tabs table { display: block; max-width: 100%; overflow-x: auto; border-collapse: collapse; }
+.balans-app .balans-tabs th { white-space: normal; vertical-align: bottom; }
+.balans-app .balans-tabs th, .balans-app .balans-tabs td { padding: 3px 6px; line-height: 1.35; }
+@container balans (max-width: 1100px) {
+  .balans-app .balans-tabs table { font-size: 12px; }
+  .balans-app .balans-tabs th, .balans-app .balans-tabs td { padding: 3px 4px; }
+  .balans-app .balans-tabs > .widget-tab-contents { padding: 8px; }
+}
+/* a chart wider than its tab (the tornado's long labels on a tablet) shrinks to fit, whole */
+.balans-app .balans-tabs .widget-box > .vega-embed { min-width: 0; max-width: 100%; }
+.balans-app .balans-tabs .vega-embed > svg { max-width: 100%; height: auto; }
+.balans-app .balans-downloads { overflow-wrap: anywhere; }
+.balans-app .balans-downloads a { display: inline-block; margin: 0 14px 6px 0; }
 </style>
 """
 
@@ -449,8 +498,10 @@ class BalansApp:
     # ------------------------------------------------------------------ widgets
 
     def _build(self) -> None:
-        style = {"description_width": "300px"}
-        layout = w.Layout(width="560px")
+        # No fixed widths: the stylesheet (_CSS) puts each label above its control and lets
+        # the control fill its column, so a slider keeps its track on a tablet too.
+        style: dict[str, str] = {}
+        layout = w.Layout()
         self.controls: dict[str, w.Widget] = {}
         self.sources: dict[str, w.HTML] = {}
         for c in CONTROLS:
@@ -487,7 +538,7 @@ class BalansApp:
                 )
             else:
                 ctl = w.Checkbox(indent=False, style=style, layout=layout)
-            self.controls[c.key] = ctl
+            self.controls[c.key] = ctl.add_class("balans-control")
             self.sources[c.key] = w.HTML(self._source_html(c.source))
         for y in self.case.years:
             key = f"pay_{y}"
@@ -499,13 +550,13 @@ class BalansApp:
                 style=style,
                 layout=layout,
                 readout=False,
-            )
+            ).add_class("balans-control")
             self.sources[key] = w.HTML(self._source_html(f"pay_revision_pct_{y}"))
         # Readouts in the viewer's number format (the slider's own readout has a decimal point)
         self.readouts: dict[str, w.HTML] = {}
         for key, ctl in self.controls.items():
             if isinstance(ctl, w.FloatSlider | w.IntSlider):
-                self.readouts[key] = w.HTML(layout=w.Layout(width="70px"))
+                self.readouts[key] = w.HTML(layout=w.Layout(width="56px", flex="0 0 auto"))
                 ctl.observe(lambda ch, k=key: self._show_readout(k), names="value")
         self.not_replaced = w.HTML()
         self.drug_reference = w.HTML()
@@ -514,9 +565,9 @@ class BalansApp:
 
         self.picker = w.Dropdown(
             options=[(s.name, k) for k, s in self.scenario_files.items()],
-            style=style,
-            layout=layout,
-        )
+            style={"description_width": "initial"},
+            layout=w.Layout(width="auto", max_width="100%"),
+        ).add_class("balans-picker")
         self.reset = w.Button(icon="undo", layout=w.Layout(width="auto"))
         self.reset.on_click(lambda _: self.load_scenario(self._baseline_key()))
         self.year = w.ToggleButtons(options=list(self.case.years), value=self.case.years[-1])
@@ -535,8 +586,10 @@ class BalansApp:
         self.warnings = w.HTML()
         self.analysis_text = w.HTML()
         self.mc_text = w.HTML()
-        self.goal_lever = w.Dropdown(style=style, layout=layout)
-        self.goal_target = w.FloatText(value=0.0, style=style, layout=w.Layout(width="420px"))
+        self.goal_lever = w.Dropdown(style=style, layout=layout).add_class("balans-control")
+        self.goal_target = w.FloatText(value=0.0, style=style, layout=layout).add_class(
+            "balans-control"
+        )
         self.goal_button = w.Button(icon="bullseye", layout=w.Layout(width="auto"))
         self.goal_text = w.HTML()
         self.goal_button.on_click(lambda _: self._goal_seek())
@@ -575,15 +628,18 @@ class BalansApp:
             [
                 w.HTML(_CSS),
                 self.title,
-                w.HBox([self.picker, self.reset]),
-                w.HBox([self.year, self.lang_switch]),
+                w.HBox([self.picker, self.reset]).add_class("balans-row"),
+                w.HBox([self.year, self.lang_switch]).add_class("balans-row"),
                 self.message,
                 self.cards,
                 self.warnings,
-                w.HBox([w.VBox([self.accordion], layout=w.Layout(width="600px")), self.tabs]),
+                w.HBox(
+                    [w.VBox([self.accordion]).add_class("balans-controls"), self.tabs]
+                ).add_class("balans-main"),
                 self.sources_panel,
             ]
-        )
+        ).add_class("balans-app")
+        self.tabs.add_class("balans-tabs")
 
     def _division_options(self) -> list[tuple[str, str]]:
         """The whole board, then each division (only where divisions are the ledger's own)."""
@@ -602,7 +658,11 @@ class BalansApp:
         for k in keys:
             ctl = self.controls[k]
             items += [
-                w.HBox([ctl, self.readouts[k]]) if k in self.readouts else ctl,
+                (
+                    w.HBox([ctl, self.readouts[k]]).add_class("balans-slider-row")
+                    if k in self.readouts
+                    else ctl
+                ),
                 self.sources[k],
             ]
             if k == "bought_pct":

@@ -123,17 +123,37 @@ _TIME_LOCALE = {
 }
 WIDTH, HEIGHT = 520, 240
 
+# vega-embed's menu without the links to the online Vega editor (nothing leaves the machine)
+EMBED_OPTIONS = {"actions": {"export": True, "source": False, "compiled": False, "editor": False}}
+
+
+def render_offline() -> None:
+    """Draw every chart a notebook shows with no network: Altair's ``jupyter`` renderer,
+    each chart a JupyterChart widget whose Vega, Vega-Lite and vega-embed come from the
+    bundle vl-convert ships, not from a CDN. Altair's default renderer loads them from
+    cdn.jsdelivr.net, which fails on a machine without internet ("Error loading script"),
+    and JupyterLab's own Vega extension draws only Vega-Lite 5, not this Altair's 6.
+    The workbench calls it in its first cell; it needs JupyterLab's widget manager."""
+    alt.renderers.enable("jupyter", offline=True, embed_options=EMBED_OPTIONS)
+
 
 def chart_label(key: str, lang: str) -> str:
     return label(f"charts.{key}", lang)
 
 
 def style(chart: alt.TopLevelMixin, lang: str = "sv") -> alt.TopLevelMixin:
-    """The house style: the language's number and month format, font and sizes."""
-    return chart.configure(
-        locale={"number": _NUMBER_LOCALE[lang], "time": _TIME_LOCALE[lang]},
-        font="Source Sans Pro, Helvetica, Arial, sans-serif",
-    ).configure_view(stroke=None)
+    """The house style: the language's number and month format, font and sizes. Legend
+    labels are never cut with an ellipsis (Vega's default limit is 160 px, too short for
+    "Avropade men ej levererade hyrtimmar"); a chart wider than its place in the app
+    shrinks to fit instead."""
+    return (
+        chart.configure(
+            locale={"number": _NUMBER_LOCALE[lang], "time": _TIME_LOCALE[lang]},
+            font="Source Sans Pro, Helvetica, Arial, sans-serif",
+        )
+        .configure_view(stroke=None)
+        .configure_legend(labelLimit=0)
+    )
 
 
 def _month_dates(months: pd.Series) -> pd.Series:
