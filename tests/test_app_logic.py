@@ -66,6 +66,39 @@ def test_a_link_with_bad_values_names_them_and_keeps_the_good_ones():
     assert any(p.startswith("staff_start=1999-01") and "2024-01–2024-12" in p for p in problems)
 
 
+def test_odd_query_values_are_named_and_the_page_still_opens():
+    """Issue 13: ?year=² broke the page (a digit to str.isdigit, not to int); year=9999 and
+    lang=xx were ignored without a word."""
+    months = [f"2024-{m:02d}" for m in range(1, 13)]
+    values, problems = parse_query(
+        "year=%C2%B2&lang=xx&staff_pct=3", months, ["baseline"], years=[2023, 2024]
+    )
+    assert values == {"staff_pct": 3.0}
+    assert "year=² (2023 | 2024)" in problems and "lang=xx (sv | en)" in problems
+    assert parse_query("year=9999", months, [], years=[2023, 2024])[1] == [
+        "year=9999 (2023 | 2024)"
+    ]
+    app = BalansApp(query="year=%C2%B2&lang=xx&year=2023")
+    assert app.year.value == 2023
+    assert "year=²" in app.message.value and "lang=xx" in app.message.value
+    assert "balans-headline" in app.cards.value
+
+
+def test_a_scenario_file_name_cannot_put_script_in_the_page(tmp_path):
+    import shutil
+
+    from conftest import REPO
+
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    evil = 'x" onmouseover="alert(1)'
+    shutil.copy(REPO / "scenarios" / "hyrstopp.yaml", folder / f"{evil}.yaml")
+    app = BalansApp(scenarios_dir=folder)
+    app.load_scenario(evil)
+    link = app._yaml_link()
+    assert 'onmouseover="alert(1)' not in link and "&quot;" in link
+
+
 def test_the_app_round_trips_its_own_link():
     app = BalansApp()
     app.load_scenario("hyrstopp")

@@ -27,7 +27,7 @@ import ipywidgets as w
 from .api import Result, get_engine, run
 from .case import Case, Figure, load_case
 from .errors import BalansError
-from .fmt import label, mkr, number
+from .fmt import LANGUAGES, label, mkr, number
 from .fmt import labels as label_tree
 from .resources import scenarios_dir as case_scenarios_dir
 from .scenario import Scenario, load_scenario, parse_scenario
@@ -289,9 +289,10 @@ def parse_query(
     scenario_stems: list[str],
     lang: str = "sv",
     divisions: list[str] | None = None,
+    years: list[int] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Control values from a query string; every value that cannot be used is named in a
-    message (and ignored), never raised."""
+    message (and ignored), never raised: the page still opens, on what could be used."""
     out: dict[str, Any] = {}
     problems: list[str] = []
     by_key = {c.key: c for c in CONTROLS}
@@ -302,8 +303,18 @@ def parse_query(
             else:
                 problems.append(f"scenario={raw} ({', '.join(scenario_stems)})")
             continue
-        if key in ("year", "lang"):
-            out[key] = raw
+        if key == "year":
+            shown_years = years or []
+            if raw.isascii() and raw.isdigit() and int(raw) in shown_years:
+                out["year"] = int(raw)
+            else:
+                problems.append(f"year={raw} ({' | '.join(str(y) for y in shown_years)})")
+            continue
+        if key == "lang":
+            if raw in LANGUAGES:
+                out["lang"] = raw
+            else:
+                problems.append(f"lang={raw} ({' | '.join(LANGUAGES)})")
             continue
         c = by_key.get(key)
         if c is None and key.startswith("pay_"):
@@ -838,13 +849,14 @@ class BalansApp:
             list(self.scenario_files),
             self.lang,
             self.engine.division_ids if self.case.divisions_real else [],
+            list(self.case.years),
         )
-        if "lang" in values and values["lang"] in ("sv", "en") and values["lang"] != self.lang:
+        if "lang" in values and values["lang"] != self.lang:
             self.lang_switch.value = values["lang"]
         if "scenario" in values:
             self.load_scenario(values["scenario"])
-        if "year" in values and values["year"].isdigit() and int(values["year"]) in self.case.years:
-            self.year.value = int(values["year"])
+        if "year" in values:
+            self.year.value = values["year"]
         self.set_values({k: v for k, v in values.items() if k in self.controls})
         self.update()
         if problems:
@@ -1109,7 +1121,7 @@ class BalansApp:
     def _yaml_link(self) -> str:
         assert self.scenario is not None
         data = base64.b64encode(self.scenario.to_yaml().encode()).decode()
-        return f'<div class="balans-downloads"><a download="{self.base_key}_app.yaml" href="data:text/yaml;base64,{data}">{html.escape(self.L("download_yaml"))}</a></div>'
+        return f'<div class="balans-downloads"><a download="{html.escape(self.base_key)}_app.yaml" href="data:text/yaml;base64,{data}">{html.escape(self.L("download_yaml"))}</a></div>'
 
     def _prepare_downloads(self) -> None:
         try:
