@@ -122,3 +122,23 @@ def test_the_rest_rule_box_starts_ticked_because_the_rule_is_in_the_baseline():
     off = scenario_from_values(case, base, values, values | {"rest_on": False})
     assert off.levers.rest_rule is not None and off.levers.rest_rule.extra_need_pct == 0
     assert by_year(run(off), "change_vs_baseline_mkr", 2024) > 40  # the rule's 45 mkr gone
+
+
+def test_a_failure_in_the_app_is_logged_for_the_server_not_streamed_to_the_viewer(
+    monkeypatch, capsys
+):
+    import sys
+
+    import balans.app as app_module
+
+    app = BalansApp()
+
+    def broken(*_a, **_k):
+        raise RuntimeError("/usr/lib/python3.11/site-packages/secret")
+
+    monkeypatch.setattr(app_module, "run", broken)
+    app.controls["staff_pct"].value = 3.0  # an update that fails
+    handler = app_module.log.handlers[0]
+    assert handler.stream is sys.__stderr__  # the kernel's own stderr: the server's log
+    assert "secret" not in capsys.readouterr().err  # nothing on the kernel's sys.stderr
+    assert "balans-error" in app.message.value and "secret" not in app.message.value

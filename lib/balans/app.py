@@ -17,6 +17,7 @@ import html
 import logging
 import math
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,20 @@ from .scenario import Scenario, load_scenario, parse_scenario
 from .summary import season_text
 
 log = logging.getLogger("balans.app")
+
+
+def _log_to_the_server() -> None:
+    """The app's log goes to the kernel process's own stderr, which is the server's log, not
+    to ``sys.stderr``: in a kernel that is a stream to the viewer's browser, and a traceback
+    there would show install paths and versions to every board member."""
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.__stderr__)
+        handler.setFormatter(logging.Formatter("[balans.app] %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+
+
+_log_to_the_server()
 
 SCENARIOS_DIR = case_scenarios_dir()  # the shipped case's scenarios/ (package data)
 
