@@ -516,3 +516,14 @@ def test_every_wrong_setting_of_case_yaml_is_named_at_once(case_copy):
     ):
         assert place in said, place
     assert len(said) < 2048
+
+
+def test_a_cell_too_long_for_csv_is_named_with_its_row(case_copy):
+    path = case_copy / "accounts.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[2] += "x" * 200_000  # the note of the third row: past csv's 131 072 characters
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        load_case(case_copy)
+    said = str(err.value)
+    assert said.startswith(f"{path}, row 3: not readable as CSV") and len(said) < 2048

@@ -313,7 +313,17 @@ def _read_csv(
             allowed="comma-separated values (save as 'CSV UTF-8, comma')",
         )
     reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+    header: list[str] = []
+    try:  # csv refuses a cell over 131 072 characters: name the row
+        header = list(reader.fieldnames or [])
+        records = list(reader)
+    except csv.Error as exc:
+        raise DataError(
+            str(path),
+            f"not readable as CSV ({exc})",
+            row=reader.line_num + 1 if header else 1,
+            allowed="cells of at most 131 072 characters, every quote closed",
+        ) from None
     known = {c.name for c in cols}
     for h in header:
         if h not in known:
@@ -324,7 +334,7 @@ def _read_csv(
         if c.name not in header:
             raise DataError(str(path), "a column is missing", row=1, column=c.name)
     rows = []
-    for line_no, raw in enumerate(reader, start=2):
+    for line_no, raw in enumerate(records, start=2):
         if None in raw:
             raise DataError(
                 str(path),
