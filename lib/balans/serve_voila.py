@@ -319,6 +319,9 @@ class BalansVoilaHandler(TornadoVoilaHandler):
         if self.notebook_path and path:  # Voilà redirects these to files: no kernel
             await super().get(path)
             return
+        for name in ("template", "theme"):  # one look for everyone (overrides are off):
+            self.request.arguments.pop(name, None)  # without these the pool serves the page
+            self.request.query_arguments.pop(name, None)
         km = self.kernel_manager
         notebook_path = self.notebook_path
         pools = getattr(km, "_pools", {}).get(notebook_path, [])
