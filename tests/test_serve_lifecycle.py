@@ -131,13 +131,17 @@ def port_open(port: int) -> bool:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_stops_the_server_and_every_kernel(tmp_path, sig):
+def test_a_signal_stops_the_server_and_every_kernel(tmp_path, sig, request):
     server = Server(tmp_path, "--pool-size", "1")
+    page = None
     try:
         server.wait_kernels(1)  # the preheated pool
         # a visitor takes it; the pool's refill waits 15 s (the stop must not start it)
-        status, page = get(server.url)
-        assert status == 200 and "kernelId" in page
+        if sig == signal.SIGTERM and CHROMIUM.exists():  # a viewer in a browser
+            page, _ = open_page(request.getfixturevalue("browser"), server.url)
+        else:  # a visitor like curl
+            status, body = get(server.url)
+            assert status == 200 and "kernelId" in body
         kernels = server.kernels()
         assert kernels, "no kernel to stop"
         started = time.monotonic()
@@ -155,8 +159,50 @@ def test_a_signal_stops_the_server_and_every_kernel(tmp_path, sig):
         assert not left, f"kernels still running after {sig.name}: {left}"
         assert not port_open(server.port), "the web server still holds the port"
         assert "Traceback" not in console, console
+        if page is not None:  # the viewer is told, in Swedish, and offered a reload
+            notice = page.locator("#balans-session-notice")
+            notice.wait_for(state="visible", timeout=10_000)
+            assert notice.get_attribute("data-kind") in ("stopped", "lost")
+            assert "Servern har stängts av" in notice.inner_text() or "bröts" in notice.inner_text()
+            assert notice.locator("a").inner_text() == "Ladda om med samma inställning"
     finally:
+        if page is not None:
+            page.close()
         server.kill()
+
+
+def test_the_cap_and_the_settings():
+    from balans.serve import default_max_kernels, voila_config
+
+    gb = 2**30
+    assert default_max_kernels(24 * gb) == (24 * 1024 - 2048) // 300 == 75
+    assert default_max_kernels(16 * gb) == 47  # about 60 page loads filled 16 GB before
+    assert default_max_kernels(2 * gb) == 2  # at least 2
+    cfg = voila_config(pool_size=5, max_kernels=3, idle_timeout_s=1800, release_after_s=30)
+    assert cfg["VoilaConfiguration"]["default_pool_size"] == 3  # the pool within the cap
+    km = cfg["BalansMappingKernelManager"]
+    assert (km["max_kernels"], km["idle_timeout"], km["release_after"]) == (3, 1800, 30)
+    assert cfg["MappingKernelManager"]["cull_interval"] == 10
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--max-kernels", "0", "--max-kernels 0: allowed at least 1"),
+        ("--release-after", "1", "--release-after 1: allowed 5 to 3600 seconds"),
+        ("--idle-timeout", "-1", "--idle-timeout -1: allowed 0 (never) or more"),
+    ],
+)
+def test_bad_serving_flags_are_named(flag, value, message):
+    import contextlib
+    import io
+
+    from balans.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["app", "--no-browser", "--port", str(free_port()), flag, value]) == 2
+    assert message in err.getvalue()
 
 
 def test_a_visitor_over_the_cap_gets_the_full_page(tmp_path):
