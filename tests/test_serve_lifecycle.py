@@ -287,7 +287,7 @@ def browser():
 
 
 def open_page(browser, url: str):
-    page = browser.new_page()
+    page = browser.new_page(accept_downloads=True)
     page.goto(url)
     page.wait_for_selector(".balans-headline", timeout=90_000)
     config = page.locator("#jupyter-config-data").first.text_content()
@@ -297,6 +297,11 @@ def open_page(browser, url: str):
 def test_a_closed_page_releases_its_kernel(short_server, browser):
     page, kernel_id = open_page(browser, short_server.url)
     assert kernel_id in short_server.kernels()
+    # a download is no unload: the page's close beacon must not end its kernel
+    with page.expect_download():
+        page.evaluate("document.querySelector('.balans-downloads a[download]').click()")
+    time.sleep(2)
+    assert kernel_id in short_server.kernels(), "a download ended the page's kernel"
     page.close()  # without beforeunload: no beacon, the server must notice by itself
     took = wait_gone(short_server, kernel_id)
     print(f"closed page's kernel gone after {took:.1f} s")

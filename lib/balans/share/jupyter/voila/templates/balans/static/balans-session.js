@@ -13,8 +13,13 @@
   var ended = false; // the kernel is gone for good: the notice stays
   var lostTimer = null;
 
-  window.addEventListener("beforeunload", function () { leaving = true; });
-  window.addEventListener("pagehide", function () { leaving = true; });
+  function leave() {
+    leaving = true;
+    // still here a few seconds later: the unload did not happen (cancelled, a download)
+    setTimeout(function () { leaving = false; }, 3000);
+  }
+  window.addEventListener("beforeunload", leave);
+  window.addEventListener("pagehide", leave);
 
   function sameSetting() {
     var a = document.querySelector("a.balans-share-link");
