@@ -47,6 +47,11 @@ STOP_CLOSE_CODE = 1001  # "going away": the server stops
 # that request starts its kernel), so a kernel being started counts against the cap from the
 # moment the visitor is let in.
 _TICKET: contextvars.ContextVar[str | None] = contextvars.ContextVar("balans_ticket", default=None)
+# The kernel the request being served got (preheated or its own), so its idle time can start
+# when the page has been sent, not when its last cell ran.
+_PAGE_KERNEL: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "balans_page_kernel", default=None
+)
 
 FULL_TEXT = "Appen är full just nu – försök igen om en minut"
 FULL_PAGE = """<!doctype html>
@@ -104,6 +109,7 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
         self._handing_out = 0  # pool kernels being handed to a visitor right now
         self._stopping = False
         self._pool_tasks_starting: set[asyncio.Task] = set()
+        self._ever_connected: set[str] = set()  # kernels a page has connected to
         super().__init__(**kwargs)
 
     # -- counting -------------------------------------------------------------------------
@@ -163,6 +169,7 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
                 task.add_done_callback(self._pool_tasks_starting.discard)
         else:  # a visitor's own kernel: the visitor's ticket becomes this kernel
             self.release_ticket(_TICKET.get())
+            _PAGE_KERNEL.set(kernel_id)
         # up to the kernel's registration in _pending_kernels nothing awaits, so the kernel
         # is counted from here on
         return await super().start_kernel(**kwargs)
@@ -170,6 +177,7 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
     async def shutdown_kernel(self, kernel_id: str, *args: Any, **kwargs: Any) -> None:
         BalansKernelWebsocketHandler.close_kernel(kernel_id, STOP_CLOSE_CODE, "shutdown")
         self._pool_kernel_ids.discard(kernel_id)
+        self._ever_connected.discard(kernel_id)
         await super().shutdown_kernel(kernel_id, *args, **kwargs)
 
     async def shutdown_all(self, *args: Any, **kwargs: Any) -> None:
@@ -177,10 +185,21 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
         await super().shutdown_all(*args, **kwargs)
 
     # -- culling ---------------------------------------------------------------------------
+    def notify_connect(self, kernel_id: str) -> None:
+        self._ever_connected.add(kernel_id)
+        super().notify_connect(kernel_id)
+
+    def touch(self, kernel_id: str | None) -> None:
+        """The kernel's idle time starts now (its page has just been sent)."""
+        kernel = self._kernels.get(kernel_id) if kernel_id else None
+        if kernel is not None:
+            kernel.last_activity = utcnow()
+
     async def cull_kernel_if_idle(self, kernel_id: str) -> None:
         """Shut down a kernel no page uses: none connected and idle ``release_after`` s
-        (or busy without a page ten times that long), or connected but idle
-        ``idle_timeout`` s. Pool kernels never reach here (Voilà's class skips them)."""
+        (twice that if no page has connected yet: a browser still loading the page; busy
+        without a page ten times that long), or connected but idle ``idle_timeout`` s.
+        Pool kernels never reach here (Voilà's class skips them)."""
         kernel = self._kernels.get(kernel_id)
         if kernel is None or not hasattr(kernel, "last_activity"):
             return
@@ -191,7 +210,8 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
         busy = getattr(kernel, "execution_state", None) == "busy"
         connections = self._kernel_connections.get(kernel_id, 0)
         if connections <= 0:
-            if idle > (10 * self.release_after if busy else self.release_after):
+            grace = self.release_after * (1 if kernel_id in self._ever_connected else 2)
+            if idle > (10 * grace if busy else grace):
                 self.log.info("Balans: kernel %s released: no page for %d s", kernel_id, idle)
                 await self.shutdown_kernel(kernel_id)
         elif self.idle_timeout > 0 and not busy and idle > self.idle_timeout:
@@ -233,6 +253,7 @@ class BalansPool:
             self._handing_out -= 1
         kernel_id = result[2]
         self._pool_kernel_ids.discard(kernel_id)
+        _PAGE_KERNEL.set(kernel_id)
         kernel = self._kernels.get(kernel_id)
         if kernel is not None:  # preheated long ago: its idle time starts with the visitor
             kernel.last_activity = utcnow()
@@ -340,9 +361,12 @@ class BalansVoilaHandler(TornadoVoilaHandler):
         # /voila/api/shutdown/<kernel>), so a closed or reloaded page ends its kernel at once
         _ = self.xsrf_token
         token = _TICKET.set(ticket)
+        page_token = _PAGE_KERNEL.set(None)
         try:
             await super().get(path)
         finally:
+            km.touch(_PAGE_KERNEL.get())  # the page is sent: from now on it may go idle
+            _PAGE_KERNEL.reset(page_token)
             _TICKET.reset(token)
             km.release_ticket(ticket)
 
