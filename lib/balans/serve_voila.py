@@ -5,7 +5,8 @@ Voilà with three additions, all in this module so the app's own code stays a no
 
 - **kernels end with their page**: a kernel no page is connected to (a closed or reloaded
   page, a request that never opened the page's websocket) is shut down after
-  ``release_after`` seconds without activity; a connected page idle for ``idle_timeout``
+  ``release_after`` seconds without activity (twice that while no page has connected yet;
+  the clock starts when the page has been sent); a connected page idle for ``idle_timeout``
   seconds loses its kernel too, and its websocket is closed with code 4001 so the page shows
   a notice with a link back to its setting (``static/balans-session.js`` in the template);
 - **a cap**: at most ``max_kernels`` live kernels, preheated ones included; a visitor over the
