@@ -74,6 +74,30 @@ def _parser() -> argparse.ArgumentParser:
         help="preheated kernels kept ready (default 2; 0 = none)",
     )
     a.add_argument(
+        "--max-kernels",
+        type=int,
+        default=None,
+        metavar="N",
+        help="at most N live kernels, one per open page (default: (memory - 2 GB) / 300 MB, "
+        "at least 2); a visitor over the cap gets a page saying the app is full",
+    )
+    a.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=30,
+        metavar="MIN",
+        help="an open page idle this many minutes loses its kernel and shows a link back to "
+        "its setting (default 30; 0 = never)",
+    )
+    a.add_argument(
+        "--release-after",
+        type=int,
+        default=30,
+        metavar="S",
+        help="a kernel whose page has closed is shut down after S seconds without activity "
+        "(default 30)",
+    )
+    a.add_argument(
         "--case",
         default=None,
         help="the case folder (default: the shipped case, HSN Region Jämtland Härjedalen)",
@@ -315,6 +339,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 pool_size=args.pool_size,
                 case_dir=case_dir,
                 cutoff=args.cutoff,
+                max_kernels=args.max_kernels,
+                idle_timeout_min=args.idle_timeout,
+                release_after_s=args.release_after,
             )
         if args.command == "close":
             from .closes import close_text, record_close

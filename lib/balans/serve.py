@@ -1,20 +1,29 @@
 """``balans app``: serve the board members' app with standalone Voilà.
 
-Standalone ``voila notebooks/app.ipynb`` (not the Jupyter server extension, which would
-expose the full kernel API), on localhost, with tracebacks hidden from viewers, preheated
-kernels for a fast first page, idle kernels culled, and a template that loads nothing
-from a CDN. The settings live in :func:`voila_config`; the README says how to serve many
-users behind JupyterHub or a reverse proxy with authentication.
+Standalone Voilà (not the Jupyter server extension, which would expose the full kernel
+API), on localhost, with tracebacks hidden from viewers, preheated kernels for a fast first
+page, a template that loads nothing from a CDN, and the additions of
+:mod:`balans.serve_voila`: kernels end with their page, at most ``max_kernels`` of them, and
+a clean stop. The settings live in :func:`voila_config`.
+
+``balans app`` runs Voilà in a child process of its own session and supervises it: SIGTERM,
+SIGINT (Ctrl-C) and SIGHUP are passed on to it as SIGTERM, and whatever of it or its kernels
+is still running after :data:`STOP_GRACE_S` seconds is killed, so the port and every kernel
+are free within 10 s. The README says how to serve many users behind JupyterHub or a reverse
+proxy with authentication.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +58,35 @@ class BalansKernelManager(ServerKernelManager):  # type: ignore[misc,valid-type]
     traceback_replacement_message = "Ett fel inträffade. Detaljerna finns i serverns logg."
 
 
+KERNEL_MB = 300  # a kernel's memory with the app loaded (about 275 MB measured), rounded up
+RESERVED_MB = 2048  # left to the server, the system and the rest
+STOP_GRACE_S = 6.0  # the child's own clean stop; then what is left is killed (10 s in all)
+
+
+def default_max_kernels(total_bytes: int | None = None) -> int:
+    """The cap on live kernels that fits this machine: (memory - 2 GB) / 300 MB, at least 2."""
+    if total_bytes is None:
+        import psutil
+
+        total_bytes = psutil.virtual_memory().total
+    return max(2, (total_bytes // 2**20 - RESERVED_MB) // KERNEL_MB)
+
+
 def voila_config(
-    ip: str = "127.0.0.1", port: int = 8866, pool_size: int = 2, cull_idle_s: int = 1800
+    ip: str = "127.0.0.1",
+    port: int = 8866,
+    pool_size: int = 2,
+    max_kernels: int = 0,
+    idle_timeout_s: int = 1800,
+    release_after_s: int = 30,
 ) -> dict[str, Any]:
-    """The Voilà settings, as a ``voila.json`` config."""
+    """The Voilà settings, as a ``voila.json`` config. ``max_kernels`` 0 means no cap;
+    ``idle_timeout_s`` 0 means an open page keeps its kernel however long it is idle."""
+    if max_kernels > 0:
+        pool_size = min(pool_size, max_kernels)
+    # check often enough that a closed page's kernel goes within release_after + 10 s
+    shortest = min(t for t in (release_after_s, idle_timeout_s) if t > 0)
+    cull_interval = max(1, min(10, shortest // 3))
     return {
         "Voila": {
             "ip": ip,
@@ -67,16 +101,30 @@ def voila_config(
             "file_allowlist": [],  # serve no files from the notebook folder
             "preheat_kernel": pool_size > 0,
             "default_pool_size": max(pool_size, 0),
+            # one template and theme for everyone: ?template= would bypass the pool (and
+            # bring back the stock template's CDN links)
+            "allow_template_override": "NO",
+            "allow_theme_override": "NO",
+            "multi_kernel_manager_class": "balans.serve_voila.BalansMappingKernelManager",
         },
         # refill the pool after 15 s, not 1 s: a refill competes with the visitor on 2 cores
         "VoilaKernelManager": {"fill_delay": 15},
         "MappingKernelManager": {
             "allow_tracebacks": False,
             "kernel_manager_class": "balans.serve.BalansKernelManager",
-            "cull_idle_timeout": cull_idle_s,
-            "cull_interval": 60,
+            # the culler's own rule is replaced (BalansMappingKernelManager.cull_kernel_if_idle);
+            # it runs only with a timeout above 0
+            "cull_idle_timeout": release_after_s,
+            "cull_interval": cull_interval,
             "cull_connected": False,
         },
+        "BalansMappingKernelManager": {
+            "max_kernels": max(max_kernels, 0),
+            "release_after": release_after_s,
+            "idle_timeout": max(idle_timeout_s, 0),
+        },
+        # a kernel asked to shut down gets 3 s before it is killed (jupyter_client: 5 s)
+        "BalansKernelManager": {"shutdown_wait_time": 3.0},
     }
 
 
@@ -94,9 +142,9 @@ def voila_command(config_dir: Path, open_browser: bool, notebook: Path = APP_NOT
     cmd = [
         sys.executable,
         "-m",
-        "voila",
+        "balans.serve_voila",
         str(notebook),
-        f"--Voila.config_file_paths=['{config_dir}']",
+        f"--Voila.config_file_paths={config_dir}",
     ]
     if open_browser:
         cmd.append("--Voila.open_browser=True")
@@ -127,6 +175,91 @@ def voila_env(case_dir: Path | None = None, cutoff: str | None = None) -> dict[s
     return env
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the child gets SIGTERM if ``balans app`` itself is killed (SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _remember_family(pid: int, family: dict[int, Any]) -> None:
+    """Add the child's descendants (its kernels) to ``family``, before they are orphaned."""
+    import psutil
+
+    try:
+        for p in psutil.Process(pid).children(recursive=True):
+            family.setdefault(p.pid, p)
+    except psutil.Error:
+        pass
+
+
+def _end_family(family: dict[int, Any]) -> None:
+    """Stop what is left of the child's kernels: SIGTERM, then SIGKILL after 1 s."""
+    import psutil
+
+    alive = []
+    for p in family.values():
+        try:
+            if p.is_running():
+                p.terminate()
+                alive.append(p)
+        except psutil.Error:
+            pass
+    _, still = psutil.wait_procs(alive, timeout=1.0)
+    for p in still:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+
+
+def supervise(proc: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> int:
+    """Wait for Voilà. SIGTERM, SIGINT and SIGHUP are passed on to it as SIGTERM (once; a
+    second signal stops it at once); after ``grace_s`` s it and what is left of its kernels
+    are killed. Returns 0 after a stop asked for by a signal, else Voilà's exit code."""
+    signals: list[int] = []
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if not signals:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+        signals.append(signum)
+
+    watched = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    before = {s: signal.signal(s, on_signal) for s in watched}
+    family: dict[int, Any] = {}
+    deadline = None
+    last_look = 0.0
+    try:
+        while True:
+            now = time.monotonic()
+            if now - last_look > (0.5 if signals else 2.0):
+                _remember_family(proc.pid, family)
+                last_look = now
+            try:
+                rc = proc.wait(timeout=0.25)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if signals and deadline is None:
+                print("Balans: stopping ...", file=sys.stderr, flush=True)
+                deadline = time.monotonic() + grace_s
+            if deadline is not None and (time.monotonic() > deadline or len(signals) > 1):
+                print("Balans: Voilà did not stop in time; killed", file=sys.stderr, flush=True)
+                _remember_family(proc.pid, family)
+                proc.kill()
+                rc = proc.wait()
+                break
+    finally:
+        _end_family(family)
+        for s, handler in before.items():
+            signal.signal(s, handler)
+    if signals:
+        print("Balans: stopped", file=sys.stderr, flush=True)
+        return 0
+    return rc
+
+
 def serve(
     port: int = 8866,
     open_browser: bool = True,
@@ -134,31 +267,47 @@ def serve(
     pool_size: int = 2,
     case_dir: Path | None = None,
     cutoff: str | None = None,
+    max_kernels: int | None = None,
+    idle_timeout_min: float = 30,
+    release_after_s: int = 30,
 ) -> int:
-    """Start Voilà and wait; return its exit code. Raises BalansError for bad settings."""
+    """Start Voilà and wait; return its exit code (0 after SIGTERM or Ctrl-C). Raises
+    BalansError for bad settings."""
     if not 1024 <= port <= 65535:
         raise BalansError(f"--port {port}: not a usable port; allowed 1024 to 65535")
+    if max_kernels is None:
+        max_kernels = default_max_kernels()
+    if max_kernels < 1:
+        raise BalansError(f"--max-kernels {max_kernels}: allowed at least 1")
+    if pool_size < 0:
+        raise BalansError(f"--pool-size {pool_size}: allowed 0 or more")
+    if idle_timeout_min < 0:
+        raise BalansError(f"--idle-timeout {idle_timeout_min:g}: allowed 0 (never) or more")
+    if not 5 <= release_after_s <= 3600:
+        raise BalansError(f"--release-after {release_after_s}: allowed 5 to 3600 seconds")
+    idle_timeout_s = round(idle_timeout_min * 60)
+    if 0 < idle_timeout_s < 5:
+        raise BalansError(f"--idle-timeout {idle_timeout_min:g}: allowed 0 or at least 0.1")
     if not port_is_free(ip, port):
         raise BalansError(f"--port {port}: the port is in use on {ip}; choose another with --port")
     if not APP_NOTEBOOK.is_file():
         raise BalansError(f"{APP_NOTEBOOK}: the app notebook is missing")
+    config = voila_config(ip, port, pool_size, max_kernels, idle_timeout_s, release_after_s)
     with tempfile.TemporaryDirectory(prefix="balans-voila-") as tmp:
         cfg = Path(tmp)
-        (cfg / "voila.json").write_text(
-            json.dumps(voila_config(ip, port, pool_size), indent=1), encoding="utf-8"
+        (cfg / "voila.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
+        idle = f"{idle_timeout_min:g} min" if idle_timeout_s else "never"
+        print(
+            f"Balans: http://{ip}:{port}/  (Ctrl-C stops; at most {max_kernels} kernels, "
+            f"idle pages released after {idle})",
+            file=sys.stderr,
+            flush=True,
         )
-        print(f"Balans: http://{ip}:{port}/  (Ctrl-C stops)", file=sys.stderr, flush=True)
         proc = subprocess.Popen(
             voila_command(cfg, open_browser),
             env=voila_env(case_dir, cutoff),
             cwd=APP_NOTEBOOK.parent,
+            start_new_session=True,  # Ctrl-C reaches only balans app, which stops Voilà
+            preexec_fn=_die_with_parent,
         )
-        try:
-            return proc.wait()
-        except KeyboardInterrupt:
-            proc.terminate()
-            try:
-                return proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                return 130
+        return supervise(proc)
