@@ -96,7 +96,9 @@ class Page:
     def __init__(self, browser, url: str) -> None:
         self.page = browser.new_page(viewport={"width": 1500, "height": 1300})
         self.requests: list[str] = []
+        self.console: list[str] = []
         self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("console", lambda m: self.console.append(m.text))
         self.page.goto(url)
         self.page.wait_for_selector(".balans-headline", timeout=60_000)
 
@@ -193,6 +195,35 @@ def test_no_request_leaves_localhost_and_no_traceback(app_url, browser):
     assert outside == []
     body = p.page.inner_text("body")
     assert "Traceback" not in body and "Error" not in body
+    p.page.close()
+
+
+def test_the_page_runs_no_inline_script_but_the_templates_own(app_url, browser):
+    """Issue 13: the policy allowed inline script and handlers. Now an inline script runs
+    only by its hash, and the page still draws: no violation in the browser's console."""
+    import urllib.request
+
+    from balans.serve import CSP, INLINE_SCRIPTS_SHA256, inline_script_hashes
+
+    with urllib.request.urlopen(app_url) as resp:
+        page_html = resp.read().decode("utf-8")
+        policy = resp.headers["Content-Security-Policy"]
+    assert policy == CSP and "'unsafe-inline'" not in policy.split("style-src")[0]
+    assert set(inline_script_hashes(page_html)) <= set(INLINE_SCRIPTS_SHA256)
+    p = Page(browser, app_url + "?scenario=hyrstopp")
+    p.page.wait_for_function(
+        "document.querySelectorAll('.vega-embed svg').length >= 2", timeout=30_000
+    )
+    before = [m for m in p.console if "Content Security Policy" in m]
+    assert before == []  # the page itself breaks no rule of the policy
+    injected = p.page.evaluate(
+        """() => { const d = document.createElement('div');
+                   d.innerHTML = '<img src=x onerror="window.__ran = 1">';
+                   document.body.appendChild(d);
+                   return new Promise(r => setTimeout(() => r(window.__ran || 0), 500)); }"""
+    )
+    assert injected == 0  # an inline handler that reaches the page does not run
+    assert any("inline event handler" in m for m in p.console)  # refused, and said so
     p.page.close()
 
 

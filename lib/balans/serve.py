@@ -33,12 +33,45 @@ from .resources import notebook, package_path
 APP_NOTEBOOK = notebook("app")  # package data: balans/notebooks/app.ipynb
 JUPYTER_DATA = package_path("share", "jupyter")  # holds voila/templates/balans
 
-# Content-Security-Policy: only this server. Vega compiles its expressions with Function
-# ('unsafe-eval') and ipywidgets injects inline styles.
+# The page's inline scripts, each allowed by its hash and nothing else inline: a script or
+# an event handler (onclick=…) that reaches the page through a value runs nowhere. They are
+# Voilà's lab template's own (voila 0.5.13, pinned in constraints.txt; Balans's own scripts
+# are static files); tests/test_app_browser.py checks that the page has no other, and that
+# the browser reports no violation of the policy.
+INLINE_SCRIPTS_SHA256 = (
+    "NueCRiKhY74fE2qfmqyHVLKoFUeyTTQzR0FehUSa6Rk=",  # console wrapper
+    "C7GtXSV09mZ96Se+CbtRm9VgVfWZsCjtLcep0ByMqjA=",  # mermaid module loader
+    "27EMbxW9t7j/tI72mGN/aLDbgg/wWQmWNIrBnsn6YRA=",  # heartbeat, loading text
+    "PqhHNNuz5v+6E11AA4PSkwKSxJqwWcstnskiH9WZYtk=",  # voila_process(1, 1)
+    "Gba2iRKB8FYSoyimcKZnQ3PAq95k3NgtxbWr1Ne6v2k=",  # voila_finish()
+)
+
+
+def inline_script_hashes(page: str) -> list[str]:
+    """The sha256 (base64) of every inline script a browser would run in ``page``."""
+    import base64
+    import hashlib
+    import re
+
+    out = []
+    for m in re.finditer(r"<script([^>]*)>(.*?)</script>", page, re.S):
+        attrs, body = m.group(1), m.group(2)
+        kind = re.search(r'type="([^"]+)"', attrs)
+        if "src=" in attrs or (kind and kind.group(1) not in ("module", "text/javascript")):
+            continue  # a file of this server, or data (JSON) the browser does not run
+        out.append(base64.b64encode(hashlib.sha256(body.encode()).digest()).decode())
+    return out
+
+
+# Content-Security-Policy: only this server; inline scripts only by hash (above). Vega
+# compiles its expressions with Function ('unsafe-eval'), anywidget loads the charts' code
+# from blob: URLs, and ipywidgets sets inline styles.
 CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:; "
-    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
-    "connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'self'; base-uri 'self'; form-action 'self'"
+    "default-src 'self'; script-src 'self' 'unsafe-eval' blob: "
+    + " ".join(f"'sha256-{h}'" for h in INLINE_SCRIPTS_SHA256)
+    + "; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+    "connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'self'; base-uri 'self'; "
+    "form-action 'self'; object-src 'none'"
 )
 
 
