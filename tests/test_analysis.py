@@ -454,3 +454,12 @@ def test_tornado_chart_spec():
         "Känslighet: budgetavvikelse 2024 när varje antagande rör sig över sitt rimliga intervall"
     )
     assert tornado_chart(t, "en").to_dict()["encoding"]["y"]["sort"][0] == "Historical realisation"
+
+
+@pytest.mark.parametrize("target", [float("nan"), float("inf"), -float("inf")])
+def test_goal_seek_refuses_a_target_that_is_not_a_number_of_mkr(target):
+    from balans.analysis import AnalysisError, goal_seek
+    from balans.scenario import baseline_scenario
+
+    with pytest.raises(AnalysisError, match="not a finite number of mkr"):
+        goal_seek(baseline_scenario(), "measures.mkr_per_year", 2024, target)

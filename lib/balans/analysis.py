@@ -24,6 +24,7 @@ and grid) are the named constants below.
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -812,6 +813,11 @@ def goal_seek(
     from its current value to the bound that moves the deviation towards the target.
     Each lever stays within its bounds in the scenario format. The answer is also a
     scenario (``result.scenario``) that ``balans run`` reproduces."""
+    if not isinstance(target_mkr, (int, float)) or not math.isfinite(target_mkr):
+        raise AnalysisError(
+            f"goal seek: the target {target_mkr!r} is not a finite number of mkr "
+            "(e.g. 0 for balance, -100 for 100 mkr worse than budget)"
+        )
     paths = (lever,) if isinstance(lever, str) else tuple(lever)
     if not paths:
         raise AnalysisError("goal seek: name at least one lever")
