@@ -142,3 +142,23 @@ def test_a_failure_in_the_app_is_logged_for_the_server_not_streamed_to_the_viewe
     assert handler.stream is sys.__stderr__  # the kernel's own stderr: the server's log
     assert "secret" not in capsys.readouterr().err  # nothing on the kernel's sys.stderr
     assert "balans-error" in app.message.value and "secret" not in app.message.value
+
+
+def test_a_source_beside_a_slider_is_its_default_or_named_as_a_reference():
+    """Issue 12: "Källa: 7,0 %" stood under a slider that starts at 0."""
+    app = BalansApp()
+    staff = app.sources["staff_pct"].value
+    assert "Källa" not in staff and "Personalomsättning" in staff and "7,0" in staff
+    real = app.sources["realisation"].value
+    assert "Källa" not in real and "Historisk realisering" in real
+    drug = app.sources["drug_pct"].value
+    assert drug.startswith('<div class="balans-source"><details><summary>Källa: 11,0')
+    assert app.controls["drug_pct"].value == 11.0  # the default is the source's figure
+
+
+def test_the_sources_panel_has_headers_titles_and_units_in_words():
+    panel = BalansApp().sources_panel.value
+    for head in ("Parameter", "Värde", "Rimligt intervall", "Slag", "Källa"):
+        assert f"<th>{head}</th>" in panel
+    assert "Delårsrapport januari–april 2023, Ekonomisk analys" in panel
+    assert "002_ee4227a21ff1ffd4.txt" not in panel and "pct_per_year" not in panel

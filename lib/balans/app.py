@@ -66,10 +66,11 @@ class Control:
     hi: float = 100.0
     step: float = 1.0
     source: str | None = None  # parameters.csv key whose source is shown beside it
+    source_is_default: bool = True  # False: a reference (the slider starts elsewhere)
 
 
 CONTROLS = (
-    Control("staff_pct", "float", 0, 20, 0.5, "attrition_pct_per_year"),
+    Control("staff_pct", "float", 0, 20, 0.5, "attrition_pct_per_year", False),
     Control("staff_start", "month"),
     Control("staff_ramp", "int", 0, 36, 1),
     Control("staff_division", "division"),
@@ -84,7 +85,7 @@ CONTROLS = (
     Control("rest_start", "month", source="rest_rule_start"),
     Control("rest_need", "float", 0, 15, 0.5, "rest_rule_extra_need_pct"),
     Control("rest_mitigation", "float", 0, 100, 5, "rest_rule_weekend_mitigation_pct"),
-    Control("realisation", "float", 0, 100, 1, "realisation_history_pct"),
+    Control("realisation", "float", 0, 100, 1, "realisation_history_pct", False),
     Control("measures_mkr", "float", 0, 1000, 5),
     Control("measures_division", "division"),
     Control("revenue_pct", "float", -20, 20, 0.5),
@@ -504,8 +505,11 @@ class BalansApp:
         text = label(f"app.{key}", self.lang)
         return text.format(**kw) if kw else text
 
-    def _source_html(self, key: str | None) -> str:
-        """'Källa: 7,0 % per år (härlett)', opening to the document and the reason."""
+    def _source_html(self, key: str | None, is_default: bool = True) -> str:
+        """'Källa: 11,0 % per år (härlett)' under a slider whose default it is, or, where the
+        slider starts elsewhere, the figure as a reference under its own name
+        ('Personalomsättning (lämnar regionen): 7,0 % per år (härlett)'); opening to the
+        document and the reason."""
         if key is None or key not in self.case.parameters:
             return ""
         f: Figure = self.case.parameters[key]
@@ -515,10 +519,11 @@ class BalansApp:
             if f.unit in label_tree(self.lang)["units"]
             else f.unit
         )
+        name = self.L("source") if is_default else (f.label_sv if self.lang == "sv" else f.label_en)
         note = f" {html.escape(f.note)}" if f.note else ""
         return (
-            f'<div class="balans-source"><details><summary>{self.L("source")}: {html.escape(str(value))} {html.escape(unit)} '
-            f"({self.L(f.kind).lower()})</summary>{html.escape(f.source)}.{note}</details></div>"
+            f'<div class="balans-source"><details><summary>{html.escape(name)}: {html.escape(str(value))} {html.escape(unit)} '
+            f"({self.L(f.kind).lower()})</summary>{html.escape(self.case.source_text(f.source))}.{note}</details></div>"
         )
 
     # ------------------------------------------------------------------ widgets
@@ -565,7 +570,7 @@ class BalansApp:
             else:
                 ctl = w.Checkbox(indent=False, style=style, layout=layout)
             self.controls[c.key] = ctl.add_class("balans-control")
-            self.sources[c.key] = w.HTML(self._source_html(c.source))
+            self.sources[c.key] = w.HTML(self._source_html(c.source, c.source_is_default))
         for y in self.case.years:
             key = f"pay_{y}"
             self.controls[key] = w.FloatSlider(
@@ -728,7 +733,7 @@ class BalansApp:
                 finally:
                     self._busy = was
         for c in CONTROLS:
-            self.sources[c.key].value = self._source_html(c.source)
+            self.sources[c.key].value = self._source_html(c.source, c.source_is_default)
         for y in self.case.years:
             self.sources[f"pay_{y}"].value = self._source_html(f"pay_revision_pct_{y}")
         for key in self.readouts:
@@ -799,23 +804,15 @@ class BalansApp:
         self.sources_panel.value = self._sources_table()
 
     def _sources_table(self) -> str:
-        rows = []
-        for f in self.case.parameters.values():
-            name = f.label_sv if self.lang == "sv" else f.label_en
-            value = f.value if isinstance(f.value, str) else number(float(f.value), 1, self.lang)
-            rng = (
-                ""
-                if f.low is None
-                else f"{number(f.low, 1, self.lang)}–{number(f.high, 1, self.lang)}"
-            )
-            rows.append(
-                f"<tr><td>{html.escape(name)}</td><td>{html.escape(str(value))} {html.escape(f.unit)}</td><td>{html.escape(rng)}</td>"
-                f"<td>{self.L(f.kind)}</td><td>{html.escape(f.source)}</td><td>{html.escape(f.note)}</td></tr>"
-            )
+        """Every default with its value, plausible range, kind and source, under headers, in
+        the language shown: the report's own table (:func:`balans.report.sources_frame`)."""
+        from .report import sources_frame, table_html
+
         return (
             f"<details><summary><b>{html.escape(self.L('sources_title'))}</b></summary>"
             f"<p>{html.escape(season_text(self.engine, self.lang))}</p>"
-            '<table style="font-size:12px"><tbody>' + "".join(rows) + "</tbody></table></details>"
+            f'<div class="balans-sources">{table_html(sources_frame(self.case, self.lang), text=True)}</div>'
+            "</details>"
         )
 
     # ------------------------------------------------------------------ state

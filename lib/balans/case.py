@@ -196,6 +196,19 @@ class Case:
     reconciliation: tuple[str, ...] = field(default=())
     closes: tuple[str, ...] = field(default=())  # YYYY-MM of every close the case holds
     home: Path | None = None  # the case's own folder, for a close kept in closes/<YYYY-MM>/
+    documents: dict[str, str] = field(default_factory=dict)  # source file -> its title
+
+    def source_text(self, source: str) -> str:
+        """A source as a board member reads it: each document's file name as its title
+        (``documents:`` in case.yaml), "002_….txt › Ekonomisk analys" as "Delårsrapport
+        januari–april 2023, Ekonomisk analys"."""
+        if not self.documents:
+            return source
+        names = sorted(self.documents, key=len, reverse=True)
+        pattern = re.compile("(" + "|".join(re.escape(n) for n in names) + ")( › )?")
+        return pattern.sub(
+            lambda m: self.documents[m.group(1)] + (", " if m.group(2) else ""), source
+        )
 
     @property
     def root(self) -> Path:
@@ -608,7 +621,7 @@ def _load_yaml_meta(folder: Path) -> dict[str, Any]:
 META_TEXT = ("id", "name", "short_name", "ledger")
 META_MONTHS = ("first_month", "cutoff_month", "last_month", "default_close")
 META_FLAGS = ("synthetic", "pay_revision_paid")
-META_MAPS = ("budget", "reconcile", "last_actual_month_totals", "board_forecasts")
+META_MAPS = ("budget", "reconcile", "last_actual_month_totals", "board_forecasts", "documents")
 META_KNOWN = (*META_TEXT, *META_MONTHS, *META_FLAGS, *META_MAPS, "employees_date", "closes")
 
 
@@ -673,7 +686,10 @@ def meta_problems(meta: dict[str, Any]) -> list[tuple[str, object, str, str]]:
             continue
         for sub, spec in v.items():
             place = f"{k}.{sub}"
-            if k == "budget":
+            if k == "documents":
+                if not isinstance(spec, str) or not spec.strip():
+                    out.append((place, spec, "not a title", "the document's title, as text"))
+            elif k == "budget":
                 if year(place, sub):
                     lines(place, spec, LINES)
             elif k == "reconcile":
@@ -792,13 +808,16 @@ def default_close(folder: Path, meta: dict[str, Any]) -> str:
 def _load(folder: Path, hash_: str, cutoff: str | None = None) -> Case:
     meta = _load_yaml_meta(folder)
     closes = _closes(folder, meta)
+    documents = {str(k): str(v) for k, v in (meta.get("documents") or {}).items()}
     if cutoff is None:  # the case's own months first: a bad cut-off is named as such
         _months(str(folder / "case.yaml"), meta, cutoff_in_first_year=not meta.get("ledger"))
         cutoff = default_close(folder, meta)
     if meta.get("ledger"):
         from .ledger import load_ledger_case
 
-        return replace(load_ledger_case(folder, hash_, meta, cutoff), closes=closes)
+        return replace(
+            load_ledger_case(folder, hash_, meta, cutoff), closes=closes, documents=documents
+        )
     if cutoff != str(meta["cutoff_month"]):
         sub = folder / "closes" / cutoff
         if not (sub / "case.yaml").is_file():
@@ -809,7 +828,10 @@ def _load(folder: Path, hash_: str, cutoff: str | None = None) -> Case:
                 value=cutoff,
                 allowed=", ".join(closes),
             )
-        return replace(load_case(sub), closes=closes, home=folder)
+        later = load_case(sub)
+        return replace(
+            later, closes=closes, home=folder, documents={**documents, **later.documents}
+        )
     meta_path = str(folder / "case.yaml")
     months, cutoff_index = _months(meta_path, meta, cutoff_in_first_year=True)
     years = sorted({y for y, _ in months})
@@ -1212,6 +1234,7 @@ def _load(folder: Path, hash_: str, cutoff: str | None = None) -> Case:
         provenance={},
         reconciliation=tuple(notes),
         closes=closes,
+        documents=documents,
     )
 
 
