@@ -152,7 +152,7 @@ def test_a_source_beside_a_slider_is_its_default_or_named_as_a_reference():
     real = app.sources["realisation"].value
     assert "Källa" not in real and "Historisk realisering" in real
     drug = app.sources["drug_pct"].value
-    assert drug.startswith('<div class="balans-source"><details><summary>Källa: 11,0')
+    assert '<div class="balans-source"><details><summary>Källa: 11,0' in drug
     assert app.controls["drug_pct"].value == 11.0  # the default is the source's figure
 
 
@@ -162,3 +162,26 @@ def test_the_sources_panel_has_headers_titles_and_units_in_words():
         assert f"<th>{head}</th>" in panel
     assert "Delårsrapport januari–april 2023, Ekonomisk analys" in panel
     assert "002_ee4227a21ff1ffd4.txt" not in panel and "pct_per_year" not in panel
+
+
+def test_every_control_says_what_it_means_in_both_languages():
+    from balans.app import CONTROLS
+
+    for lang in ("sv", "en"):
+        app = BalansApp(lang=lang)
+        for c in CONTROLS:
+            text = app.sources[c.key].value
+            assert text.startswith('<div class="balans-help">') and len(text) > 60, (lang, c.key)
+        for y in app.case.years:
+            assert str(y) in app.sources[f"pay_{y}"].value
+
+
+def test_the_top_of_the_page_says_what_the_scenario_is_and_what_follows():
+    app = BalansApp()
+    app.load_scenario("balanspaket_2024")
+    top = app.orientation.value
+    assert "<b>Balanspaket 2024, historisk realisering</b>" in top
+    assert "realiseras till 37 %" in top  # its description
+    assert "2024: helårsprognosen blir" in top and "mot basprognosen" in top
+    app.year.value = 2023
+    assert "2023: helårsprognosen blir" in app.orientation.value

@@ -17,6 +17,7 @@ import html
 import logging
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -389,6 +390,9 @@ _CSS = """
 .balans-source { font-size: 12px; color: #444; margin: -4px 0 6px 4px; }
 .balans-error { border-left: 4px solid #D55E00; padding: 6px 10px; background: #fff4ee; }
 .balans-downloads a { margin-right: 14px; }
+.balans-orientation { max-width: 1100px; margin: 4px 0 8px 0; font-size: 14px; line-height: 1.45; }
+.balans-orientation p { margin: 4px 0 0 0; }
+.balans-help { font-size: 12px; color: #333; margin: 0 0 2px 4px; line-height: 1.4; }
 .balans-warnings { border-left: 4px solid #E69F00; padding: 4px 10px; background: #fff8e6; max-width: 1100px; }
 /* Layout, 1024 px to 1920 px and embedded in JupyterLab: the page measures its own width
    (a container query, so a narrow notebook cell counts as narrow). Controls left in a column
@@ -505,6 +509,10 @@ class BalansApp:
         text = label(f"app.{key}", self.lang)
         return text.format(**kw) if kw else text
 
+    def _help_html(self, key: str, **kw: Any) -> str:
+        """What a control means and its unit, in a sentence a board member reads."""
+        return f'<div class="balans-help">{html.escape(self.L(f"help.{key}", **kw))}</div>'
+
     def _source_html(self, key: str | None, is_default: bool = True) -> str:
         """'Källa: 11,0 % per år (härlett)' under a slider whose default it is, or, where the
         slider starts elsewhere, the figure as a reference under its own name
@@ -607,6 +615,7 @@ class BalansApp:
         )
         self.cumulative = w.Checkbox(value=False, indent=False)
         self.title = w.HTML()
+        self.orientation = w.HTML()  # the scenario, what it is, and what follows
         self.cards = w.HTML()
         self.message = w.HTML()
         self.share = w.HTML()
@@ -661,6 +670,7 @@ class BalansApp:
                 self.title,
                 w.HBox([self.picker, self.reset]).add_class("balans-row"),
                 w.HBox([self.year, self.lang_switch]).add_class("balans-row"),
+                self.orientation,
                 self.message,
                 self.cards,
                 self.warnings,
@@ -733,9 +743,13 @@ class BalansApp:
                 finally:
                     self._busy = was
         for c in CONTROLS:
-            self.sources[c.key].value = self._source_html(c.source, c.source_is_default)
+            self.sources[c.key].value = self._help_html(c.key) + self._source_html(
+                c.source, c.source_is_default
+            )
         for y in self.case.years:
-            self.sources[f"pay_{y}"].value = self._source_html(f"pay_revision_pct_{y}")
+            self.sources[f"pay_{y}"].value = self._help_html("pay", year=y) + self._source_html(
+                f"pay_revision_pct_{y}"
+            )
         for key in self.readouts:
             self._show_readout(key)
         self.picker.description = L("scenario")
@@ -945,6 +959,7 @@ class BalansApp:
         # the links first, so that a page never offers an older scenario than it shows
         self.share.value = self._share_html()
         self.downloads.value = self._yaml_link()
+        self.orientation.value = orientation_html(r, self.lang, year)
         self.cards.value = self._cards_html(r, year)
         self.warnings.value = self._warnings_html(r)
         self.goal_text.value = ""
@@ -1288,6 +1303,38 @@ def excel_bytes(r: Result, lang: str = "sv") -> bytes:
     from .excel import result_workbook
 
     return result_workbook(r, lang)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÅÄÖ0-9−])")
+
+
+def orientation_html(r: Result, lang: str = "sv", year: int | None = None) -> str:
+    """What a board member reads first: the scenario's name and description, and the first
+    two sentences of the plain summary's result for the year shown (the forecast against
+    budget, and against the baseline or the board's own forecast)."""
+    from .narrative import scenario_summary
+
+    text = scenario_summary(r, lang)
+    heading = label("narrative.heading_result", lang)
+    result = ""
+    for block in text.split("\n\n"):
+        lines = block.strip().split("\n")
+        if lines[0].strip() == heading:
+            sentences = _SENTENCE_END.split(" ".join(lines[1:]).strip())
+            first = next(
+                (i for i, x in enumerate(sentences) if year and x.startswith(f"{year}:")), 0
+            )
+            result = " ".join(sentences[first : first + 2])
+            break
+    description = r.scenario.description or ""
+    return (
+        '<div class="balans-orientation" role="region" aria-label="'
+        + html.escape(label("app.orientation", lang))
+        + f'"><b>{html.escape(r.scenario.name)}</b>'
+        + (f" – {html.escape(description)}" if description else "")
+        + (f"<p>{html.escape(result)}</p>" if result else "")
+        + "</div>"
+    )
 
 
 def paper_bytes(r: Result, lang: str = "sv") -> bytes:
