@@ -154,6 +154,7 @@ def test_sliders_move_the_headline_to_what_the_cli_gives(app_url, browser, tmp_p
         assert handle.get_attribute("aria-label"), "a slider without a name"
     text0, value0 = p.headline()
     assert text0.endswith("mkr") and "\u2212" in text0  # Swedish: minus sign and "mkr"
+    assert p.page.title() == "Balans – scenarier för hälso- och sjukvårdens budget"  # not "app"
 
     p.move("Personalneddragning (% av egen personal)", 4)  # 0 -> 2 % in steps of 0.5
     _text1, value1 = p.headline()

@@ -185,3 +185,17 @@ def test_the_top_of_the_page_says_what_the_scenario_is_and_what_follows():
     assert "2024: helårsprognosen blir" in top and "mot basprognosen" in top
     app.year.value = 2023
     assert "2023: helårsprognosen blir" in app.orientation.value
+
+
+def test_the_downloads_are_named_in_words_and_hold_the_board_paper():
+    import base64
+    import re
+
+    app = BalansApp()
+    app._make_downloads()
+    links = app.downloads.value
+    assert "Diagram: Nettokostnad mot budget (SVG)" in links
+    assert "Diagram: Prognosutveckling (PNG)" in links
+    assert "forecast (SVG)" not in links
+    pdf = re.search(r'href="data:application/pdf;base64,([^"]+)"', links).group(1)
+    assert base64.b64decode(pdf)[:5] == b"%PDF-"

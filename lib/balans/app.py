@@ -1181,10 +1181,10 @@ class BalansApp:
             svg = base64.b64encode(vlc.vegalite_to_svg(spec).encode()).decode()
             png = base64.b64encode(vlc.vegalite_to_png(spec, scale=2)).decode()
             links.append(
-                f'<a download="{k}.svg" href="data:image/svg+xml;base64,{svg}">{html.escape(self.L("download_svg", name=k))}</a>'
+                f'<a download="{k}.svg" href="data:image/svg+xml;base64,{svg}">{html.escape(self.L("download_svg", name=self.L(f"chart_name.{k}")))}</a>'
             )
             links.append(
-                f'<a download="{k}.png" href="data:image/png;base64,{png}">{html.escape(self.L("download_png", name=k))}</a>'
+                f'<a download="{k}.png" href="data:image/png;base64,{png}">{html.escape(self.L("download_png", name=self.L(f"chart_name.{k}")))}</a>'
             )
         self.downloads.value = '<div class="balans-downloads">' + " ".join(links) + "</div>"
 
