@@ -29,12 +29,19 @@ LAB_ARGS ?=
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_ARGS) notebooks/workbench.ipynb
 
-# The browser tests drive Debian's Chromium (Playwright's own download does not work here).
+# The browser tests drive Debian's Chromium (Playwright's own download does not work here)
+# and run axe-core from the npm registry (the accessibility checks), into build/axe.
+AXE_VERSION := 4.14.1
 browser:
 	@test -x /usr/bin/chromium || { \
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@test -f build/axe/node_modules/axe-core/axe.min.js || { \
+	  echo "Installing axe-core $(AXE_VERSION) from npm for the accessibility tests"; \
+	  command -v npm >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }; \
+	  npm install --silent --no-audit --no-fund --prefix build/axe axe-core@$(AXE_VERSION) >/dev/null; }
 
 test: setup browser
 	$(BIN)/ruff check .

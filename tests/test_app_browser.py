@@ -421,3 +421,41 @@ def test_layout_every_slider_keeps_its_track_and_no_text_is_cut(app_url, browser
     page.close()
     assert n_sliders >= 15 and len(seen) == len(TAB_NAMES) * n_sliders  # each, on every tab
     assert problems == [], "\n".join(dict.fromkeys(problems))
+
+
+AXE = BUILD / "axe" / "node_modules" / "axe-core" / "axe.min.js"  # make browser installs it
+
+
+def test_axe_finds_no_serious_or_critical_violation_on_any_tab(app_url, browser):
+    """EN 301 549 = WCAG 2.1 AA: axe-core (from npm) on every tab, the analysis drawn and the
+    downloads prepared; no violation of serious or critical impact."""
+    assert AXE.is_file(), f"{AXE} is missing: `make browser` installs axe-core from npm"
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page.goto(app_url)
+    page.wait_for_selector(".balans-headline", timeout=60_000)
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    tabs = page.locator(".balans-tabs .lm-TabBar-tab")
+    found: dict[str, list[str]] = {}
+    for i, name in enumerate(TAB_NAMES):
+        tabs.nth(i).click()
+        if name == "Osäkerhet och mål":
+            page.wait_for_selector("text=sannolikheten att nå balans", timeout=60_000)
+        if name == "Dela och spara":
+            page.get_by_role("button", name="Förbered diagram och tabeller för nedladdning").click()
+            page.wait_for_selector("a[download$='.xlsx']", timeout=90_000)
+        page.wait_for_timeout(500)
+        result = page.evaluate(
+            "async () => await axe.run(document, {resultTypes: ['violations'],"
+            " runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        )
+        bad = [
+            f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']}"
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        if bad:
+            found[name] = bad
+        nulls = page.locator(".widget-label[title='null']:visible")  # no "null" tooltip
+        assert nulls.count() == 0, (name, nulls.all_inner_texts())
+    page.close()
+    assert found == {}

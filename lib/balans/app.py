@@ -428,6 +428,7 @@ _CSS = """
 .balans-app .balans-tabs > .lm-TabBar > .lm-TabBar-content { flex-wrap: wrap; }
 .balans-app .balans-tabs > .lm-TabBar .lm-TabBar-tab { flex: 0 0 auto; max-width: none; }
 .balans-app .balans-tabs > .lm-TabBar .lm-TabBar-tabLabel { overflow: visible; text-overflow: clip; }
+.balans-app .balans-tabs > .lm-TabBar .lm-TabBar-tab { color: #333; }  /* 4.5:1 on the grey tab (WCAG 1.4.3) */
 .balans-app .balans-tabs > .widget-tab-contents { overflow-x: auto; min-width: 0; }
 .balans-app .balans-tabs .widget-html-content { min-width: 0; }
 .balans-app .balans-tabs table { display: block; max-width: 100%; overflow-x: auto; border-collapse: collapse; }
@@ -508,6 +509,10 @@ class BalansApp:
     def L(self, key: str, **kw: Any) -> str:
         text = label(f"app.{key}", self.lang)
         return text.format(**kw) if kw else text
+
+    def _label_goal_tooltips(self) -> None:
+        for wdg in (self.goal_lever, self.goal_target):
+            wdg.tooltip = wdg.description or None
 
     def _help_html(self, key: str, **kw: Any) -> str:
         """What a control means and its unit, in a sentence a board member reads."""
@@ -759,6 +764,9 @@ class BalansApp:
         self.lang_switch.description = L("language")
         self.cumulative.description = L("cumulative")
         self.prepare.description = L("prepare_downloads")
+        # a label's tooltip is its own text: unset, ipywidgets writes title="null" on it
+        for wdg in (*self.controls.values(), self.picker, self.year, self.lang_switch):
+            wdg.tooltip = wdg.description
         history = self.case.param("realisation_history_pct")
         self.history_button.description = L(
             "realisation_history", pct=number(history, 0, self.lang)
@@ -778,6 +786,7 @@ class BalansApp:
         self.goal_lever.value = current if current in GOAL_LEVERS else next(iter(GOAL_LEVERS))
         self.goal_lever.description = L("goal_lever")
         self.goal_target.description = L("goal_target")
+        self._label_goal_tooltips()
         self.goal_button.description = L("goal_run")
         self.tabs.children = [
             w.VBox(
