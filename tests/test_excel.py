@@ -11,8 +11,9 @@ from conftest import REPO, TINY
 
 from balans import DEFAULT_CASE_DIR, load_case, run_file
 from balans.api import run
-from balans.excel import SHEET_FRAMES, _column, close_text, result_workbook, summary_workbook
+from balans.excel import SHEET_FRAMES, _column, result_workbook, summary_workbook
 from balans.scenario import baseline_scenario
+from balans.summary import standing_text
 
 EXEMPEL = REPO / "tests" / "cases" / "exempel"
 
@@ -107,7 +108,7 @@ def test_the_batch_summary_workbook_names_its_case_and_close() -> None:
         ]
     )
     notes = pd.DataFrame({"Kolumn": ["", "forecast_net_mkr_2024"], "Betydelse": ["x", "y"]})
-    close = close_text(case, "sv")
+    close = standing_text(case, "sv")
     book = pd.read_excel(
         io.BytesIO(summary_workbook(summary, notes, case.name, close, "sv", case)), sheet_name=None
     )

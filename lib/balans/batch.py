@@ -903,15 +903,16 @@ def write_outputs(result: BatchResult, lang: str = "sv", case: Any = None) -> No
     """summary.csv/.xlsx, the comparison chart (SVG, PNG), failures.json and index.html,
     each written atomically. summary.csv keeps the program's column names; summary.xlsx is
     the planners' (:func:`balans.excel.summary_workbook`)."""
-    from .excel import close_text, summary_workbook
+    from .excel import summary_workbook
     from .fmt import month_name
+    from .summary import standing_text
 
     out = result.out_dir
     summary = summary_frame(result)
     with atomic_path(out / "summary.csv") as tmp:
         summary.to_csv(tmp, index=False)
     if case is not None:
-        case_name, close = case.name, close_text(case, lang)
+        case_name, close = case.name, standing_text(case, lang)
     else:  # from the reports' own stamps (the case's id and close)
         stamps = [
             read_key_figures(out / o.files["key_figures"])["stamp"]

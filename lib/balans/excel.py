@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .fmt import label, labels, month_name
+from .fmt import label, labels
+from .summary import standing_text
 
 if TYPE_CHECKING:
     from .api import Result
@@ -111,11 +112,6 @@ def _about(rows: list[tuple[str, str]], lang: str) -> pd.DataFrame:
     return pd.DataFrame([{t["field"]: k, t["value"]: v} for k, v in rows])
 
 
-def close_text(case: Case, lang: str) -> str:
-    cut = f"{case.cutoff[0]}-{case.cutoff[1]:02d}"
-    return label("summary.standing", lang).format(case=case.short_name, month=month_name(cut, lang))
-
-
 def _write(
     sheets: list[tuple[str, pd.DataFrame]], notes: dict[tuple[str, str], str] | None = None
 ) -> bytes:
@@ -156,7 +152,7 @@ def result_workbook(r: Result, lang: str = "sv") -> bytes:
             (t["about"]["scenario"], sc.name),
             (t["about"]["description"], sc.description or ""),
             (t["about"]["case"], case.name),
-            (t["about"]["close"], close_text(case, lang)),
+            (t["about"]["close"], standing_text(case, lang)),
             (t["about"]["model_version"], d["stamp"]["model_version"]),
             (t["about"]["data_hash"], d["stamp"]["data_hash"]),
             (t["about"]["scenario_hash"], sc.hash),

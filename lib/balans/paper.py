@@ -79,11 +79,10 @@ def paper_html(rep: Report, made: date | None = None) -> str:
     """The board paper as one HTML document for print."""
     r, lang = rep.result, rep.lang
     made = made or date.today()
-    cut = f"{r.case.cutoff[0]}-{r.case.cutoff[1]:02d}"
     head = label("paper.head", lang).format(
         case=r.case.short_name,
         scenario=r.scenario.name,
-        close=month_name(cut, lang),
+        close=month_name(r.case.cutoff, lang),
         date=made.isoformat(),
     )
     esc = html.escape
