@@ -96,6 +96,11 @@ def test_schema_is_json_schema_with_the_levers(capsys):
             ["run", BASELINE, "--case", "no/such/case"],
             "no/such/case: the case folder does not exist",
         ),
+        (["app", "--idle-timeout", "nan", "--no-browser"], "'nan' is not a finite number"),
+        (["app", "--idle-timeout", "inf", "--no-browser"], "'inf' is not a finite number"),
+        (["app", "--idle-timeout", "-1", "--no-browser"], "--idle-timeout -1: allowed 0"),
+        (["app", "--max-kernels", "0", "--no-browser"], "--max-kernels 0: allowed at least 1"),
+        (["app", "--release-after", "1", "--no-browser"], "allowed 5 to 3600 seconds"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_message(capsys, argv, expected):

@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     a.add_argument(
         "--idle-timeout",
-        type=float,
+        type=_finite_float,
         default=30,
         metavar="MIN",
         help="an open page idle this many minutes loses its kernel and shows a link back to "
@@ -238,7 +238,7 @@ def _finite_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{shown(text)} is not a number") from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(
-            f"{shown(text)} is not a finite number; allowed: a number of mkr, e.g. 0 or -25"
+            f"{shown(text)} is not a finite number; allowed: a number, e.g. 0 or -25"
         )
     return value
 

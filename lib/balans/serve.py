@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import signal
 import socket
@@ -314,7 +315,7 @@ def serve(
         raise BalansError(f"--max-kernels {max_kernels}: allowed at least 1")
     if pool_size < 0:
         raise BalansError(f"--pool-size {pool_size}: allowed 0 or more")
-    if idle_timeout_min < 0:
+    if not math.isfinite(idle_timeout_min) or idle_timeout_min < 0:
         raise BalansError(f"--idle-timeout {idle_timeout_min:g}: allowed 0 (never) or more")
     if not 5 <= release_after_s <= 3600:
         raise BalansError(f"--release-after {release_after_s}: allowed 5 to 3600 seconds")
