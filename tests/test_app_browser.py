@@ -253,6 +253,47 @@ def test_uncertainty_goal_seek_and_warnings_are_shown(app_url, browser):
     p.page.close()
 
 
+def test_two_scenarios_side_by_side_with_the_figures_the_cli_gives(app_url, browser, tmp_path):
+    """Issue 12, item 4: the current setting against two scenario files; each column's
+    forecast is what ``balans run`` gives for that file, the first column the headline."""
+    p = Page(browser, app_url + "?scenario=hyrstopp&year=2024")
+    p.page.get_by_role("tab", name="Jämför scenarier").click()
+    p.page.wait_for_selector(".balans-compare", timeout=30_000)
+    second = p.page.get_by_label("och med")
+    second.select_option(label="Skärpta dygnsviloregler, dubbelt så stort behov")
+    p.page.wait_for_function(
+        "document.querySelectorAll('.balans-compare-value').length === 3", timeout=30_000
+    )
+    p.page.wait_for_function(
+        "document.querySelectorAll('.balans-tabs .vega-embed svg').length >= 2", timeout=30_000
+    )
+    got = [
+        float(v.get_attribute("data-value"))
+        for v in p.page.locator(".balans-compare-value").all()
+    ]
+    want = [
+        next(
+            y["forecast_net_mkr"]
+            for y in cli_json(tmp_path, (REPO / "scenarios" / f"{s}.yaml").read_text())["years"]
+            if y["year"] == 2024
+        )
+        for s in ("baseline", "dygnsvila")
+    ]
+    assert got == [p.headline()[1], *want]
+    text = p.page.locator(".balans-compare-text").inner_text()
+    assert "Skärpta dygnsviloregler, dubbelt så stort behov jämfört med din inställning" in text
+    assert "sämre med Skärpta dygnsviloregler" in text
+    svgs = p.page.locator(".balans-tabs .vega-embed svg")
+    labels = " ".join(svgs.nth(i).text_content() for i in range(svgs.count()))
+    assert "Basprognos (inga nya åtgärder)" in labels and "Minskad hyrpersonal" in labels
+    assert "compare=baseline%2Cdygnsvila" in p.page.locator(".balans-share-link").get_attribute(
+        "href"
+    )
+    BUILD.mkdir(exist_ok=True)
+    p.page.screenshot(path=str(BUILD / "app_compare.png"), full_page=True)
+    p.page.close()
+
+
 REFUSE_JS = """async ([kid, code]) => {
   const ws = new WebSocket(`ws://${location.host}/api/kernels/${kid}/channels?session_id=viewer`);
   const got = [];
@@ -287,6 +328,7 @@ def test_a_viewer_cannot_run_code_in_the_apps_kernel(app_url, browser, tmp_path)
 LAYOUT_SIZES = [(1024, 768), (1280, 800), (1920, 1080)]
 TAB_NAMES = [
     "Diagram",
+    "Jämför scenarier",
     "Personal och tillgänglighet",
     "Osäkerhet och mål",
     "Tabeller",

@@ -28,12 +28,13 @@ import ipywidgets as w
 
 from .api import Result, get_engine, run
 from .case import Case, Figure, load_case
+from .compare import MAX_OTHERS as MAX_COMPARED
 from .errors import BalansError
 from .fmt import LANGUAGES, label, mkr, number
 from .fmt import labels as label_tree
 from .resources import scenarios_dir as case_scenarios_dir
 from .scenario import Scenario, load_scenario, parse_scenario
-from .summary import season_text
+from .summary import season_text, signal
 
 log = logging.getLogger("balans.app")
 
@@ -327,6 +328,17 @@ def parse_query(
             else:
                 problems.append(f"year={raw} ({' | '.join(str(y) for y in shown_years)})")
             continue
+        if key == "compare":  # ?compare=hyrstopp,dygnsvila: the compare tab's picks
+            picks = [x for x in raw.split(",") if x]
+            bad = [x for x in picks if x not in scenario_stems]
+            if bad or len(picks) > MAX_COMPARED:
+                problems.append(
+                    f"compare={raw} ({label('app.compare_allowed', lang).format(n=MAX_COMPARED)}: "
+                    f"{', '.join(scenario_stems)})"
+                )
+            else:
+                out["compare"] = picks
+            continue
         if key == "lang":
             if raw in LANGUAGES:
                 out["lang"] = raw
@@ -366,14 +378,6 @@ def parse_query(
             )
             problems.append(f"{key}={raw} ({allowed})")
     return out, problems
-
-
-def signal(deviation_mkr: float, budget_mkr: float, yellow_pct: float) -> str:
-    """green: at or better than budget; yellow: worse by at most ``yellow_pct`` % of the
-    budget's size; red: worse than that."""
-    if deviation_mkr >= 0:
-        return "green"
-    return "yellow" if -deviation_mkr <= abs(budget_mkr) * yellow_pct / 100 else "red"
 
 
 # --------------------------------------------------------------------------- the app
@@ -443,6 +447,15 @@ _CSS = """
 .balans-app .balans-tabs .widget-box > .vega-embed { min-width: 0; max-width: 100%; }
 .balans-app .balans-tabs .vega-embed > svg { max-width: 100%; height: auto; }
 .balans-app .balans-downloads { overflow-wrap: anywhere; }
+.balans-app table.balans-compare { border-collapse: collapse; margin: 6px 0 10px 0; max-width: 100%; }
+.balans-app table.balans-compare caption { text-align: left; font-weight: 600; padding-bottom: 4px; }
+.balans-app table.balans-compare th, .balans-app table.balans-compare td { border-bottom: 1px solid #d0d0d0; padding: 4px 10px; vertical-align: top; }
+.balans-app table.balans-compare thead th { text-align: right; font-weight: 600; }
+.balans-app table.balans-compare tbody th { text-align: left; font-weight: 400; }
+.balans-app table.balans-compare td { text-align: right; white-space: nowrap; }
+.balans-app table.balans-compare td.balans-compare-signal { white-space: normal; text-align: left; }
+.balans-app .balans-compare-box { max-width: 100%; overflow-x: auto; }
+.balans-app .balans-compare-text h4 { margin: 10px 0 4px 0; }
 .balans-app .balans-downloads a { display: inline-block; margin: 0 14px 6px 0; }
 </style>
 """
@@ -644,6 +657,8 @@ class BalansApp:
             for k in (
                 "forecast",
                 "bridge",
+                "compare_bridge",
+                "compare_monthly",
                 "curve",
                 "share",
                 "staffing",
@@ -653,6 +668,17 @@ class BalansApp:
             )
         }
         self.tables = w.HTML()
+        # the compare tab: the current setting against up to two scenario files
+        self.compare_picks = [
+            w.Dropdown(
+                style={"description_width": "initial"}, layout=w.Layout(width="auto")
+            ).add_class("balans-control")
+            for _ in range(MAX_COMPARED)
+        ]
+        self.compare_intro = w.HTML()
+        self.compare_table = w.HTML()
+        self.compare_text = w.HTML()
+        self._file_results: dict[str, Result] = {}
         self.close_change = w.HTML()  # what moved the forecast since the last close
         self._since: dict[tuple[int, str], str] = {}
         self._vintages: Any = None
@@ -663,6 +689,8 @@ class BalansApp:
         for ctl in (self.year, self.cumulative):
             ctl.observe(self._on_change, names="value")
         self.lang_switch.observe(self._on_lang, names="value")
+        for pick in self.compare_picks:  # a view input: the model is not recomputed
+            pick.observe(self._on_compare_pick, names="value")
 
         self.accordion = w.Accordion()
         self.tabs = w.Tab()
@@ -800,6 +828,16 @@ class BalansApp:
             ),
             w.VBox(
                 [
+                    self.compare_intro,
+                    w.HBox(self.compare_picks).add_class("balans-row"),
+                    self.compare_table,
+                    self.compare_text,
+                    self.chart_boxes["compare_bridge"],
+                    self.chart_boxes["compare_monthly"],
+                ]
+            ),
+            w.VBox(
+                [
                     self.chart_boxes["share"],
                     self.chart_boxes["staffing"],
                     self.chart_boxes["access"],
@@ -821,9 +859,17 @@ class BalansApp:
             self.tables,
             w.VBox([self.share, self.prepare, self.downloads]),
         ]
-        tab_titles = ("charts_title", "staffing_title", "analysis_title", "tables_title", "share")
+        tab_titles = (
+            L("charts_title"),
+            label("compare.title", self.lang),
+            L("staffing_title"),
+            L("analysis_title"),
+            L("tables_title"),
+            L("share"),
+        )
         for i, t in enumerate(tab_titles):
-            self.tabs.set_title(i, L(t))
+            self.tabs.set_title(i, t)
+        self._relabel_compare()
         self.sources_panel.value = self._sources_table()
 
     def _sources_table(self) -> str:
@@ -866,6 +912,8 @@ class BalansApp:
         self.base_key = key
         self.loaded = widget_values_from_scenario(self.case, self.base, self.first_forecast)
         self.set_values(self.loaded)
+        if not getattr(self, "_picks_touched", False):
+            self.set_compare_picks(self._default_picks(), touched=False, draw=False)
         if self.picker.value != key:
             self._busy = True
             try:
@@ -892,6 +940,8 @@ class BalansApp:
             self.load_scenario(values["scenario"])
         if "year" in values:
             self.year.value = values["year"]
+        if "compare" in values:
+            self.set_compare_picks(values["compare"])
         self.set_values({k: v for k, v in values.items() if k in self.controls})
         self.update()
         if problems:
@@ -908,6 +958,9 @@ class BalansApp:
                     else (f"{v:g}" if isinstance(v, float) else str(v))
                 )
         params["year"] = str(self.year.value)
+        picks = [p.value for p in self.compare_picks if p.value]
+        if picks != self._default_picks():
+            params["compare"] = ",".join(picks)
         if self.lang != "sv":
             params["lang"] = self.lang
         return urlencode(params)
@@ -958,7 +1011,13 @@ class BalansApp:
         self.message.value = ""
         self._draw()
 
-    TAB_CHARTS = (("forecast", "bridge", "curve"), ("share", "staffing", "access"), ("analysis",))
+    TAB_CHARTS = (
+        ("forecast", "bridge", "curve"),
+        ("compare",),
+        ("share", "staffing", "access"),
+        ("analysis",),
+    )
+    DOWNLOAD_CHARTS = ("forecast", "bridge", "curve", "share", "staffing", "access")
 
     def _draw(self) -> None:
         """Headline, tables and links at once; the charts of the visible tab now, the
@@ -1011,6 +1070,9 @@ class BalansApp:
     def _draw_chart(self, key: str) -> None:
         if key == "analysis":
             self._draw_analysis()
+            return
+        if key == "compare":
+            self._draw_compare()
             return
         if key == "curve":  # a curve needs the shown year's forecast at two closes at least
             shown = len(self.case.closes) >= 2 and self._closes_of_year(int(self.year.value)) >= 2
@@ -1087,6 +1149,105 @@ class BalansApp:
                 f'<div class="balans-error" role="alert">{html.escape(str(exc))}</div>'
             )
         self._dirty.discard("analysis")
+
+    # ------------------------------------------------------------------ compare
+
+    def _default_picks(self) -> list[str]:
+        """What the compare tab shows before a viewer picks: the baseline against the
+        scenario the page started from, or the first other scenario when that is the
+        baseline."""
+        others = [k for k in self.scenario_files if k != self.base_key]
+        first = "baseline" if self.base_key != "baseline" else (others[0] if others else "")
+        return [first] if first else []
+
+    def _relabel_compare(self) -> None:
+        none = (label("compare.none", self.lang), "")
+        options = [none] + [(s.name, k) for k, s in self.scenario_files.items()]
+        self._busy, was = True, self._busy
+        try:
+            for i, pick in enumerate(self.compare_picks):
+                value = pick.value
+                pick.options = options
+                pick.value = value if value in dict(options).values() else ""
+                pick.description = label(
+                    "compare.pick_first" if i == 0 else "compare.pick_second", self.lang
+                )
+                pick.tooltip = pick.description
+        finally:
+            self._busy = was
+
+    def set_compare_picks(self, keys: list[str], touched: bool = True, draw: bool = True) -> None:
+        """Choose the scenarios the compare tab lays beside the current setting."""
+        keys = [k for k in keys if k in self.scenario_files][:MAX_COMPARED]
+        self._busy, was = True, self._busy
+        try:
+            for i, pick in enumerate(self.compare_picks):
+                pick.value = keys[i] if i < len(keys) else ""
+        finally:
+            self._busy = was
+        self._picks_touched = touched
+        self._dirty.add("compare")
+        if draw and self.result is not None:
+            self._draw_visible()
+
+    def _on_compare_pick(self, _change: dict) -> None:
+        if self._busy:
+            return
+        self._picks_touched = True
+        self._dirty.add("compare")
+        self._draw_visible()
+        self.share.value = self._share_html()
+
+    def _file_result(self, key: str) -> Result:
+        """A scenario file's result (the files do not move with the sliders: once each)."""
+        if key not in self._file_results:
+            self._file_results[key] = run(self.scenario_files[key], self.case)
+        return self._file_results[key]
+
+    def compare_entries(self) -> list[Any]:
+        """The current setting, then each picked scenario, as :class:`balans.compare.Entry`."""
+        from .compare import Entry, distinct_names
+
+        assert self.scenario is not None and self.result is not None
+        picks = [p.value for p in self.compare_picks if p.value]
+        results = [self.result] + [self._file_result(k) for k in picks]
+        current = label("compare.current_named", self.lang).format(name=self.scenario.name)
+        names = distinct_names([current] + [self.scenario_files[k].name for k in picks])
+        refs = [label("compare.current_ref", self.lang)] + [""] * len(picks)
+        return [Entry(n, r, ref) for n, r, ref in zip(names, results, refs, strict=True)]
+
+    def _draw_compare(self) -> None:
+        """The compare tab: the headline figures as a table, the differences in words and
+        the two charts, for the year shown."""
+        from . import charts
+        from .compare import differences_html, table_html
+
+        year, lang = int(self.year.value), self.lang
+        self.compare_intro.value = (
+            f"<p>{html.escape(label('compare.intro', lang).format(year=year))}</p>"
+        )
+        self._dirty.discard("compare")
+        try:
+            entries = self.compare_entries()
+        except BalansError as exc:
+            self.compare_table.value = (
+                f'<div class="balans-error" role="alert">{html.escape(str(exc))}</div>'
+            )
+            return
+        if len(entries) < 2:  # nothing picked: say so, draw nothing
+            self.compare_table.value = f"<p>{html.escape(label('compare.pick_one', lang))}</p>"
+            self.compare_text.value = ""
+            for k in ("compare_bridge", "compare_monthly"):
+                self.chart_boxes[k].layout.display = "none"
+            return
+        self.compare_table.value = table_html(entries, year, lang)
+        self.compare_text.value = differences_html(entries, year, lang)
+        for k, build in (
+            ("compare_bridge", charts.compare_bridge_chart),
+            ("compare_monthly", charts.compare_monthly_chart),
+        ):
+            self.chart_boxes[k].layout.display = None
+            self._show_chart(k, build(entries, year, lang))
 
     def _goal_seek(self) -> None:
         from .analysis import goal_seek
@@ -1185,7 +1346,7 @@ class BalansApp:
         links.append(
             f'<a download="{html.escape(self.base_key)}_namndunderlag.pdf" href="data:application/pdf;base64,{pdf}">{html.escape(self.L("download_pdf"))}</a>'
         )
-        for k in (k for keys in self.TAB_CHARTS[:2] for k in keys):
+        for k in self.DOWNLOAD_CHARTS:
             spec = self.build_chart(k).to_dict()
             svg = base64.b64encode(vlc.vegalite_to_svg(spec).encode()).decode()
             png = base64.b64encode(vlc.vegalite_to_png(spec, scale=2)).decode()

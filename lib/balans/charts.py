@@ -561,6 +561,115 @@ def comparison_chart(frame: pd.DataFrame, lang: str = "sv") -> alt.TopLevelMixin
     return style(alt.layer(chart, rule), lang)
 
 
+# --------------------------------------------------------------------------- scenarios side by side
+
+# the current setting, then the two compared scenarios; the budget in grey. Lines differ in
+# dash as well as colour, bars carry their figure as text: colour is never the only signal.
+COMPARE_COLOURS = [BLUE, ORANGE, GREEN]
+COMPARE_DASHES = [[1, 0], [6, 3], [2, 2]]
+
+
+def compare_bridge_chart(entries: list, year: int, lang: str = "sv") -> alt.TopLevelMixin:
+    """The bridge of each compared entry (:class:`balans.compare.Entry`) side by side: one
+    group of bars per step that moves in any of them, and the total change against the
+    baseline, each bar labelled with its figure."""
+    from .compare import bridge_frame
+
+    df = bridge_frame(entries, year, lang)
+    df["shown"] = [t if abs(v) >= 0.05 else "" for t, v in zip(df.text, df.effect_mkr, strict=True)]
+    names = [e.name for e in entries]
+    steps = list(dict.fromkeys(df.sort_values("order").label))
+    t = lambda k: label(f"compare.{k}", lang)  # noqa: E731
+    base = alt.Chart(df).encode(
+        y=alt.Y("label:N", sort=steps, title=None, axis=alt.Axis(labelLimit=220)),
+        yOffset=alt.YOffset("entry:N", sort=names),
+        x=alt.X(
+            "effect_mkr:Q",
+            title=t("bridge_axis"),
+            axis=alt.Axis(format=",.0f"),
+            scale=alt.Scale(nice=True, padding=30),
+        ),
+    )
+    bars = base.mark_bar().encode(
+        color=alt.Color(
+            "entry:N",
+            title=None,
+            sort=names,
+            scale=alt.Scale(domain=names, range=COMPARE_COLOURS[: len(names)]),
+            legend=alt.Legend(orient="bottom", direction="vertical"),
+        ),
+        tooltip=[
+            alt.Tooltip("entry:N", title=t("series")),
+            alt.Tooltip("label:N", title=chart_label("step", lang)),
+            alt.Tooltip("text:N", title=label("unit_mkr", lang)),
+        ],
+    )
+    text = (
+        base.mark_text(align="left", dx=4, fontSize=10)
+        .encode(text="shown:N", x=alt.X("label_x:Q"))
+        .transform_calculate(label_x="max(datum.effect_mkr, 0)")
+    )
+    rule = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color=BLACK).encode(x="x:Q")
+    return style(
+        alt.layer(bars, text, rule).properties(
+            title=label("compare.bridge_title", lang).format(year=year),
+            width=WIDTH,
+            height=alt.Step(13),
+        ),
+        lang,
+    )
+
+
+def compare_monthly_chart(entries: list, year: int, lang: str = "sv") -> alt.TopLevelMixin:
+    """The cumulative deviation from the periodised budget month by month of ``year`` for
+    each compared entry (actuals, then forecast, as one line), against the budget at zero:
+    where the lines part shows when and by how much the scenarios differ."""
+    from .compare import monthly_frame
+
+    df = monthly_frame(entries, year, lang)
+    names = [e.name for e in entries]
+    colours, dashes = COMPARE_COLOURS[: len(names)], COMPARE_DASHES[: len(names)]
+    t = lambda k: label(f"compare.{k}", lang)  # noqa: E731
+    lines = (
+        alt.Chart(df)
+        .mark_line(strokeWidth=2.5)
+        .encode(
+            x=alt.X(
+                "date:T",
+                title=None,
+                axis=alt.Axis(format="%b", labelAngle=0, tickCount="month"),
+            ),
+            y=alt.Y("deviation_mkr:Q", title=t("monthly_axis"), axis=alt.Axis(format=",.0f")),
+            color=alt.Color(
+                "entry:N",
+                title=None,
+                sort=names,
+                scale=alt.Scale(domain=names, range=colours),
+                legend=alt.Legend(
+                    orient="bottom", direction="vertical", symbolType="stroke", symbolStrokeWidth=3
+                ),
+            ),
+            strokeDash=alt.StrokeDash(
+                "entry:N", sort=names, scale=alt.Scale(domain=names, range=dashes), title=None
+            ),
+            tooltip=[
+                alt.Tooltip("entry:N", title=t("series")),
+                alt.Tooltip("date:T", format="%B %Y", title=chart_label("month", lang)),
+                alt.Tooltip("text:N", title=t("monthly_axis")),
+            ],
+        )
+    )
+    budget = (
+        alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color=GREY, strokeWidth=2).encode(y="y:Q")
+    )
+    return style(
+        alt.layer(budget, lines).properties(
+            title=t("monthly_title").format(year=year), width=WIDTH, height=HEIGHT
+        ),
+        lang,
+    )
+
+
 def forecast_curve_chart(vintages: pd.DataFrame, year: int, lang: str = "sv") -> alt.TopLevelMixin:
     """The forecast curve (prognoskurva) of ``year``: the full-year forecast at each close
     (the model's baseline as a line, the board's own as points) against the budget and,

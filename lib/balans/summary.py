@@ -101,3 +101,11 @@ def season_text(engine, lang: str = "sv") -> str:
     ledger, the budget's own phasing, or none: flat), in one sentence."""
     year = engine.case.cutoff[0]
     return label(f"report.season.{engine.season_basis}", lang).format(prior=year - 1, year=year)
+
+
+def signal(deviation_mkr: float, budget_mkr: float, yellow_pct: float) -> str:
+    """green: at or better than budget; yellow: worse by at most ``yellow_pct`` % of the
+    budget's size; red: worse than that."""
+    if deviation_mkr >= 0:
+        return "green"
+    return "yellow" if -deviation_mkr <= abs(budget_mkr) * yellow_pct / 100 else "red"
