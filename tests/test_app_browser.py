@@ -268,8 +268,7 @@ def test_two_scenarios_side_by_side_with_the_figures_the_cli_gives(app_url, brow
         "document.querySelectorAll('.balans-tabs .vega-embed svg').length >= 2", timeout=30_000
     )
     got = [
-        float(v.get_attribute("data-value"))
-        for v in p.page.locator(".balans-compare-value").all()
+        float(v.get_attribute("data-value")) for v in p.page.locator(".balans-compare-value").all()
     ]
     want = [
         next(

@@ -199,3 +199,61 @@ def test_the_downloads_are_named_in_words_and_hold_the_board_paper():
     assert "forecast (SVG)" not in links
     pdf = re.search(r'href="data:application/pdf;base64,([^"]+)"', links).group(1)
     assert base64.b64decode(pdf)[:5] == b"%PDF-"
+
+
+# ------------------------------------------------------------------ work done once (issue 14)
+
+
+def count_runs(monkeypatch) -> list[str]:
+    """Every engine run the app makes from now on, by scenario name."""
+    import balans.app as app_module
+
+    calls: list[str] = []
+    real = app_module.run
+
+    def counting(scenario, case=None):
+        calls.append(scenario.name)
+        return real(scenario, case)
+
+    monkeypatch.setattr(app_module, "run", counting)
+    return calls
+
+
+def test_the_page_computes_once_on_open_and_once_for_a_shared_link(monkeypatch):
+    calls = count_runs(monkeypatch)
+    BalansApp()
+    assert len(calls) == 1  # the picker's own first value no longer loads a second scenario
+    calls.clear()
+    app = BalansApp(query="scenario=hyrstopp&agency_pct=-60&lang=en&year=2023&compare=dygnsvila")
+    assert calls == ["Halverad hyrpersonal med återrekrytering (changed)"]  # the link's, only
+    assert (app.lang, app.year.value) == ("en", 2023)
+
+
+def test_the_year_and_the_cumulative_box_only_redraw(monkeypatch):
+    app = BalansApp()
+    calls = count_runs(monkeypatch)
+    app.year.value = 2023
+    assert 'data-year="2023"' in app.cards.value  # redrawn for the year shown
+    app.cumulative.value = True
+    assert calls == []  # the same result, drawn again
+    app.controls["agency_pct"].value = -20
+    assert len(calls) == 1  # a lever: one computation
+
+
+def test_a_file_beyond_a_sliders_range_opens_as_it_is(tmp_path):
+    """Issue 14: two measures of 600 mkr opened as '(ändrad)' with 1 000 mkr, because the
+    slider's cap (1 000) is below what the schema allows in sum. The slider now widens."""
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "baseline.yaml").write_text("name: Basprognos\n", encoding="utf-8")
+    (folder / "stora.yaml").write_text(
+        "name: Två stora åtgärder\nlevers:\n  measures:\n"
+        "    - {name: Inköp, mkr_per_year: 600}\n    - {name: Lokaler, mkr_per_year: 600}\n",
+        encoding="utf-8",
+    )
+    app = BalansApp(scenarios_dir=folder, query="scenario=stora")
+    assert app.controls["measures_mkr"].value == 1200 and app.controls["measures_mkr"].max == 1200
+    assert app.scenario == load_scenario(folder / "stora.yaml")  # not "(ändrad)", not rescaled
+    assert app.result.years_frame().equals(run(app.scenario).years_frame())
+    app.load_scenario("baseline")
+    assert app.controls["measures_mkr"].max == 1000  # the usual range again

@@ -53,9 +53,7 @@ def cells(html_text: str) -> list[list[str]]:
 
 def test_the_table_shows_each_scenarios_own_headline(entries):
     t = table_html(entries, 2024)
-    values = [
-        float(v) for v in re.findall(r'class="balans-compare-value" data-value="([^"]+)"', t)
-    ]
+    values = [float(v) for v in re.findall(r'class="balans-compare-value" data-value="([^"]+)"', t)]
     assert values == [by_year(e.result, "forecast_net_mkr", 2024) for e in entries]
     rows = cells(t)
     assert rows[0] == ["", "Din inställning: Basprognos", "Hyrstopp", "Balanspaket"]

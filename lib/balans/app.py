@@ -92,6 +92,7 @@ CONTROLS = (
     Control("measures_division", "division"),
     Control("revenue_pct", "float", -20, 20, 0.5),
 )
+_CONTROL = {c.key: c for c in CONTROLS}
 GROUPS = {
     "staffing": ("staff_pct", "staff_start", "staff_ramp", "staff_division"),
     "agency": (
@@ -496,7 +497,8 @@ class BalansApp:
         self.result: Result | None = None
         self.scenario: Scenario | None = None
         self._build()
-        self.load_scenario(self._baseline_key())
+        # a shared link computes once, with its own setting (not the baseline first)
+        self.load_scenario(self._baseline_key(), recompute=not query)
         if query:
             self.apply_query(query)
 
@@ -683,11 +685,11 @@ class BalansApp:
         self._since: dict[tuple[int, str], str] = {}
         self._vintages: Any = None
 
-        self.picker.observe(lambda ch: self.load_scenario(ch["new"]), names="value")
-        for ctl in self.controls.values():
+        self.picker.observe(self._on_pick, names="value")
+        for ctl in self.controls.values():  # model inputs: one computation each
             ctl.observe(self._on_change, names="value")
-        for ctl in (self.year, self.cumulative):
-            ctl.observe(self._on_change, names="value")
+        for ctl in (self.year, self.cumulative):  # view inputs: a redraw, no computation
+            ctl.observe(self._on_view, names="value")
         self.lang_switch.observe(self._on_lang, names="value")
         for pick in self.compare_picks:  # a view input: the model is not recomputed
             pick.observe(self._on_compare_pick, names="value")
@@ -898,16 +900,27 @@ class BalansApp:
         ].value = f'<span class="balans-readout">{number(ctl.value, decimals, self.lang)}</span>'
 
     def set_values(self, values: dict[str, Any]) -> None:
-        self._busy = True
+        """Show ``values`` on the controls. A slider whose value lies beyond its usual range
+        (a file with two measures of 600 mkr: 1 200 mkr on a 0–1 000 slider) widens to
+        show it, rather than cut it and so change the scenario without a word."""
+        self._busy, was = True, self._busy
         try:
             for k, v in values.items():
-                if k in self.controls:
-                    self.controls[k].value = v
+                if k not in self.controls:
+                    continue
+                ctl = self.controls[k]
+                if isinstance(ctl, w.FloatSlider | w.IntSlider) and not isinstance(v, bool):
+                    c = _CONTROL.get(k)
+                    lo, hi = (c.lo, c.hi) if c is not None else (ctl.min, ctl.max)
+                    ctl.max = max(hi, v)  # first the range, then the value inside it
+                    ctl.min = min(lo, v)
+                ctl.value = v
         finally:
-            self._busy = False
+            self._busy = was
 
-    def load_scenario(self, key: str) -> None:
-        """Start from a scenario file: set every control to show it."""
+    def load_scenario(self, key: str, recompute: bool = True) -> None:
+        """Start from a scenario file: set every control to show it (and compute it, unless
+        the caller sets more first and computes once itself)."""
         self.base = self.scenario_files[key]
         self.base_key = key
         self.loaded = widget_values_from_scenario(self.case, self.base, self.first_forecast)
@@ -915,12 +928,13 @@ class BalansApp:
         if not getattr(self, "_picks_touched", False):
             self.set_compare_picks(self._default_picks(), touched=False, draw=False)
         if self.picker.value != key:
-            self._busy = True
+            self._busy, was = True, self._busy
             try:
                 self.picker.value = key
             finally:
-                self._busy = False
-        self.update()
+                self._busy = was
+        if recompute:
+            self.update()
 
     def apply_query(self, qs: str) -> None:
         """Reopen a shared setting (``?scenario=hyrstopp&agency_pct=-60``)."""
@@ -934,14 +948,18 @@ class BalansApp:
             self.engine.division_ids if self.case.divisions_real else [],
             list(self.case.years),
         )
-        if "lang" in values and values["lang"] != self.lang:
-            self.lang_switch.value = values["lang"]
-        if "scenario" in values:
-            self.load_scenario(values["scenario"])
-        if "year" in values:
-            self.year.value = values["year"]
+        self._busy = True  # the language, year and picks are shown by the one update below
+        try:
+            if "lang" in values and values["lang"] != self.lang:
+                self.lang_switch.value = values["lang"]
+            if "scenario" in values:
+                self.load_scenario(values["scenario"], recompute=False)
+            if "year" in values:
+                self.year.value = values["year"]
+        finally:
+            self._busy = False
         if "compare" in values:
-            self.set_compare_picks(values["compare"])
+            self.set_compare_picks(values["compare"], draw=False)
         self.set_values({k: v for k, v in values.items() if k in self.controls})
         self.update()
         if problems:
@@ -971,10 +989,20 @@ class BalansApp:
         if not self._busy:
             self.update()
 
+    def _on_view(self, _change: dict) -> None:
+        """The year shown or the cumulative box: the same result, drawn again."""
+        if not self._busy and self.result is not None:
+            self._draw()
+
+    def _on_pick(self, change: dict) -> None:
+        if not self._busy:
+            self.load_scenario(change["new"])
+
     def _on_lang(self, change: dict) -> None:
         self.lang = change["new"]
         self._relabel()
-        self.update()
+        if not self._busy:  # the scenario's name ("(ändrad)") is in the language shown
+            self.update()
 
     def _set_realisation_history(self) -> None:
         self.controls["realisation"].value = round(self.case.param("realisation_history_pct"), 1)
