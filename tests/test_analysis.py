@@ -463,3 +463,17 @@ def test_goal_seek_refuses_a_target_that_is_not_a_number_of_mkr(target):
 
     with pytest.raises(AnalysisError, match="not a finite number of mkr"):
         goal_seek(baseline_scenario(), "measures.mkr_per_year", 2024, target)
+
+
+def test_a_saved_goal_seek_says_what_it_set_before_the_old_description():
+    """Issue 12: the answer scenario kept the old description ("inköp sparar 30 mkr")
+    under settings that contradict it; it now begins with what the goal seek set."""
+    from balans.narrative import goal_seek_text
+
+    sc = load_scenario(REPO / "scenarios" / "hyrstopp.yaml")
+    gs = goal_seek(sc, "measures.mkr_per_year", 2024, 0.0)
+    desc = gs.scenario.description
+    assert desc.startswith(goal_seek_text(gs, "sv"))
+    assert "före målsökningen var scenariot ”Halverad hyrpersonal med återrekrytering”" in desc
+    assert desc.endswith(sc.description)
+    assert gs.scenario.levers.measures[0].mkr_per_year == pytest.approx(gs.value)

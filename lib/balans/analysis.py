@@ -671,7 +671,10 @@ def goal_lever(path: str) -> GoalLever:
 
 
 def scenario_with(
-    scenario: Scenario, values: dict[str, float], name: str | None = None
+    scenario: Scenario,
+    values: dict[str, float],
+    name: str | None = None,
+    description: str | None = None,
 ) -> Scenario:
     """The scenario with each lever path set to its value (validated as a scenario file is)."""
     data = scenario.model_dump(mode="json", exclude_none=True)
@@ -682,6 +685,8 @@ def scenario_with(
         lever.write(data, float(np.clip(value, lo, hi)), scenario)
     if name is not None:
         data["name"] = name[:120]
+    if description is not None:
+        data["description"] = description[:4000]
     return _parse_scenario(data, f"scenario '{scenario.name}'")
 
 
@@ -896,7 +901,7 @@ def goal_seek(
         value = 100.0 * x
     dev = target_mkr + gap
     name = label("narrative.goal_seek.scenario_name", "sv").format(name=scenario.name, year=year)
-    return GoalSeekResult(
+    answer = GoalSeekResult(
         levers=paths,
         year=year,
         target_mkr=float(target_mkr),
@@ -914,3 +919,15 @@ def goal_seek(
         evaluations=evals,
         proportional=len(goal) > 1,
     )
+    # The answer's description says what the goal seek set, then what the scenario was
+    # before: the old description alone would contradict the new settings ("inköp sparar
+    # 30 mkr" under a measure of 500 mkr).
+    from .narrative import goal_seek_text
+
+    before = label("narrative.goal_seek.description_before", "sv").format(
+        name=scenario.name, description=scenario.description or "–"
+    )
+    answer.scenario = scenario_with(
+        scenario, best, name=name, description=f"{goal_seek_text(answer, 'sv')} {before}"
+    )
+    return answer
