@@ -293,6 +293,34 @@ def test_two_scenarios_side_by_side_with_the_figures_the_cli_gives(app_url, brow
     p.page.close()
 
 
+def test_printing_the_page_gives_the_whole_view_on_a4(app_url, browser):
+    """Issue 12: printing the app gave its first screen, cut at the right. Printed now
+    (Chromium's own print to PDF, A4), the view comes whole: every line of the scenario's
+    description and the warnings, the headline, the charts, and a note on the board paper;
+    the controls are left out."""
+    import pypdfium2 as pdfium
+
+    from balans import load_scenario
+
+    p = Page(browser, app_url + "?scenario=hyrstopp")
+    p.page.wait_for_function(
+        "document.querySelectorAll('.vega-embed svg').length >= 2", timeout=30_000
+    )
+    out = BUILD / "look" / "app_print.pdf"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    p.page.pdf(path=str(out), format="A4")
+    pdf = pdfium.PdfDocument(str(out))
+    text = " ".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    words = " ".join(text.replace("\xa0", " ").split())
+    assert 1 <= len(pdf) <= 3
+    description = " ".join(load_scenario(REPO / "scenarios" / "hyrstopp.yaml").description.split())
+    assert description in words  # no line cut at the right
+    assert "−3 747 mkr" in words and "Från basprognos till scenario 2024" in words
+    assert "Nämndunderlaget (PDF, A4)" in words
+    assert "Personalneddragning (% av egen personal)" not in words  # the controls stay out
+    p.page.close()
+
+
 REFUSE_JS = """async ([kid, code]) => {
   const ws = new WebSocket(`ws://${location.host}/api/kernels/${kid}/channels?session_id=viewer`);
   const got = [];

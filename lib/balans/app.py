@@ -457,6 +457,27 @@ _CSS = """
 .balans-app table.balans-compare td.balans-compare-signal { white-space: normal; text-align: left; }
 .balans-app .balans-compare-box { max-width: 100%; overflow-x: auto; }
 .balans-app .balans-compare-text h4 { margin: 10px 0 4px 0; }
+.balans-print-note { display: none; }
+/* Printing the page (Ctrl+P) gives the view on A4, whole: the page's scroll boxes let go,
+   the controls and the tab bar give way to a note on the board paper (PDF), and charts
+   shrink to the page. The board paper is the document to hand out. */
+@media print {
+  @page { size: A4; margin: 14mm; }
+  html, body, #main, #jp-main-content-panel, #rendered_cells {
+    height: auto !important; overflow: visible !important; position: static !important;
+    contain: none !important; width: auto !important; }
+  .balans-app, .balans-app .widget-box, .balans-app .jp-OutputArea-output { overflow: visible !important; }
+  .balans-app, .balans-app .widget-html, .balans-app .widget-html-content, .balans-app .widget-box,
+  .balans-app .jp-OutputArea-output, .balans-app .widget-tab-contents { width: auto !important;
+    max-width: 100% !important; min-width: 0 !important; flex: none !important; }
+  .balans-app .balans-controls, .balans-app .balans-row, .balans-app .balans-tabs > .lm-TabBar,
+  .balans-app .widget-button, .balans-app .widget-checkbox, .balans-app .widget-dropdown { display: none !important; }
+  .balans-app .balans-main { display: block !important; }
+  .balans-app .balans-tabs > .widget-tab-contents { border: none !important; padding: 0 !important; }
+  .balans-app .vega-embed, .balans-app .vega-embed svg { max-width: 100% !important; height: auto !important; }
+  .balans-app .balans-card, .balans-app .vega-embed, .balans-app table { break-inside: avoid; }
+  .balans-print-note { display: block; font-size: 12px; color: #333; margin: 4px 0 8px 0; }
+}
 .balans-app .balans-downloads a { display: inline-block; margin: 0 14px 6px 0; }
 </style>
 """
@@ -765,6 +786,7 @@ class BalansApp:
         self.title.value = (
             f"<h2>{html.escape(L('title'))}</h2><div>{html.escape(self.case.name)}</div>"
             f'{synthetic}<div class="balans-standing">{html.escape(standing)}</div>'
+            f'<div class="balans-print-note">{html.escape(L("print_note"))}</div>'
         )
         for key, ctl in self.controls.items():
             ctl.description = L("pay_pct", year=key[4:]) if key.startswith("pay_") else L(key)
