@@ -101,6 +101,7 @@ _FIGURE_COLS = [
     Col("kind", "choice", choices=KINDS),
     Col("source"),
     Col("note", required=False),
+    Col("note_sv", required=False, optional=True),
 ]
 
 LEDGER_FILES = (

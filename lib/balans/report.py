@@ -501,7 +501,7 @@ def sources_frame(case: Case, lang: str = "sv") -> pd.DataFrame:
                 L("col.range", lang): rng,
                 L("col.kind", lang): L(f"kind.{f.kind}", lang),
                 L("col.source", lang): case.source_text(f.source),
-                L("col.note", lang): f.note,
+                L("col.note", lang): f.note_in(lang),
             }
         )
     return pd.DataFrame(rows)
@@ -515,7 +515,7 @@ def figures_frame(case: Case, lang: str = "sv") -> pd.DataFrame:
             L("col.value", lang): _value(f.value, f.unit, lang),
             L("col.kind", lang): L(f"kind.{f.kind}", lang),
             L("col.source", lang): case.source_text(f.source),
-            L("col.note", lang): f.note,
+            L("col.note", lang): f.note_in(lang),
         }
         for f in case.figures.values()
     ]
