@@ -429,6 +429,7 @@ def derive() -> dict[str, str]:
             p.update(
                 value="11.0",
                 source="FACTS.md › Drugs (Socialstyrelsen: +11 % in 2024)",
+                source_sv="FACTS.md › Läkemedel (Socialstyrelsen: +11 % 2024)",
                 note="The national rate for 2024, shown as the reference.",
                 note_sv="Riksgenomsnittet för 2024, visat som jämförelse.",
             )
@@ -436,6 +437,7 @@ def derive() -> dict[str, str]:
             p.update(
                 kind="benchmark",
                 source="FACTS.md › Drugs (Socialstyrelsen: +11 % in 2024)",
+                source_sv="FACTS.md › Läkemedel (Socialstyrelsen: +11 % 2024)",
                 note="No document gives the region's own drug growth for 2024: the national rate (it equals the rate 002 gave for Q1 2023).",
                 note_sv="Inget dokument anger regionens egen ökning av läkemedelskostnaderna för 2024: riksgenomsnittet (lika med mitten av den ökning som delårsrapporten januari–april 2023 angav för första kvartalet 2023).",
             )

@@ -103,6 +103,14 @@ class Figure:
     label_en: str = ""
     distribution: str | None = None  # triangular (low/value/high) | uniform (low..high) | None
     note_sv: str = ""  # the note in Swedish, as the board reads it (column note_sv)
+    source_sv: str = ""  # the source in Swedish (column source_sv): the same reference
+
+    def source_in(self, lang: str) -> str:
+        """The source in the language shown: ``source_sv`` where the case gives it (the same
+        documents and places as ``source``, its explanations in Swedish), else ``source``."""
+        if lang == "sv" and self.source_sv:
+            return self.source_sv
+        return self.source
 
     def note_in(self, lang: str) -> str:
         """The note in the language shown: Swedish (``note_sv``) where the case gives it,
@@ -505,6 +513,7 @@ _FIGURE_COLS = [
     Col("source"),
     Col("note", required=False),
     Col("note_sv", required=False, optional=True),
+    Col("source_sv", required=False, optional=True),
 ]
 _PARAM_COLS = [
     Col("key"),
@@ -519,6 +528,7 @@ _PARAM_COLS = [
     Col("note", required=False),
     Col("distribution", "choice", required=False, choices=("triangular", "uniform")),
     Col("note_sv", required=False, optional=True),
+    Col("source_sv", required=False, optional=True),
 ]
 
 DATA_FILES = (
@@ -1350,6 +1360,21 @@ def _check_note_sv(file: str, r: dict[str, Any]) -> str:
     return note_sv
 
 
+def _check_source_sv(file: str, r: dict[str, Any]) -> str:
+    """A file with a ``source_sv`` column gives every row's source in Swedish too."""
+    if "source_sv" in r["_absent"]:
+        return ""
+    if not (r["source_sv"] or "").strip():
+        raise DataError(
+            file,
+            "the source has no Swedish (source_sv)",
+            row=r["_line"],
+            column="source_sv",
+            allowed="the source in Swedish, naming the same documents (or drop the column)",
+        )
+    return r["source_sv"].strip()
+
+
 def _figures(folder: Path, fig_rows: list[dict[str, Any]]) -> dict[str, Figure]:
     fig_file = str(folder / "figures.csv")
     _unique(fig_file, fig_rows, "key")
@@ -1364,6 +1389,7 @@ def _figures(folder: Path, fig_rows: list[dict[str, Any]]) -> dict[str, Figure]:
             r["source"],
             r["note"] or "",
             note_sv=_check_note_sv(fig_file, r),
+            source_sv=_check_source_sv(fig_file, r),
         )
         for r in fig_rows
     }
@@ -1461,6 +1487,7 @@ def _parameters(
             r["label_en"],
             r["distribution"],
             note_sv=_check_note_sv(par_file, r),
+            source_sv=_check_source_sv(par_file, r),
         )
     for k in REQUIRED_PARAMETERS:
         if k not in parameters:

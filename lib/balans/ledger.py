@@ -102,6 +102,7 @@ _FIGURE_COLS = [
     Col("source"),
     Col("note", required=False),
     Col("note_sv", required=False, optional=True),
+    Col("source_sv", required=False, optional=True),
 ]
 
 LEDGER_FILES = (

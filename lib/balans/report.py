@@ -500,7 +500,7 @@ def sources_frame(case: Case, lang: str = "sv") -> pd.DataFrame:
                 L("col.value", lang): _value(f.value, f.unit, lang),
                 L("col.range", lang): rng,
                 L("col.kind", lang): L(f"kind.{f.kind}", lang),
-                L("col.source", lang): case.source_text(f.source),
+                L("col.source", lang): case.source_text(f.source_in(lang)),
                 L("col.note", lang): f.note_in(lang),
             }
         )
@@ -514,7 +514,7 @@ def figures_frame(case: Case, lang: str = "sv") -> pd.DataFrame:
             L("col.figure", lang): f.key,
             L("col.value", lang): _value(f.value, f.unit, lang),
             L("col.kind", lang): L(f"kind.{f.kind}", lang),
-            L("col.source", lang): case.source_text(f.source),
+            L("col.source", lang): case.source_text(f.source_in(lang)),
             L("col.note", lang): f.note_in(lang),
         }
         for f in case.figures.values()
