@@ -401,8 +401,10 @@ BROKEN = {
     ),
     "assumption_without_reason": (
         "parameters.csv",
-        "Assumption,Overtime hours cost this many times an ordinary hour including social fees.",
-        "Assumption,",
+        "Assumption,Antagande,Overtime hours cost this many times an ordinary hour including"
+        " social fees.,En övertidstimme kostar så här många gånger en vanlig timme med sociala"
+        " avgifter.,",
+        "Assumption,Antagande,,,",
         ["parameters.csv", "column 'note'", "assumption must say why"],
     ),
     "unit_mismatch": (
