@@ -237,19 +237,21 @@ ENGLISH = re.compile(
 
 
 def sources_texts(case, lang: str) -> dict[str, str]:
-    """Every note and source of the sources panel (the report's table), the case's document
-    titles taken out (they are the case's own names, 'HSN/1237/2023' among them)."""
-    from balans.report import sources_frame
+    """Every name, note and source of the sources panel (the report's table) and of the
+    report's table of the documents' figures, the case's document titles taken out (they are
+    the case's own names, 'HSN/1237/2023' among them)."""
+    from balans.report import figures_frame, sources_frame
 
-    df = sources_frame(case, lang)
     titles = sorted(case.documents.values(), key=len, reverse=True)
     out = {}
-    for _, row in df.iterrows():
-        for col in (label("report.col.note", lang), label("report.col.source", lang)):
-            text = str(row[col])
-            for t in titles:
-                text = text.replace(t, "")
-            out[f"{row.iloc[0]}, {col}"] = text
+    for df in (sources_frame(case, lang), figures_frame(case, lang)):
+        for _, row in df.iterrows():
+            out[str(row.iloc[0])] = str(row.iloc[0])
+            for col in (label("report.col.note", lang), label("report.col.source", lang)):
+                text = str(row[col])
+                for t in titles:
+                    text = text.replace(t, "")
+                out[f"{row.iloc[0]}, {col}"] = text
     return out
 
 

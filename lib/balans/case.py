@@ -507,6 +507,7 @@ _STAFF_COLS = [
 ]
 _FIGURE_COLS = [
     Col("key"),
+    Col("label_sv", required=False, optional=True),
     Col("value", "float"),
     Col("unit"),
     Col("kind", "choice", choices=KINDS),
@@ -1360,19 +1361,21 @@ def _check_note_sv(file: str, r: dict[str, Any]) -> str:
     return note_sv
 
 
-def _check_source_sv(file: str, r: dict[str, Any]) -> str:
-    """A file with a ``source_sv`` column gives every row's source in Swedish too."""
-    if "source_sv" in r["_absent"]:
+def _check_source_sv(file: str, r: dict[str, Any], column: str = "source_sv") -> str:
+    """A file with a ``source_sv`` column gives every row's source in Swedish too (and one
+    with figures.csv's ``label_sv`` every figure's name)."""
+    if column in r["_absent"]:
         return ""
-    if not (r["source_sv"] or "").strip():
+    if not (r[column] or "").strip():
+        what = "source" if column == "source_sv" else "figure"
         raise DataError(
             file,
-            "the source has no Swedish (source_sv)",
+            f"the {what} has no Swedish ({column})",
             row=r["_line"],
-            column="source_sv",
-            allowed="the source in Swedish, naming the same documents (or drop the column)",
+            column=column,
+            allowed=f"the {what} in Swedish, as the board reads it (or drop the column)",
         )
-    return r["source_sv"].strip()
+    return r[column].strip()
 
 
 def _figures(folder: Path, fig_rows: list[dict[str, Any]]) -> dict[str, Figure]:
@@ -1388,6 +1391,7 @@ def _figures(folder: Path, fig_rows: list[dict[str, Any]]) -> dict[str, Figure]:
             r["kind"],
             r["source"],
             r["note"] or "",
+            label_sv=_check_source_sv(fig_file, r, "label_sv"),
             note_sv=_check_note_sv(fig_file, r),
             source_sv=_check_source_sv(fig_file, r),
         )

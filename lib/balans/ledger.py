@@ -96,6 +96,7 @@ _STAFF_COLS = [
 ]
 _FIGURE_COLS = [
     Col("key"),
+    Col("label_sv", required=False, optional=True),
     Col("value", "float"),
     Col("unit"),
     Col("kind", "choice", choices=KINDS),

@@ -511,7 +511,7 @@ def figures_frame(case: Case, lang: str = "sv") -> pd.DataFrame:
     """The documents' own figures the case is built and reconciled from, with sources."""
     rows = [
         {
-            L("col.figure", lang): f.key,
+            L("col.figure", lang): (f.label_sv if lang == "sv" else "") or f.key,
             L("col.value", lang): _value(f.value, f.unit, lang),
             L("col.kind", lang): L(f"kind.{f.kind}", lang),
             L("col.source", lang): case.source_text(f.source_in(lang)),
