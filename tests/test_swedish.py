@@ -303,3 +303,15 @@ def test_a_case_with_only_note_shows_its_note_in_both_languages():
         assert df[label("report.col.source", lang)].tolist() == [
             case.source_text(p.source) for p in case.parameters.values()
         ]
+
+
+def test_a_ledger_cases_derived_budget_months_are_explained_in_swedish():
+    """balans import words a plan year's phased budget in English ('derived: the 2026 annual
+    budget (plan_2026_2027.csv) phased by …'); the Swedish report says it in Swedish."""
+    from balans.report import basis_note
+
+    case = balans.load_case(REPO / "tests" / "cases" / "exempel")
+    sv = basis_note(case, "month", "derived", "sv")
+    assert "årsbudgeten 2026 i flerårsplanen periodiserad efter 2025 års månadsbudget" in sv
+    assert_board_swedish({"exempel, härledd månad": sv})
+    assert "phased by 2025's monthly budget" in basis_note(case, "month", "derived", "en")

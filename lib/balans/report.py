@@ -192,7 +192,7 @@ def basis_note(case: Case, kind: str, code: str, lang: str = "sv") -> str:
             key = f"ledger_month_{code}"
         elif case.is_ledger and kind in ("board", "account") and code == "document":
             key = "ledger_budget_document"
-    how = case.derivations.get("budget_months", "")
+    how = case.derivations.get(f"budget_months_{lang}") or case.derivations.get("budget_months", "")
     return label(f"basis.note.{key}", lang).format(
         period=period_text(case, lang), first_year=case.years[0], how=how
     )
