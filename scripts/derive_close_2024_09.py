@@ -529,6 +529,16 @@ def derive() -> dict[str, str]:
         if key == "pay_revision_pct_2023":
             continue  # 2023 is not in this close's horizon
         p = dict(p)
+        if key == "pay_revision_month":
+            # this close takes the revision as paid (case.yaml pay_revision_paid), not to come
+            p.update(
+                note="The 2024 revision (April) is taken to be paid in the Jan–Sep actuals, back "
+                "pay included (case.yaml, pay_revision_paid; no document says). If it was not, "
+                "about 45 mkr of back pay falls in October.",
+                note_sv="Lönerevisionen 2024 (april) antas vara betald i utfallet januari–september, "
+                "retroaktiv lön inräknad; inget dokument säger det. Om den inte var det faller "
+                "omkring 45 mkr retroaktiv lön i oktober.",
+            )
         if key == "national_drug_cost_growth_pct":
             p.update(
                 value="11.0",
