@@ -490,7 +490,9 @@ def _value(value: float | str, unit: str, lang: str) -> str:
 
 def sources_frame(case: Case, lang: str = "sv") -> pd.DataFrame:
     """Every default a scenario can leave out (``parameters.csv``): its value, unit, plausible
-    range, kind (document, derived, assumption) and source."""
+    range, kind (document, derived, assumption), source and note, in ``lang``: the Swedish
+    columns (``source_sv``, ``note_sv``) for ``sv`` where the case has them, else the case's
+    one source and note as written (:meth:`balans.case.Figure.note_in`)."""
     rows = []
     for f in case.parameters.values():
         rng = "" if f.low is None else f"{_short(f.low, lang)}–{_short(f.high, lang)}"
@@ -508,7 +510,8 @@ def sources_frame(case: Case, lang: str = "sv") -> pd.DataFrame:
 
 
 def figures_frame(case: Case, lang: str = "sv") -> pd.DataFrame:
-    """The documents' own figures the case is built and reconciled from, with sources."""
+    """The documents' own figures the case is built and reconciled from, with sources; in
+    Swedish named by ``label_sv`` where figures.csv gives it (else by key)."""
     rows = [
         {
             L("col.figure", lang): (f.label_sv if lang == "sv" else "") or f.key,
