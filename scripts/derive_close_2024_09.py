@@ -40,6 +40,103 @@ HOURS_SEP = 10_000  # 004: agency "en viss ökning efter sommaren", on May–Aug
 NATIONAL_CATEGORY_CHANGE = {"doctors": -0.23, "nurses": -0.51, "other": 0.0}  # FACTS, 2023→2024
 
 
+# The figures as the board reads them (figures.csv's label_sv, source_sv, note_sv): the name,
+# the source in Swedish (None: the source as it is) and the note in Swedish.
+FIGURES_SV: dict[str, tuple[str, str | None, str]] = {
+    "budget_2024_net_cost_mkr": (
+        "Budget 2024, nettokostnader",
+        "004_88ad840d5e722616.txt › §102 Sammanfattning (budgeterat −3 352)",
+        "Dokumenten ger bara nettot.",
+    ),
+    "budget_2024_revenue_mkr": (
+        "Budget 2024, intäkter",
+        None,
+        "Inget dokument ger intäktsbudgeten för 2024: den hålls på 2023 års budget. Netto och "
+        "avvikelse beror inte på den; intäkter och bruttokostnader rör sig tillsammans med den.",
+    ),
+    "board_forecast_2024_net_cost_mkr": (
+        "Nämndens helårsprognos 2024, nettokostnader",
+        None,
+        "Nämndens egen prognos vid bokslutet i september.",
+    ),
+    "board_forecast_2024_deviation_mkr": (
+        "Nämndens helårsprognos 2024, budgetavvikelse",
+        None,
+        "Oförändrad sedan mars 2024 (de offentliga uppgifterna).",
+    ),
+    "deviation_jansep_2024_revenue_tkr": (
+        "Budgetavvikelse januari–september 2024, intäkter",
+        None,
+        "Kontona stäms av exakt mot den.",
+    ),
+    "deviation_jansep_2024_gross_cost_tkr": (
+        "Budgetavvikelse januari–september 2024, bruttokostnader",
+        None,
+        "Kontona stäms av exakt mot den.",
+    ),
+    "deviation_jansep_2024_net_cost_tkr": (
+        "Budgetavvikelse januari–september 2024, nettokostnader",
+        None,
+        "Kontona stäms av exakt mot den.",
+    ),
+    "budget_jansep_2024_revenue_tkr": (
+        "Budget januari–september 2024, intäkter",
+        None,
+        "Intäktsbudgeten 2024 periodiserad som bokslutet i april 2023 periodiserade 2024 "
+        "(januari–april med 2023 års andel för januari–april, maj–december jämnt).",
+    ),
+    "budget_jansep_2024_gross_cost_tkr": (
+        "Budget januari–september 2024, bruttokostnader",
+        None,
+        "Kostnadsbudgeten 2024 (netto − intäkter) med samma periodisering.",
+    ),
+    "budget_jansep_2024_net_cost_tkr": (
+        "Budget januari–september 2024, nettokostnader",
+        None,
+        "Intäkter + bruttokostnader.",
+    ),
+    "actual_jansep_2024_revenue_tkr": (
+        "Utfall januari–september 2024, intäkter",
+        None,
+        "Den härledda budgeten + dokumentets avvikelse.",
+    ),
+    "actual_jansep_2024_gross_cost_tkr": (
+        "Utfall januari–september 2024, bruttokostnader",
+        None,
+        "Den härledda budgeten + dokumentets avvikelse.",
+    ),
+    "actual_jansep_2024_net_cost_tkr": (
+        "Utfall januari–september 2024, nettokostnader",
+        None,
+        "Intäkter + bruttokostnader.",
+    ),
+    "agency_hours_mayaug_2024_hours": (
+        "Hyrtimmar maj–augusti 2024",
+        None,
+        "Delvis färre besvarade avrop under det nya nationella ramavtalet.",
+    ),
+    "agency_hours_janapr_2024_hours": (
+        "Hyrtimmar januari–april 2024",
+        "Antagande",
+        "Mitt emellan takten 2023 (delårsrapporten: 145 årsarbetare × 1 700 timmar × 4/12 = "
+        "82 167 timmar) och maj–augusti 2024 (Nästa nivå av kostnadsreduceringar: 34 000 timmar).",
+    ),
+    "agency_hours_sep_2024_hours": (
+        "Hyrtimmar september 2024",
+        "Antagande",
+        "Protokollet: kostnaden för hyrpersonal visar 'en viss ökning efter sommaren', från "
+        "maj–augustis 8 500 timmar i månaden.",
+    ),
+    "deviation_janmar_2024_net_cost_mkr": (
+        "Budgetavvikelse januari–mars 2024, nettokostnader",
+        "FACTS.md › Regionens resultat (hälso- och sjukvårdsnämnden 104,5 mkr över budget "
+        "efter mars 2024, regionjh.se)",
+        "Den grova fördelningen är jämn över januari–september, så månaderna visar −90,9 mkr "
+        "efter mars: bara en månadsvis huvudbok kan återge denna siffra.",
+    ),
+}
+
+
 def read(name: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO((APRIL / name).read_text(encoding="utf-8"))))
 
@@ -276,6 +373,7 @@ def derive() -> dict[str, str]:
 
     # 6. Figures: the documents' own, and the derived totals the accounts reconcile to.
     fheader = ["key", "value", "unit", "kind", "source", "note"]
+    sv_header = ["label_sv", "source_sv", "note_sv"]  # as the board reads them (FIGURES_SV)
     net_actual = rev_actual + cost_actual
     net_budget = side_budget["revenue"] + side_budget["cost"]
     frows = [
@@ -416,7 +514,13 @@ def derive() -> dict[str, str]:
             "The coarse split is even over Jan–Sep, so the months show −90.9 mkr after March: only a monthly ledger could honour this figure.",
         ),
     ]
-    files["figures.csv"] = csv_text(fheader, [dict(zip(fheader, r, strict=True)) for r in frows])
+    fdicts = []
+    for r in frows:
+        d: dict[str, object] = dict(zip(fheader, r, strict=True))
+        label_sv, source_sv, note_sv = FIGURES_SV[str(d["key"])]
+        d.update(label_sv=label_sv, source_sv=source_sv or d["source"], note_sv=note_sv)
+        fdicts.append(d)
+    files["figures.csv"] = csv_text(fheader + sv_header, fdicts)
 
     # 7. Parameters: the April close's, for a horizon of 2024 alone.
     pheader = list(next(iter(params.values())).keys())
@@ -425,17 +529,31 @@ def derive() -> dict[str, str]:
         if key == "pay_revision_pct_2023":
             continue  # 2023 is not in this close's horizon
         p = dict(p)
+        if key == "pay_revision_month":
+            # this close takes the revision as paid (case.yaml pay_revision_paid), not to come
+            p.update(
+                note="The 2024 revision (April) is taken to be paid in the Jan–Sep actuals, back "
+                "pay included (case.yaml, pay_revision_paid; no document says). If it was not, "
+                "about 45 mkr of back pay falls in October.",
+                note_sv="Lönerevisionen 2024 (april) antas vara betald i utfallet januari–september, "
+                "retroaktiv lön inräknad; inget dokument säger det. Om den inte var det faller "
+                "omkring 45 mkr retroaktiv lön i oktober.",
+            )
         if key == "national_drug_cost_growth_pct":
             p.update(
                 value="11.0",
                 source="FACTS.md › Drugs (Socialstyrelsen: +11 % in 2024)",
+                source_sv="FACTS.md › Läkemedel (Socialstyrelsen: +11 % 2024)",
                 note="The national rate for 2024, shown as the reference.",
+                note_sv="Riksgenomsnittet för 2024, visat som jämförelse.",
             )
         if key == "drug_cost_growth_pct":
             p.update(
                 kind="benchmark",
                 source="FACTS.md › Drugs (Socialstyrelsen: +11 % in 2024)",
+                source_sv="FACTS.md › Läkemedel (Socialstyrelsen: +11 % 2024)",
                 note="No document gives the region's own drug growth for 2024: the national rate (it equals the rate 002 gave for Q1 2023).",
+                note_sv="Inget dokument anger regionens egen ökning av läkemedelskostnaderna för 2024: riksgenomsnittet (lika med mitten av den ökning som delårsrapporten januari–april 2023 angav för första kvartalet 2023).",
             )
         prow.append(p)
     files["parameters.csv"] = csv_text(pheader, prow)

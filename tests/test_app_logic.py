@@ -164,6 +164,18 @@ def test_the_sources_panel_has_headers_titles_and_units_in_words():
     assert "002_ee4227a21ff1ffd4.txt" not in panel and "pct_per_year" not in panel
 
 
+def test_the_sources_are_swedish_in_swedish_and_english_in_english():
+    """Issue 12, item 3: no English note in the Swedish sources panel, nor under a slider."""
+    sv, en = BalansApp(), BalansApp(lang="en")
+    attrition = sv.case.parameters["attrition_pct_per_year"]
+    for text in (sv.sources_panel.value, sv.sources["staff_pct"].value):
+        assert attrition.note_sv.split(":")[0] in text and attrition.note not in text
+        assert "Assumption" not in text and "Derived" not in text
+    assert "Antagande" in sv.sources_panel.value
+    for text in (en.sources_panel.value, en.sources["staff_pct"].value):
+        assert attrition.note.split(":")[0] in text and attrition.note_sv not in text
+
+
 def test_every_control_says_what_it_means_in_both_languages():
     from balans.app import CONTROLS
 

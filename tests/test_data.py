@@ -401,8 +401,10 @@ BROKEN = {
     ),
     "assumption_without_reason": (
         "parameters.csv",
-        "Assumption,Overtime hours cost this many times an ordinary hour including social fees.",
-        "Assumption,",
+        "Assumption,Antagande,Overtime hours cost this many times an ordinary hour including"
+        " social fees.,En övertidstimme kostar så här många gånger en vanlig timme med sociala"
+        " avgifter.,",
+        "Assumption,Antagande,,,",
         ["parameters.csv", "column 'note'", "assumption must say why"],
     ),
     "unit_mismatch": (
@@ -527,3 +529,60 @@ def test_a_cell_too_long_for_csv_is_named_with_its_row(case_copy):
         load_case(case_copy)
     said = str(err.value)
     assert said.startswith(f"{path}, row 3: not readable as CSV") and len(said) < 2048
+
+
+@pytest.mark.parametrize("cutoff", ["2023-04", "2024-09"])
+def test_every_shipped_note_and_source_is_in_swedish_too(cutoff):
+    """The board reads note_sv and source_sv (issue 12, item 3): the shipped case gives both
+    on every parameter, in both closes, and keeps the planners' English beside them."""
+    case = load_case(DEFAULT_CASE_DIR, cutoff=cutoff)
+    for p in case.parameters.values():
+        assert p.note_sv and p.note and p.note_sv != p.note, p.key
+        assert p.source_sv and p.source, p.key
+        assert p.note_in("sv") == p.note_sv and p.note_in("en") == p.note, p.key
+
+
+def _parameter_rows(folder: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with (folder / "parameters.csv").open(encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _write_parameter_rows(folder: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+    with (folder / "parameters.csv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=header, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ("note_sv", r"row 14, column 'note_sv': the note has no Swedish"),
+        ("source_sv", r"row 14, column 'source_sv': the source has no Swedish"),
+        ("note", r"row 14, column 'note': the Swedish note has no English"),
+    ],
+)
+def test_a_missing_swedish_note_or_source_is_named(case_copy, column, message):
+    header, rows = _parameter_rows(case_copy)
+    row = next(r for r in rows if r["key"] == "overtime_cost_factor")
+    row[column] = ""
+    if column == "note":
+        row["kind"] = "document"  # else the assumption's own rule speaks first
+    _write_parameter_rows(case_copy, header, rows)
+    with pytest.raises(DataError, match=message):
+        load_case(case_copy)
+
+
+def test_a_case_without_the_swedish_columns_still_loads_with_its_one_note(case_copy):
+    """Backwards compatible: a parameters.csv with only note and source (every case folder
+    before note_sv) loads, and shows that note and source whatever the language."""
+    header, rows = _parameter_rows(case_copy)
+    for r in rows:
+        del r["note_sv"], r["source_sv"]
+    _write_parameter_rows(case_copy, [h for h in header if h not in ("note_sv", "source_sv")], rows)
+    case = load_case(case_copy)
+    p = case.parameters["attrition_pct_per_year"]
+    assert not p.note_sv and not p.source_sv
+    assert p.note_in("sv") == p.note_in("en") == p.note and "leave the region" in p.note
+    assert p.source_in("sv") == p.source

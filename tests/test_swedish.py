@@ -225,3 +225,93 @@ def test_the_goal_seek_answers_for_every_lever():
         g = goal_seek(base, several, year, target)
         texts[f"{' + '.join(several)} → {target}"] = goal_seek_text(g, "sv")
     assert_board_swedish(texts)
+
+
+# --------------------------------------------------------------------------- the sources
+
+# English a note or source would carry: common words, and the planners' own terms
+ENGLISH = re.compile(
+    r"\b(?:the|of|and|with|from|which|derived|assumption|benchmark|about|below|above)\b",
+    flags=re.IGNORECASE,
+)
+
+
+def sources_texts(case, lang: str) -> dict[str, str]:
+    """Every name, note and source of the sources panel (the report's table) and of the
+    report's table of the documents' figures, the case's document titles taken out (they are
+    the case's own names, 'HSN/1237/2023' among them)."""
+    from balans.report import figures_frame, sources_frame
+
+    titles = sorted(case.documents.values(), key=len, reverse=True)
+    out = {}
+    for df in (sources_frame(case, lang), figures_frame(case, lang)):
+        for _, row in df.iterrows():
+            out[str(row.iloc[0])] = str(row.iloc[0])
+            for col in (label("report.col.note", lang), label("report.col.source", lang)):
+                text = str(row[col])
+                for t in titles:
+                    text = text.replace(t, "")
+                out[f"{row.iloc[0]}, {col}"] = text
+    return out
+
+
+@pytest.mark.parametrize("cutoff", ["2023-04", "2024-09"])
+def test_the_sources_panel_is_swedish_for_the_shipped_case(cutoff):
+    """Issue 12, item 3: the sources panel had English notes."""
+    case = balans.load_case(balans.DEFAULT_CASE_DIR, cutoff=cutoff)
+    texts = sources_texts(case, "sv")
+    english = {k: t for k, t in texts.items() if ENGLISH.search(t)}
+    assert not english, "\n".join(f"{k}: {t}" for k, t in english.items())
+    assert_board_swedish(texts)
+
+
+def test_the_english_check_finds_an_english_note():
+    # the check above can fail: the planners' English note reads as English
+    case = balans.load_case(balans.DEFAULT_CASE_DIR)
+    texts = sources_texts(case, "en")
+    assert sum(bool(ENGLISH.search(t)) for t in texts.values()) > len(texts) / 4
+    assert offences("Derived: the share of the budget") != []
+
+
+def test_english_mode_shows_the_planners_english_notes():
+    from balans.report import sources_frame
+
+    case = balans.load_case(balans.DEFAULT_CASE_DIR)
+    en = sources_frame(case, "en")
+    sv = sources_frame(case, "sv")
+    f = case.parameters["attrition_pct_per_year"]
+    assert en[label("report.col.note", "en")].tolist() == [p.note for p in case.parameters.values()]
+    assert sv[label("report.col.note", "sv")].tolist() == [
+        p.note_sv for p in case.parameters.values()
+    ]
+    assert "leave the region" in f.note and "lämnar regionen" in f.note_sv
+    assert "Pay and employer costs" in en[label("report.col.source", "en")].iloc[0]
+    assert "Löner och arbetsgivarkostnader" in sv[label("report.col.source", "sv")].iloc[0]
+
+
+def test_a_case_with_only_note_shows_its_note_in_both_languages():
+    """A case folder without note_sv/source_sv (the tiny test case, examples, the ledger
+    template, every imported case) keeps its one note and source, shown as written."""
+    from balans.report import sources_frame
+
+    case = balans.load_case(REPO / "tests" / "cases" / "tiny")
+    notes = [p.note for p in case.parameters.values()]
+    assert any(notes) and not any(p.note_sv for p in case.parameters.values())
+    for lang in ("sv", "en"):
+        df = sources_frame(case, lang)
+        assert df[label("report.col.note", lang)].tolist() == notes
+        assert df[label("report.col.source", lang)].tolist() == [
+            case.source_text(p.source) for p in case.parameters.values()
+        ]
+
+
+def test_a_ledger_cases_derived_budget_months_are_explained_in_swedish():
+    """balans import words a plan year's phased budget in English ('derived: the 2026 annual
+    budget (plan_2026_2027.csv) phased by …'); the Swedish report says it in Swedish."""
+    from balans.report import basis_note
+
+    case = balans.load_case(REPO / "tests" / "cases" / "exempel")
+    sv = basis_note(case, "month", "derived", "sv")
+    assert "årsbudgeten 2026 i flerårsplanen periodiserad efter 2025 års månadsbudget" in sv
+    assert_board_swedish({"exempel, härledd månad": sv})
+    assert "phased by 2025's monthly budget" in basis_note(case, "month", "derived", "en")

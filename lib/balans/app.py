@@ -569,10 +569,10 @@ class BalansApp:
             else f.unit
         )
         name = self.L("source") if is_default else (f.label_sv if self.lang == "sv" else f.label_en)
-        note = f" {html.escape(f.note)}" if f.note else ""
+        note = f" {html.escape(f.note_in(self.lang))}" if f.note_in(self.lang) else ""
         return (
             f'<div class="balans-source"><details><summary>{html.escape(name)}: {html.escape(str(value))} {html.escape(unit)} '
-            f"({self.L(f.kind).lower()})</summary>{html.escape(self.case.source_text(f.source))}.{note}</details></div>"
+            f"({self.L(f.kind).lower()})</summary>{html.escape(self.case.source_text(f.source_in(self.lang)))}.{note}</details></div>"
         )
 
     # ------------------------------------------------------------------ widgets

@@ -102,6 +102,23 @@ class Figure:
     label_sv: str = ""
     label_en: str = ""
     distribution: str | None = None  # triangular (low/value/high) | uniform (low..high) | None
+    note_sv: str = ""  # the note in Swedish, as the board reads it (column note_sv)
+    source_sv: str = ""  # the source in Swedish (column source_sv): the same reference
+
+    def source_in(self, lang: str) -> str:
+        """The source in the language shown: ``source_sv`` where the case gives it (the same
+        documents and places as ``source``, its explanations in Swedish), else ``source``."""
+        if lang == "sv" and self.source_sv:
+            return self.source_sv
+        return self.source
+
+    def note_in(self, lang: str) -> str:
+        """The note in the language shown: Swedish (``note_sv``) where the case gives it,
+        else the one note the case has (``note``, in whatever language its author wrote it:
+        a case folder without a ``note_sv`` column, or a row the column leaves empty)."""
+        if lang == "sv" and self.note_sv:
+            return self.note_sv
+        return self.note
 
 
 @dataclass(frozen=True)
@@ -289,6 +306,7 @@ class Col:
     name: str
     kind: str = "str"  # str | float | int | choice | month
     required: bool = True  # must the cell be non-empty
+    optional: bool = False  # may the column itself be absent (read as empty cells)
     choices: tuple[str, ...] = ()
     lo: float | None = None
     hi: float | None = None
@@ -344,8 +362,9 @@ def _read_csv(
                 str(path), "unknown column", row=1, column=h, allowed=f"columns {_names(cols)}"
             )
     for c in cols:
-        if c.name not in header:
+        if c.name not in header and not c.optional:
             raise DataError(str(path), "a column is missing", row=1, column=c.name)
+    absent = frozenset(c.name for c in cols if c.name not in header)
     rows = []
     for line_no, raw in enumerate(records, start=2):
         if None in raw:
@@ -355,7 +374,7 @@ def _read_csv(
                 row=line_no,
                 value=raw[None],
             )
-        row: dict[str, Any] = {"_line": line_no}
+        row: dict[str, Any] = {"_line": line_no, "_absent": absent}
         for c in cols:
             cell = (raw.get(c.name) or "").strip()
             row[c.name] = _parse_cell(path, line_no, c, cell)
@@ -488,11 +507,14 @@ _STAFF_COLS = [
 ]
 _FIGURE_COLS = [
     Col("key"),
+    Col("label_sv", required=False, optional=True),
     Col("value", "float"),
     Col("unit"),
     Col("kind", "choice", choices=KINDS),
     Col("source"),
     Col("note", required=False),
+    Col("note_sv", required=False, optional=True),
+    Col("source_sv", required=False, optional=True),
 ]
 _PARAM_COLS = [
     Col("key"),
@@ -506,6 +528,8 @@ _PARAM_COLS = [
     Col("source"),
     Col("note", required=False),
     Col("distribution", "choice", required=False, choices=("triangular", "uniform")),
+    Col("note_sv", required=False, optional=True),
+    Col("source_sv", required=False, optional=True),
 ]
 
 DATA_FILES = (
@@ -1082,7 +1106,7 @@ def _load(folder: Path, hash_: str, cutoff: str | None = None) -> Case:
             by_div[did]["name_sv"],
             by_div[did]["name_en"],
             {
-                ln: {k: v for k, v in by_div[did]["lines"][ln].items() if k != "_line"}
+                ln: {k: v for k, v in by_div[did]["lines"][ln].items() if not k.startswith("_")}
                 for ln in LINES
             },
             by_div[did]["source"],
@@ -1310,13 +1334,67 @@ def _coarse_budget(
     return out
 
 
+def _check_note_sv(file: str, r: dict[str, Any]) -> str:
+    """A file with a ``note_sv`` column gives every note in both languages: a row with a
+    note (English, the planner's) and no Swedish one would show the board English, and one
+    the other way round would show the planner nothing. A file without the column keeps its
+    one note (``note``) for both (:meth:`Figure.note_in`)."""
+    if "note_sv" in r["_absent"]:
+        return ""
+    note, note_sv = (r["note"] or "").strip(), (r["note_sv"] or "").strip()
+    if note and not note_sv:
+        raise DataError(
+            file,
+            "the note has no Swedish (note_sv)",
+            row=r["_line"],
+            column="note_sv",
+            allowed="the note in Swedish, as the board reads it (or drop the column)",
+        )
+    if note_sv and not note:
+        raise DataError(
+            file,
+            "the Swedish note has no English (note)",
+            row=r["_line"],
+            column="note",
+            allowed="the note in English, as the planners read it",
+        )
+    return note_sv
+
+
+def _check_source_sv(file: str, r: dict[str, Any], column: str = "source_sv") -> str:
+    """A file with a ``source_sv`` column gives every row's source in Swedish too (and one
+    with figures.csv's ``label_sv`` every figure's name)."""
+    if column in r["_absent"]:
+        return ""
+    if not (r[column] or "").strip():
+        what = "source" if column == "source_sv" else "figure"
+        raise DataError(
+            file,
+            f"the {what} has no Swedish ({column})",
+            row=r["_line"],
+            column=column,
+            allowed=f"the {what} in Swedish, as the board reads it (or drop the column)",
+        )
+    return r[column].strip()
+
+
 def _figures(folder: Path, fig_rows: list[dict[str, Any]]) -> dict[str, Figure]:
     fig_file = str(folder / "figures.csv")
     _unique(fig_file, fig_rows, "key")
     for r in fig_rows:
         _check_unit(fig_file, r)
     return {
-        r["key"]: Figure(r["key"], r["value"], r["unit"], r["kind"], r["source"], r["note"] or "")
+        r["key"]: Figure(
+            r["key"],
+            r["value"],
+            r["unit"],
+            r["kind"],
+            r["source"],
+            r["note"] or "",
+            label_sv=_check_source_sv(fig_file, r, "label_sv"),
+            note_sv=_check_note_sv(fig_file, r),
+            source_sv=_check_source_sv(fig_file, r),
+        )
         for r in fig_rows
     }
 
@@ -1412,6 +1490,8 @@ def _parameters(
             r["label_sv"],
             r["label_en"],
             r["distribution"],
+            note_sv=_check_note_sv(par_file, r),
+            source_sv=_check_source_sv(par_file, r),
         )
     for k in REQUIRED_PARAMETERS:
         if k not in parameters:

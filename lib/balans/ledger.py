@@ -16,6 +16,7 @@ month x account x division, every actual month complete) and reconciles:
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -96,12 +97,36 @@ _STAFF_COLS = [
 ]
 _FIGURE_COLS = [
     Col("key"),
+    Col("label_sv", required=False, optional=True),
     Col("value", "float"),
     Col("unit"),
     Col("kind", "choice", choices=KINDS),
     Col("source"),
     Col("note", required=False),
+    Col("note_sv", required=False, optional=True),
+    Col("source_sv", required=False, optional=True),
 ]
+
+# How balans import words a derived budget month (ledger.csv's basis), and the same in Swedish
+# for the board: the plan's file name is left out (the planners' text keeps it).
+_DERIVED_BUDGET = re.compile(
+    r"the (?P<year>\d{4}) annual budget \(.*\) phased by (?P<ref>\d{4})'s monthly budget "
+    r"of the account(?P<division> and division)?"
+)
+
+
+def _derived_budget_sv(how: str) -> str:
+    """A derived budget month's basis as the board reads it; a basis worded otherwise (not
+    by balans import) is shown as written."""
+    m = _DERIVED_BUDGET.fullmatch(how)
+    if m is None:
+        return how
+    unit = " och divisionen" if m["division"] else ""
+    return (
+        f"årsbudgeten {m['year']} i flerårsplanen periodiserad efter {m['ref']} års "
+        f"månadsbudget för kontot{unit}"
+    )
+
 
 LEDGER_FILES = (
     "case.yaml",
@@ -615,6 +640,7 @@ def load_ledger_case(
             }
         )
         derivations["budget_months"] = "; ".join(how)
+        derivations["budget_months_sv"] = "; ".join(_derived_budget_sv(h) for h in how)
     return Case(
         folder=folder,
         id=str(meta["id"]),

@@ -192,7 +192,7 @@ def basis_note(case: Case, kind: str, code: str, lang: str = "sv") -> str:
             key = f"ledger_month_{code}"
         elif case.is_ledger and kind in ("board", "account") and code == "document":
             key = "ledger_budget_document"
-    how = case.derivations.get("budget_months", "")
+    how = case.derivations.get(f"budget_months_{lang}") or case.derivations.get("budget_months", "")
     return label(f"basis.note.{key}", lang).format(
         period=period_text(case, lang), first_year=case.years[0], how=how
     )
@@ -490,7 +490,9 @@ def _value(value: float | str, unit: str, lang: str) -> str:
 
 def sources_frame(case: Case, lang: str = "sv") -> pd.DataFrame:
     """Every default a scenario can leave out (``parameters.csv``): its value, unit, plausible
-    range, kind (document, derived, assumption) and source."""
+    range, kind (document, derived, assumption), source and note, in ``lang``: the Swedish
+    columns (``source_sv``, ``note_sv``) for ``sv`` where the case has them, else the case's
+    one source and note as written (:meth:`balans.case.Figure.note_in`)."""
     rows = []
     for f in case.parameters.values():
         rng = "" if f.low is None else f"{_short(f.low, lang)}–{_short(f.high, lang)}"
@@ -500,22 +502,23 @@ def sources_frame(case: Case, lang: str = "sv") -> pd.DataFrame:
                 L("col.value", lang): _value(f.value, f.unit, lang),
                 L("col.range", lang): rng,
                 L("col.kind", lang): L(f"kind.{f.kind}", lang),
-                L("col.source", lang): case.source_text(f.source),
-                L("col.note", lang): f.note,
+                L("col.source", lang): case.source_text(f.source_in(lang)),
+                L("col.note", lang): f.note_in(lang),
             }
         )
     return pd.DataFrame(rows)
 
 
 def figures_frame(case: Case, lang: str = "sv") -> pd.DataFrame:
-    """The documents' own figures the case is built and reconciled from, with sources."""
+    """The documents' own figures the case is built and reconciled from, with sources; in
+    Swedish named by ``label_sv`` where figures.csv gives it (else by key)."""
     rows = [
         {
-            L("col.figure", lang): f.key,
+            L("col.figure", lang): (f.label_sv if lang == "sv" else "") or f.key,
             L("col.value", lang): _value(f.value, f.unit, lang),
             L("col.kind", lang): L(f"kind.{f.kind}", lang),
-            L("col.source", lang): case.source_text(f.source),
-            L("col.note", lang): f.note,
+            L("col.source", lang): case.source_text(f.source_in(lang)),
+            L("col.note", lang): f.note_in(lang),
         }
         for f in case.figures.values()
     ]
