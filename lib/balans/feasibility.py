@@ -30,7 +30,7 @@ import pandas as pd
 
 from .api import Result
 from .engine import LeverArrays
-from .fmt import LANGUAGES, label, month_name, number, pct
+from .fmt import LANGUAGES, fte_text, label, month_name, number, pct, pct_auto
 
 _EPS = 1e-9  # floating-point slack when comparing a figure with its limit
 
@@ -88,25 +88,6 @@ def _levers(result: Result) -> LeverArrays:
 
 def _hours(value: float, lang: str) -> str:
     return number(value, 0, lang)
-
-
-def auto_decimals(value: float, most: int = 2) -> int:
-    """The fewest decimals (up to ``most``) that show ``value`` as it rounds to ``most``:
-    6 -> 0, 0.5 -> 1, 0.583 -> 2."""
-    target = round(value, most)
-    return next(d for d in range(most + 1) if round(value, d) == target)
-
-
-def pct_auto(value: float, lang: str = "sv", most: int = 1) -> str:
-    """A per cent figure without needless decimals: ``6 %``, ``37,4 %``."""
-    return pct(value, auto_decimals(value, most), lang)
-
-
-def fte_text(value: float, lang: str = "sv") -> str:
-    """FTE with at most two decimals under 10, one under 100, else whole: ``1,25``, ``1,2``,
-    ``28,3``, ``127``."""
-    most = 2 if abs(value) < 10 else 1 if abs(value) < 100 else 0
-    return number(value, auto_decimals(value, most), lang)
 
 
 # --------------------------------------------------------------------------- the checks

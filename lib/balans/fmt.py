@@ -66,3 +66,45 @@ def pct(value: float | None, decimals: int = 1, lang: str = "sv") -> str:
     if lang == "sv":
         return f"{number(value, decimals, lang)}{NBSP}%"
     return f"{number(value, decimals, lang)}%"
+
+
+# --------------------------------------------------------------------------- figures in words
+# The shapes a board paper uses, made here once for every face (narrative, warnings, the
+# report's tables, the app): the fewest decimals that show a figure, never a needless zero.
+
+
+def auto_decimals(value: float, most: int = 2) -> int:
+    """The fewest decimals (up to ``most``) that show ``value`` as it rounds to ``most``:
+    6 -> 0, 0.5 -> 1, 0.583 -> 2."""
+    target = round(float(value), most)
+    return next(d for d in range(most + 1) if round(float(value), d) == target)
+
+
+def short(value: float, lang: str = "sv", most: int = 2) -> str:
+    """A number with the fewest decimals (up to ``most``) that show it: 4,1; 1 700; 0,35."""
+    return number(float(value), auto_decimals(value, most), lang)
+
+
+def pct_auto(value: float, lang: str = "sv", most: int = 1) -> str:
+    """A per cent figure without needless decimals: ``6 %``, ``37,4 %``."""
+    return pct(value, auto_decimals(value, most), lang)
+
+
+def pct_signed(value: float, lang: str = "sv", most: int = 1) -> str:
+    """A signed per cent figure: ``−50 %``, ``+10 %``."""
+    text = number(value, auto_decimals(value, most), lang, signed=True)
+    return f"{text}{NBSP}%" if lang == "sv" else f"{text}%"
+
+
+def money(value: float, lang: str = "sv", signed: bool = False) -> str:
+    """mkr with the decimals a board paper uses: whole mkr from 100, one decimal from 10,
+    else up to two, never a needless zero: ``−3 497 mkr``, ``46,4 mkr``, ``0,6 mkr``."""
+    most = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2
+    return mkr(value, auto_decimals(value, most), lang, signed=signed)
+
+
+def fte_text(value: float, lang: str = "sv") -> str:
+    """FTE with at most two decimals under 10, one under 100, else whole: ``1,25``, ``1,2``,
+    ``28,3``, ``127``."""
+    most = 2 if abs(value) < 10 else 1 if abs(value) < 100 else 0
+    return number(value, auto_decimals(value, most), lang)

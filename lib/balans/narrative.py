@@ -19,14 +19,8 @@ import pandas as pd
 from .analysis import GoalSeekResult, MonteCarloResult, tornado
 from .api import Result
 from .engine import SAVING_STEPS, STEPS, LeverArrays
-from .feasibility import (
-    FeasibilityWarning,
-    auto_decimals,
-    check_feasibility,
-    month_label,
-    pct_auto,
-)
-from .fmt import label, labels, mkr, number
+from .feasibility import FeasibilityWarning, check_feasibility, month_label
+from .fmt import auto_decimals, label, labels, money, number, pct_auto, pct_signed
 
 _SHOWN_MKR = 0.05  # effects smaller than this round to 0,0 mkr and are not named
 
@@ -40,19 +34,6 @@ def join_words(items: list[str], lang: str = "sv") -> str:
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} {_t('and', lang)} {items[-1]}"
-
-
-def money(value: float, lang: str = "sv", signed: bool = False) -> str:
-    """mkr with the decimals a board paper uses: whole mkr from 100, one decimal from 10,
-    else up to two, never a needless zero: ``−3 497 mkr``, ``46,4 mkr``, ``0,6 mkr``."""
-    most = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2
-    return mkr(value, auto_decimals(value, most), lang, signed=signed)
-
-
-def pct_signed(value: float, lang: str = "sv", most: int = 1) -> str:
-    """A signed per cent figure: ``−50 %``, ``+10 %``."""
-    text = number(value, auto_decimals(value, most), lang, signed=True)
-    return f"{text}\u00a0%" if lang == "sv" else f"{text}%"
 
 
 def unit_text(value: float, unit: str, lang: str = "sv") -> str:

@@ -27,7 +27,7 @@ from .api import Result, figure_basis, json_safe, run
 from .case import Case, load_case
 from .engine import STEPS
 from .errors import BalansError
-from .fmt import LANGUAGES, label, labels, month_name, number, pct
+from .fmt import LANGUAGES, label, labels, month_name, number, pct, short
 from .narrative import period_text, scenario_summary
 from .resources import scenarios_dir
 from .scenario import load_scenario, write_text_atomic
@@ -475,17 +475,10 @@ def _unit(unit: str, lang: str) -> str:
     return str(labels(lang).get("units", {}).get(unit, unit))
 
 
-def _short(value: float, lang: str, most: int = 2) -> str:
-    """A number with the fewest decimals (up to ``most``) that show it: 4,1; 1 700; 0,35."""
-    target = round(float(value), most)
-    decimals = next(d for d in range(most + 1) if round(float(value), d) == target)
-    return number(float(value), decimals, lang)
-
-
 def _value(value: float | str, unit: str, lang: str) -> str:
     if isinstance(value, str):
         return value
-    return f"{_short(value, lang)} {_unit(unit, lang)}".strip()
+    return f"{short(value, lang)} {_unit(unit, lang)}".strip()
 
 
 def sources_frame(case: Case, lang: str = "sv") -> pd.DataFrame:
@@ -495,7 +488,7 @@ def sources_frame(case: Case, lang: str = "sv") -> pd.DataFrame:
     one source and note as written (:meth:`balans.case.Figure.note_in`)."""
     rows = []
     for f in case.parameters.values():
-        rng = "" if f.low is None else f"{_short(f.low, lang)}–{_short(f.high, lang)}"
+        rng = "" if f.low is None else f"{short(f.low, lang)}–{short(f.high, lang)}"
         rows.append(
             {
                 L("col.parameter", lang): (f.label_sv if lang == "sv" else f.label_en) or f.key,
