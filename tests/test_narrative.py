@@ -154,3 +154,35 @@ def test_goal_seek_in_words_reachable_and_not():
         f"budgetavvikelsen +1,32{NBSP}mkr; det återstår 3,68{NBSP}mkr."
     )
     assert "cannot be reached" in goal_seek_text(g, "en")
+
+
+def test_the_summary_is_kept_as_parts_so_no_face_guesses_a_heading():
+    """Issue 14: the report turned the summary's text back into HTML by guessing that a
+    short first line was a heading. A description whose first line is short now stays a
+    paragraph, and the risks stay a list."""
+    from balans.narrative import summary_blocks
+    from balans.report import Report, check_parameters
+
+    sc = parse_scenario(
+        {
+            "name": "Kort rad",
+            "description": "Hyrstopp i norr\noch i söder, från hösten",
+            "levers": {"agency": {"change_pct": -50}},
+        }
+    )
+    r = run(sc)
+    blocks = summary_blocks(r, sensitivity=False)
+    assert [b.kind for b in blocks] == [
+        "title",
+        "description",
+        "changes",
+        "result",
+        "risks",
+        "stamp",
+    ]
+    assert scenario_summary(r, sensitivity=False) == "\n\n".join(b.as_text() for b in blocks)
+    html_text = str(Report(r, check_parameters("x.yaml", "out")).summary())
+    assert "<p>Hyrstopp i norr och i söder, från hösten</p>" in html_text
+    assert "<h4>Hyrstopp i norr</h4>" not in html_text
+    assert html_text.count("<h4>") == 3 and "<ul><li>" in html_text  # changes, result, risks
+    assert "Sammanfattning: Kort rad" not in html_text  # the report's own title names it

@@ -17,7 +17,6 @@ import html
 import logging
 import math
 import os
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -1179,16 +1178,15 @@ class BalansApp:
         """The plain summary, the uncertainty fan and the tornado (only when the tab is open)."""
         from .analysis import monte_carlo, tornado
         from .analysis_charts import fan_chart, tornado_chart
-        from .narrative import monte_carlo_sentence, scenario_summary
+        from .narrative import monte_carlo_sentence, summary_blocks
 
         r, year, lang = self.result, int(self.year.value), self.lang
         assert r is not None and self.scenario is not None
         try:
             mc = monte_carlo(self.scenario, self.case, n_draws=self.MC_DRAWS)
             torn = tornado(self.scenario, self.case, year=year)
-            text = scenario_summary(r, lang, monte_carlo=mc, sensitivity=True)
-            paragraphs = (html.escape(p).replace("\n", "<br>") for p in text.split("\n\n"))
-            self.analysis_text.value = "".join(f"<p>{p}</p>" for p in paragraphs)
+            blocks = summary_blocks(r, lang, monte_carlo=mc, sensitivity=True)
+            self.analysis_text.value = "".join(b.as_html() for b in blocks)
             self.mc_text.value = (
                 f"<p><b>{html.escape(monte_carlo_sentence(mc, year, lang))}</b></p>"
             )
@@ -1525,28 +1523,15 @@ def excel_bytes(r: Result, lang: str = "sv") -> bytes:
     return result_workbook(r, lang)
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÅÄÖ0-9−])")
-
-
 def orientation_html(r: Result, lang: str = "sv", year: int | None = None) -> str:
     """What a board member reads first: the scenario's name and description, and the first
     two sentences of the plain summary's result for the year shown (the forecast against
     budget, and against the baseline or the board's own forecast)."""
-    from .narrative import scenario_summary
+    from .narrative import year_sentences
 
-    text = scenario_summary(r, lang)
-    heading = label("narrative.heading_result", lang)
-    result = ""
-    for block in text.split("\n\n"):
-        lines = block.strip().split("\n")
-        if lines[0].strip() == heading:
-            sentences = _SENTENCE_END.split(" ".join(lines[1:]).strip())
-            first = next(
-                (i for i, x in enumerate(sentences) if year and x.startswith(f"{year}:")), 0
-            )
-            result = " ".join(sentences[first : first + 2])
-            break
-    description = r.scenario.description or ""
+    by_year = year_sentences(r, lang)
+    result = " ".join(by_year.get(year, next(iter(by_year.values())))[:2]) if by_year else ""
+    description = " ".join((r.scenario.description or "").split())
     return (
         '<div class="balans-orientation" role="region" aria-label="'
         + html.escape(label("app.orientation", lang))

@@ -11,7 +11,8 @@ non-breaking space between thousands, the minus sign U+2212).
 
 from __future__ import annotations
 
-from dataclasses import replace
+import html
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -217,10 +218,10 @@ def lever_sentences(result: Result, lang: str = "sv") -> list[str]:
 # --------------------------------------------------------------------------- result
 
 
-def result_sentences(result: Result, lang: str = "sv") -> list[str]:
-    """Per year: forecast against budget and the deviation; the change against the baseline;
-    the board's own forecast where the documents give one."""
-    out = []
+def year_sentences(result: Result, lang: str = "sv") -> dict[int, list[str]]:
+    """Per year, its sentences: forecast against budget and the deviation; the change
+    against the baseline; the board's own forecast where the documents give one."""
+    out: dict[int, list[str]] = {}
     for row in result.years_frame().itertuples():
         parts = [
             _t("result_year", lang).format(
@@ -239,8 +240,13 @@ def result_sentences(result: Result, lang: str = "sv") -> list[str]:
         board = row.board_forecast_net_mkr
         if board is not None and board == board:
             parts.append(_t("result_board", lang).format(year=row.year, board=money(board, lang)))
-        out.append(" ".join(parts))
+        out[int(row.year)] = parts
     return out
+
+
+def result_sentences(result: Result, lang: str = "sv") -> list[str]:
+    """Per year, one paragraph of :func:`year_sentences`."""
+    return [" ".join(parts) for parts in year_sentences(result, lang).values()]
 
 
 def largest_effects_sentence(result: Result, year: int, lang: str = "sv", top: int = 3) -> str:
@@ -349,6 +355,66 @@ def period_text(case, lang: str = "sv") -> str:
     return f"{start}–{names[m1 - 1]} {y1}"
 
 
+@dataclass(frozen=True)
+class SummaryBlock:
+    """One part of the summary, kept as what it is (the faces render it; nothing has to
+    guess a heading back from text): ``kind`` is title, description, changes, result,
+    risks or stamp; ``items`` a list (the risks), else ``text`` a paragraph."""
+
+    kind: str
+    text: str = ""
+    heading: str = ""
+    items: tuple[str, ...] = ()
+
+    def as_text(self) -> str:
+        body = "\n".join(f"- {x}" for x in self.items) if self.items else self.text
+        return f"{self.heading}\n{body}" if self.heading else body
+
+    def as_html(self) -> str:
+        head = f"<h4>{html.escape(self.heading)}</h4>" if self.heading else ""
+        if self.items:
+            return (
+                head + "<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in self.items) + "</ul>"
+            )
+        return head + f"<p>{html.escape(self.text)}</p>"
+
+
+def summary_blocks(
+    result: Result,
+    lang: str = "sv",
+    *,
+    monte_carlo: MonteCarloResult | None = None,
+    sensitivity: bool = True,
+) -> list[SummaryBlock]:
+    """The board-paper summary as its parts: title, description, what changes, the result
+    per year, the largest effects, the risks and the stamp. ``monte_carlo``: add the
+    uncertainty (run :func:`~balans.analysis.monte_carlo` first); ``sensitivity``: add the
+    tornado's largest input (one small batch)."""
+    sc = result.scenario
+    year = result.engine.years[-1]
+    blocks = [SummaryBlock("title", _t("title", lang).format(name=sc.name))]
+    if sc.description:
+        blocks.append(SummaryBlock("description", " ".join(sc.description.split())))
+    changes = lever_sentences(result, lang) if not sc.is_baseline else []
+    blocks.append(
+        SummaryBlock(
+            "changes",
+            " ".join(changes)
+            or _t("no_changes", lang).format(period=period_text(result.case, lang)),
+            heading=_t("heading_changes", lang),
+        )
+    )
+    body = result_sentences(result, lang)
+    if not sc.is_baseline:
+        body.append(largest_effects_sentence(result, year, lang))
+    blocks.append(SummaryBlock("result", " ".join(body), heading=_t("heading_result", lang)))
+    frame = tornado(sc, result.case, year=year) if sensitivity else None
+    risks = risk_sentences(result, lang, monte_carlo=monte_carlo, tornado_frame=frame)
+    blocks.append(SummaryBlock("risks", heading=_t("heading_risks", lang), items=tuple(risks)))
+    blocks.append(SummaryBlock("stamp", label("summary.stamp", lang).format(**result.stamp)))
+    return blocks
+
+
 def scenario_summary(
     result: Result,
     lang: str = "sv",
@@ -356,33 +422,9 @@ def scenario_summary(
     monte_carlo: MonteCarloResult | None = None,
     sensitivity: bool = True,
 ) -> str:
-    """The board-paper summary: title, description, what changes, the result per year, the
-    largest effects, the risks and the stamp. ``monte_carlo``: add the uncertainty (run
-    :func:`~balans.analysis.monte_carlo` first); ``sensitivity``: add the tornado's largest
-    input (one small batch)."""
-    sc = result.scenario
-    year = result.engine.years[-1]
-    blocks = [_t("title", lang).format(name=sc.name)]
-    if sc.description:
-        blocks.append(sc.description.strip())
-    changes = lever_sentences(result, lang) if not sc.is_baseline else []
-    blocks.append(
-        _t("heading_changes", lang)
-        + "\n"
-        + (
-            " ".join(changes)
-            or _t("no_changes", lang).format(period=period_text(result.case, lang))
-        )
-    )
-    body = result_sentences(result, lang)
-    if not sc.is_baseline:
-        body.append(largest_effects_sentence(result, year, lang))
-    blocks.append(_t("heading_result", lang) + "\n" + " ".join(body))
-    frame = tornado(sc, result.case, year=year) if sensitivity else None
-    risks = risk_sentences(result, lang, monte_carlo=monte_carlo, tornado_frame=frame)
-    blocks.append(_t("heading_risks", lang) + "\n" + "\n".join(f"- {r}" for r in risks))
-    blocks.append(label("summary.stamp", lang).format(**result.stamp))
-    return "\n\n".join(blocks)
+    """The summary (:func:`summary_blocks`) as plain text, for the terminal and notebooks."""
+    blocks = summary_blocks(result, lang, monte_carlo=monte_carlo, sensitivity=sensitivity)
+    return "\n\n".join(b.as_text() for b in blocks)
 
 
 # --------------------------------------------------------------------------- goal seek

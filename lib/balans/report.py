@@ -28,7 +28,7 @@ from .case import Case, load_case
 from .engine import STEPS
 from .errors import BalansError
 from .fmt import LANGUAGES, label, labels, month_name, number, pct, short
-from .narrative import period_text, scenario_summary
+from .narrative import period_text, scenario_summary, summary_blocks
 from .resources import scenarios_dir
 from .scenario import load_scenario, write_text_atomic
 from .summary import season_text
@@ -567,23 +567,6 @@ def chart_svg(chart: Any) -> str:
     return f'<div class="chart">{svg}</div>'
 
 
-def summary_html(text: str) -> str:
-    """A generated summary as HTML: blocks become paragraphs, a block's short first line
-    (without a full stop) a heading, ``- `` lines a list."""
-    out = []
-    for block in (b for b in text.strip().split("\n\n") if b.strip()):
-        lines = block.strip().split("\n")
-        if len(lines) > 1 and not lines[0].rstrip().endswith((".", ":")) and len(lines[0]) < 60:
-            out.append(f"<h4>{html.escape(lines[0])}</h4>")
-            lines = lines[1:]
-        items = [ln[2:] for ln in lines if ln.startswith("- ")]
-        if items and len(items) == len(lines):
-            out.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in items) + "</ul>")
-        else:
-            out.append(f"<p>{html.escape(' '.join(lines))}</p>")
-    return "".join(out)
-
-
 def plain_summary(result: Result, lang: str = "sv", monte_carlo: Any = None) -> str:
     """The generated plain-language summary (:func:`balans.narrative.scenario_summary`: what
     the scenario changes, what follows, the risks, and the uncertainty when given)."""
@@ -661,14 +644,10 @@ class Report:
 
     @_section
     def summary(self) -> Html:
-        text = plain_summary(self.result, self.lang, self.monte_carlo)
-        # the title names the scenario and the last section holds the stamp: not twice
-        stamp = label("summary.stamp", self.lang).format(**self.result.stamp)
-        blocks = [b for b in text.strip().split("\n\n") if b.strip() != stamp]
-        if blocks and "\n" not in blocks[0].strip() and self.result.scenario.name in blocks[0]:
-            blocks = blocks[1:]
-        text = "\n\n".join(blocks)
-        return Html(self._h("summary") + summary_html(text))
+        blocks = summary_blocks(self.result, self.lang, monte_carlo=self.monte_carlo)
+        # the report's title names the scenario and its last section holds the stamp
+        shown = (b for b in blocks if b.kind not in ("title", "stamp"))
+        return Html(self._h("summary") + "".join(b.as_html() for b in shown))
 
     @_section
     def headline(self) -> Html:
