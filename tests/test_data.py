@@ -586,3 +586,25 @@ def test_a_case_without_the_swedish_columns_still_loads_with_its_one_note(case_c
     assert not p.note_sv and not p.source_sv
     assert p.note_in("sv") == p.note_in("en") == p.note and "leave the region" in p.note
     assert p.source_in("sv") == p.source
+
+
+def test_every_required_parameter_is_read_where_the_loader_says():
+    """Issue 14: REQUIRED_PARAMETERS said "parameters the engine reads" and listed five the
+    engine never reads. Each key now names the rooms that read it; each must read it (its
+    key appears in that module's source) and no room reading it goes unnamed among the
+    engine, the app, the warnings and the narrative."""
+    import balans
+    from balans.case import PARAMETER_READERS
+
+    src = Path(balans.__file__).parent
+    text = {
+        m: (src / f"{m}.py").read_text(encoding="utf-8")
+        for m in ("engine", "app", "narrative", "analysis", "feasibility", "api", "compare")
+    }
+    for key, rooms in PARAMETER_READERS.items():
+        quoted = (f'"{key}"', f"'{key}'")
+        for room in rooms:
+            assert any(q in text[room] for q in quoted), f"{room}.py does not read {key}"
+        for room in ("engine", "app", "feasibility", "narrative"):
+            if room not in rooms:
+                assert not any(q in text[room] for q in quoted), f"{room}.py reads {key} unnamed"

@@ -48,35 +48,38 @@ KINDS = ("document", "derived", "benchmark", "assumption")
 LINES = ("revenue", "gross_cost", "net_cost")
 REQUIRED_ROLES = ("personnel", "agency", "drugs", "purchased_care")
 
-# Parameters the engine reads; a case must define each one.
-REQUIRED_PARAMETERS = (
-    "pay_revision_month",
-    "drug_cost_growth_pct",
-    "national_drug_cost_growth_pct",
-    "price_growth_pct",
-    "hours_per_fte_year",
-    "fte_per_employee",
-    "attrition_pct_per_year",
-    "agency_to_own_cost_ratio",
-    "purchased_care_to_own_cost_ratio",
-    "overtime_cost_factor",
-    "rest_rule_start",
-    "rest_rule_share_24_7_pct",
-    "rest_rule_extra_need_pct",
-    "rest_rule_weekend_mitigation_pct",
-    "rest_rule_overtime_pct",
-    "rest_rule_agency_pct",
-    "agency_replacement_own_staff_pct",
-    "agency_replacement_purchased_care_pct",
-    "agency_replacement_not_replaced_pct",
-    "agency_fill_rate_pct",
-    "care_not_delivered_cost_to_own_ratio",
-    "realisation_history_pct",
-    "agency_share_target_pct",
-    "recruitment_capacity_fte_per_year",
-    "hours_not_delivered_threshold_hours_per_year",
-    "signal_yellow_deviation_pct",
-)
+# The parameters a case must define, each with the rooms that read it (the engine's
+# arithmetic, the warnings, the app's controls and signal, the narrative, the analyses):
+# tests/test_data.py proves each room named here reads its key.
+PARAMETER_READERS: dict[str, tuple[str, ...]] = {
+    "pay_revision_month": ("engine",),
+    "drug_cost_growth_pct": ("engine", "app", "narrative", "analysis"),
+    "national_drug_cost_growth_pct": ("app", "narrative"),  # a reference, not a default
+    "price_growth_pct": ("engine", "narrative", "analysis"),
+    "hours_per_fte_year": ("engine",),
+    "fte_per_employee": ("engine",),
+    "attrition_pct_per_year": ("engine", "app"),
+    "agency_to_own_cost_ratio": ("engine",),
+    "purchased_care_to_own_cost_ratio": ("engine",),
+    "overtime_cost_factor": ("engine",),
+    "rest_rule_start": ("engine", "app"),
+    "rest_rule_share_24_7_pct": ("engine",),
+    "rest_rule_extra_need_pct": ("engine", "app", "analysis"),
+    "rest_rule_weekend_mitigation_pct": ("engine", "app", "analysis"),
+    "rest_rule_overtime_pct": ("engine",),
+    "rest_rule_agency_pct": ("engine",),
+    "agency_replacement_own_staff_pct": ("engine", "app"),
+    "agency_replacement_purchased_care_pct": ("engine", "app"),
+    "agency_replacement_not_replaced_pct": ("engine",),
+    "agency_fill_rate_pct": ("engine", "app", "analysis"),
+    "care_not_delivered_cost_to_own_ratio": ("engine",),
+    "realisation_history_pct": ("app", "narrative", "analysis"),  # history, for comparison
+    "agency_share_target_pct": ("feasibility", "api"),  # the warning and the staffing table
+    "recruitment_capacity_fte_per_year": ("feasibility",),
+    "hours_not_delivered_threshold_hours_per_year": ("feasibility",),
+    "signal_yellow_deviation_pct": ("app", "compare"),  # the headline card's colour
+}
+REQUIRED_PARAMETERS = tuple(PARAMETER_READERS)
 
 # Parameters the engine divides by: a zero would make every figure infinite.
 POSITIVE_PARAMETERS = ("hours_per_fte_year", "fte_per_employee", "overtime_cost_factor")
