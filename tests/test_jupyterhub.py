@@ -273,11 +273,22 @@ def test_a_users_server_holds_one_kernel_within_the_pods_memory_limit(hub, viewe
     mem = {p.pid: p.memory_full_info() for p in procs}
     rss = sum(m.rss for m in mem.values()) / 2**20
     uss = sum(m.uss for m in mem.values()) / 2**20
-    kernel_rss = sum(mem[k.pid].rss for k in kernels) / 2**20
+    voila = [p for p in procs if "balans.serve_voila" in " ".join(p.cmdline())]
+    assert len(voila) == 1
+
+    def mb(ps, kind="rss"):
+        return round(sum(getattr(mem[p.pid], kind) for p in ps) / 2**20)
+
     figures = {
         "server_rss_mb": round(rss),
         "server_uss_mb": round(uss),
-        "kernel_rss_mb": round(kernel_rss),
+        "supervisor_rss_mb": mb([server]),
+        "voila_rss_mb": mb(voila),
+        "kernel_rss_mb": mb(kernels),
+        "kernel_uss_mb": mb(kernels, "uss"),
+        # CPU the server spent from its start to the first page drawn (and idle since):
+        # what each user's first visit costs the machine
+        "cpu_s": round(sum(sum(p.cpu_times()[:2]) for p in procs), 1),
         "processes": len(procs),
         "seconds_login_to_headline": round(viewer[1]["seconds"], 1),
     }
