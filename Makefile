@@ -78,6 +78,7 @@ bench: setup browser
 	$(BIN)/python benchmarks/bench_analysis.py
 	$(BIN)/python benchmarks/bench_batch.py
 	$(BIN)/python benchmarks/bench_app.py
+	$(BIN)/python benchmarks/bench_hub.py
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -71,7 +71,9 @@ def missing() -> list[str]:
 
 
 class Hub:
-    def __init__(self, root: Path) -> None:
+    """jupyterhub with the repository's config and the test login for ``users``."""
+
+    def __init__(self, root: Path, users: tuple[str, ...] = (USER, OTHER)) -> None:
         self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -80,7 +82,7 @@ class Hub:
         env = {
             **os.environ,
             "BALANS_HUB_AUTH": "dummy",
-            "BALANS_HUB_USERS": f"{USER},{OTHER}",
+            "BALANS_HUB_USERS": ",".join(users),
             "BALANS_HUB_PASSWORD": self.password,
             "BALANS_HUB_STATE": str(root / "state"),
             "BALANS_HUB_PORT": str(self.port),
@@ -122,8 +124,11 @@ class Hub:
         except psutil.NoSuchProcess:
             return []
 
+    def user_servers(self) -> list[psutil.Process]:
+        return [p for p in self.family() if "hub-app" in " ".join(p.cmdline())]
+
     def user_server(self) -> psutil.Process:
-        servers = [p for p in self.family() if "hub-app" in " ".join(p.cmdline())]
+        servers = self.user_servers()
         assert len(servers) == 1, [p.cmdline() for p in self.family()]
         return servers[0]
 
