@@ -59,7 +59,7 @@ HUB_USER ?= ledamot
 hub: setup browser
 	@pw=$${BALANS_HUB_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(9))')}; \
 	echo "Balans hub: http://127.0.0.1:$(HUB_PORT)/  user $(HUB_USER), password $$pw (Ctrl-C stops)"; \
-	BALANS_HUB_AUTH=dummy BALANS_HUB_USERS=$(HUB_USER) BALANS_HUB_PASSWORD=$$pw BALANS_HUB_PORT=$(HUB_PORT) \
+	BALANS_HUB_AUTH=password BALANS_HUB_USERS=$(HUB_USER) BALANS_HUB_PASSWORD=$$pw BALANS_HUB_PORT=$(HUB_PORT) \
 	  $(BIN)/jupyterhub -f deploy/jupyterhub/jupyterhub_config.py
 
 test: setup browser

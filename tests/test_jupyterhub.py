@@ -81,7 +81,7 @@ class Hub:
         self.log = root / "hub.log"
         env = {
             **os.environ,
-            "BALANS_HUB_AUTH": "dummy",
+            "BALANS_HUB_AUTH": "password",
             "BALANS_HUB_USERS": ",".join(users),
             "BALANS_HUB_PASSWORD": self.password,
             "BALANS_HUB_STATE": str(root / "state"),

@@ -74,21 +74,21 @@ def test_the_test_login_needs_its_users_and_password_and_stays_on_localhost(
     c = load(
         monkeypatch,
         tmp_path,
-        BALANS_HUB_AUTH="dummy",
+        BALANS_HUB_AUTH="password",
         BALANS_HUB_USERS="a,b",
-        BALANS_HUB_PASSWORD="p",
+        BALANS_HUB_PASSWORD="p" * 8,
     )
-    assert c.JupyterHub.authenticator_class == "dummy"
+    assert c.JupyterHub.authenticator_class == "shared-password"
     assert c.Authenticator.allowed_users == {"a", "b"}
-    msg = refused(monkeypatch, tmp_path, capsys, BALANS_HUB_AUTH="dummy", BALANS_HUB_USERS="a")
+    msg = refused(monkeypatch, tmp_path, capsys, BALANS_HUB_AUTH="password", BALANS_HUB_USERS="a")
     assert "BALANS_HUB_PASSWORD" in msg
     msg = refused(
         monkeypatch,
         tmp_path,
         capsys,
-        BALANS_HUB_AUTH="dummy",
+        BALANS_HUB_AUTH="password",
         BALANS_HUB_USERS="a",
-        BALANS_HUB_PASSWORD="p",
+        BALANS_HUB_PASSWORD="p" * 8,
         BALANS_HUB_IP="0.0.0.0",
     )
     assert "127.0.0.1" in msg
@@ -100,7 +100,11 @@ def test_the_test_login_needs_its_users_and_password_and_stays_on_localhost(
         ({}, "OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, BALANS_HUB_PUBLIC_URL"),
         (SSO, "AZURE_TENANT_ID"),
         ({**SSO, "BALANS_HUB_PUBLIC_URL": "http://x", "AZURE_TENANT_ID": "t"}, "https://"),
-        ({"BALANS_HUB_AUTH": "ldap"}, "entra, generic or dummy"),
+        ({"BALANS_HUB_AUTH": "ldap"}, "entra, generic or password"),
+        (
+            {"BALANS_HUB_AUTH": "password", "BALANS_HUB_USERS": "a", "BALANS_HUB_PASSWORD": "kort"},
+            "at least 8 characters",
+        ),
         ({"BALANS_HUB_PORT": "80x"}, "BALANS_HUB_PORT='80x'"),
         ({"BALANS_HUB_CHP": "/nonexistent/chp"}, "make browser"),
         (

@@ -12,13 +12,14 @@ same file serves the test, a VM and a region's single sign-on:
                         generic: any OpenID Connect provider (e.g. Keycloak or ADFS in
                         front of a SAML IdP), GenericOAuthenticator; needs OAUTH2_AUTHORIZE_URL,
                         OAUTH2_TOKEN_URL, OAUTH2_USERDATA_URL and the three above
-                        dummy: a fixed password for every listed user (tests; only on 127.0.0.1)
+                        password: one shared password for the listed users, JupyterHub's
+                        SharedPasswordAuthenticator (tests and a try; only on 127.0.0.1)
   BALANS_HUB_USERS      who may sign in (comma-separated; entra/generic: else anyone the IdP
                         lets through, see BALANS_HUB_GROUPS)
   BALANS_HUB_GROUPS     entra/generic: only members of these groups (comma-separated; Entra:
                         the groups' object IDs, with the app's token configured to carry them)
   BALANS_HUB_ADMINS     hub admins (comma-separated)
-  BALANS_HUB_PASSWORD   dummy: the password (no default: a test sets its own)
+  BALANS_HUB_PASSWORD   password: the password, at least 8 characters (no default)
   BALANS_HUB_IP, BALANS_HUB_PORT   where the proxy listens (127.0.0.1, 8000)
   BALANS_HUB_API_PORT, BALANS_HUB_PROXY_API_PORT   the hub's and proxy's own ports (8081, 8001)
   BALANS_HUB_STATE      the folder for the database, cookie secret and pid files (build/hub)
@@ -105,13 +106,17 @@ users, groups, admins = (
 c.Authenticator.admin_users = admins
 if users:
     c.Authenticator.allowed_users = users | admins
-if AUTH == "dummy":
+if AUTH == "password":
     if IP not in ("127.0.0.1", "localhost", "::1"):
-        refuse(f"BALANS_HUB_AUTH=dummy is for tests on 127.0.0.1, not BALANS_HUB_IP={IP}")
+        refuse(f"BALANS_HUB_AUTH=password is for tests on 127.0.0.1, not BALANS_HUB_IP={IP}")
     if not users:
-        refuse("BALANS_HUB_AUTH=dummy: set BALANS_HUB_USERS, the users who may sign in")
-    c.JupyterHub.authenticator_class = "dummy"
-    c.DummyAuthenticator.password = required("BALANS_HUB_PASSWORD")["BALANS_HUB_PASSWORD"]
+        refuse("BALANS_HUB_AUTH=password: set BALANS_HUB_USERS, the users who may sign in")
+    password = required("BALANS_HUB_PASSWORD")["BALANS_HUB_PASSWORD"]
+    if len(password) < 8:
+        refuse("BALANS_HUB_PASSWORD: at least 8 characters")
+    c.JupyterHub.authenticator_class = "shared-password"
+    c.SharedPasswordAuthenticator.user_password = password
+    c.Authenticator.admin_users = set()  # an admin would need a password of their own
 elif AUTH in ("entra", "generic"):
     sso = required("OAUTH_CLIENT_ID", "OAUTH_CLIENT_SECRET", "BALANS_HUB_PUBLIC_URL")
     public = sso["BALANS_HUB_PUBLIC_URL"].rstrip("/")
@@ -147,7 +152,7 @@ elif AUTH in ("entra", "generic"):
     elif not users:
         auth.allow_all = True  # everyone the region's IdP signs in (the app is read-only)
 else:
-    refuse(f"BALANS_HUB_AUTH={AUTH!r}: allowed entra, generic or dummy")
+    refuse(f"BALANS_HUB_AUTH={AUTH!r}: allowed entra, generic or password")
 
 # -- what each user gets: the Balans app as their server ---------------------------------------
 balans = BIN / "balans"
