@@ -310,6 +310,33 @@ def test_a_users_server_holds_one_kernel_within_the_pods_memory_limit(hub, viewe
     assert rss + (HUB_MAX_KERNELS - 1) * figures["kernel_rss_mb"] <= limit_mb, figures
 
 
+def test_leaving_the_page_ends_its_kernel_at_once_behind_the_hub(hub, viewer):
+    """The page's close beacon (POST .../voila/api/shutdown/KERNEL with the _xsrf cookie)
+    passes the hub's login too: the kernel goes at once, not after the no-page release."""
+    page, _ = viewer
+    server = hub.user_server()
+
+    def kernels() -> int:
+        n = 0
+        for p in server.children(recursive=True):
+            with contextlib.suppress(psutil.Error):  # gone, or a zombie not yet reaped
+                if p.status() != psutil.STATUS_ZOMBIE and "ipykernel_launcher" in " ".join(
+                    p.cmdline()
+                ):
+                    n += 1
+        return n
+
+    assert kernels() == 1
+    page.goto("about:blank")
+    deadline = time.monotonic() + 45  # a busy machine; which rule ended it: the log says
+    while kernels() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    log = hub.log_text()
+    assert kernels() == 0, [line for line in log.splitlines() if "ernel" in line][-10:]
+    assert "Kernel shutdown" in log
+    assert "released: no page" not in log  # not the fallback for a page that never said bye
+
+
 def test_the_hub_stops_cleanly_with_every_process_it_started(hub, viewer):
     family = hub.family()
     names = " ".join(" ".join(p.cmdline()) for p in family)
