@@ -250,7 +250,13 @@ def test_a_board_member_signs_in_and_sees_the_baselines_headline(hub, viewer):
 
 def test_the_running_server_answers_no_one_without_a_login(hub, viewer):
     base = f"{hub.url}/user/{USER}"
-    for path in ("/", "/balans/status", "/api/kernels", "/voila/render/app.ipynb"):
+    for path in (
+        "/",
+        "/balans/status",
+        "/api/kernels",
+        "/voila/render/app.ipynb",
+        "/voila/api/shutdown/x",
+    ):
         status, location, body = get(base + path)
         assert status in (302, 403), (path, status, body[:200])
         assert "balans-headline" not in body and '"kernels"' not in body
