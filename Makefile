@@ -2,6 +2,7 @@
 #   make run    set up, then run the main job: the board members' app on the shipped case
 #   make test   set up, then run the whole test suite (lint, format check, pytest, benchmark)
 #   make lab    set up, then open the planners' workbench in JupyterLab
+#   make hub    set up, then serve the app through JupyterHub on this machine (test login)
 # Everything installs into .venv (pinned by constraints.txt); generated files go to build/.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -9,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: run lab test setup browser lint format bench clean
+.PHONY: run lab test setup browser hub lint format bench clean
 
 setup: $(STAMP)
 
@@ -30,8 +31,10 @@ lab: setup
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_ARGS) notebooks/workbench.ipynb
 
 # The browser tests drive Debian's Chromium (Playwright's own download does not work here)
-# and run axe-core from the npm registry (the accessibility checks), into build/axe.
+# and run axe-core from the npm registry (the accessibility checks), into build/axe; the
+# JupyterHub test runs configurable-http-proxy from npm, into build/chp.
 AXE_VERSION := 4.14.1
+CHP_VERSION := 5.3.0
 browser:
 	@test -x /usr/bin/chromium || { \
 	  echo "Installing Debian's chromium for the browser tests"; \
@@ -42,6 +45,22 @@ browser:
 	  command -v npm >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }; \
 	  npm install --silent --no-audit --no-fund --prefix build/axe axe-core@$(AXE_VERSION) >/dev/null; }
+	@test -x build/chp/node_modules/.bin/configurable-http-proxy || { \
+	  echo "Installing configurable-http-proxy $(CHP_VERSION) from npm for the JupyterHub test"; \
+	  command -v npm >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }; \
+	  npm install --silent --no-audit --no-fund --prefix build/chp configurable-http-proxy@$(CHP_VERSION) >/dev/null; }
+
+# JupyterHub on this machine (deploy/jupyterhub/jupyterhub_config.py): the test login (one
+# user, a password printed here), each user's server the Balans app; state in build/hub.
+# The region's single sign-on instead: see README, "Serving the app".
+HUB_PORT ?= 8000
+HUB_USER ?= ledamot
+hub: setup browser
+	@pw=$${BALANS_HUB_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(9))')}; \
+	echo "Balans hub: http://127.0.0.1:$(HUB_PORT)/  user $(HUB_USER), password $$pw (Ctrl-C stops)"; \
+	BALANS_HUB_AUTH=password BALANS_HUB_USERS=$(HUB_USER) BALANS_HUB_PASSWORD=$$pw BALANS_HUB_PORT=$(HUB_PORT) \
+	  $(BIN)/jupyterhub -f deploy/jupyterhub/jupyterhub_config.py
 
 test: setup browser
 	$(BIN)/ruff check .
@@ -59,6 +78,7 @@ bench: setup browser
 	$(BIN)/python benchmarks/bench_analysis.py
 	$(BIN)/python benchmarks/bench_batch.py
 	$(BIN)/python benchmarks/bench_app.py
+	$(BIN)/python benchmarks/bench_hub.py
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -1,6 +1,7 @@
 """The command line: ``balans run [FILE] [--case DIR] [--json]``, ``balans goal-seek FILE
 --lever PATH --year YEAR [--target MKR] [--json]``, ``balans batch [DIR or FILES] --out DIR
-[--jobs N]``, ``balans app [--case DIR]``, ``balans import MAPPING --out DIR [--force]``,
+[--jobs N]``, ``balans app [--case DIR]``, ``balans hub-app`` (a JupyterHub user's server),
+``balans import MAPPING --out DIR [--force]``,
 ``balans schema [mapping]``.
 
 Every command takes ``--case DIR`` (default: the shipped case). A scenario FILE may also be
@@ -28,12 +29,62 @@ from .errors import BalansError, cut, shown
 INTERNAL_ERROR = 70
 """Exit code of a bug (EX_SOFTWARE): not the user's input; never 0 or 2."""
 
+HUB_MAX_KERNELS = 3
+"""``balans hub-app``: kernels per user's server (one per open page: a board member's tab or
+three); the pod's memory limit in deploy/z2jh/config.yaml is sized for it."""
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's own message, our exit code
         self.print_usage(sys.stderr)
         print(f"balans: {message}", file=sys.stderr)
         sys.exit(2)
+
+
+def _serving_flags(p: argparse.ArgumentParser, pool_size: int, max_kernels: int | None) -> None:
+    """The flags ``balans app`` and ``balans hub-app`` share."""
+    p.add_argument(
+        "--pool-size",
+        type=int,
+        default=pool_size,
+        help=f"preheated kernels kept ready (default {pool_size}; 0 = none)",
+    )
+    p.add_argument(
+        "--max-kernels",
+        type=int,
+        default=max_kernels,
+        metavar="N",
+        help="at most N live kernels, one per open page (default: "
+        + (str(max_kernels) if max_kernels else "(memory - 2 GB) / 300 MB, at least 2")
+        + "); a visitor over the cap gets a page saying the app is full",
+    )
+    p.add_argument(
+        "--idle-timeout",
+        type=_finite_float,
+        default=30,
+        metavar="MIN",
+        help="an open page idle this many minutes loses its kernel and shows a link back to "
+        "its setting (default 30; 0 = never)",
+    )
+    p.add_argument(
+        "--release-after",
+        type=int,
+        default=30,
+        metavar="S",
+        help="a kernel whose page has closed is shut down after S seconds without activity "
+        "(default 30)",
+    )
+    p.add_argument(
+        "--case",
+        default=None,
+        help="the case folder (default: the shipped case, HSN Region Jämtland Härjedalen)",
+    )
+    p.add_argument(
+        "--cutoff",
+        default=None,
+        metavar="YYYY-MM",
+        help="the close to stand on (default: the case's latest)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,47 +118,14 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("app", help="serve the board members' app (standalone Voilà on localhost)")
     a.add_argument("--port", type=int, default=8866, help="port on localhost (default 8866)")
     a.add_argument("--no-browser", action="store_true", help="do not open a browser")
-    a.add_argument(
-        "--pool-size",
-        type=int,
-        default=2,
-        help="preheated kernels kept ready (default 2; 0 = none)",
+    _serving_flags(a, pool_size=2, max_kernels=None)
+    h = sub.add_parser(
+        "hub-app",
+        help="the app as a JupyterHub user's server (the hub's spawner starts it; see "
+        "deploy/jupyterhub/jupyterhub_config.py)",
     )
-    a.add_argument(
-        "--max-kernels",
-        type=int,
-        default=None,
-        metavar="N",
-        help="at most N live kernels, one per open page (default: (memory - 2 GB) / 300 MB, "
-        "at least 2); a visitor over the cap gets a page saying the app is full",
-    )
-    a.add_argument(
-        "--idle-timeout",
-        type=_finite_float,
-        default=30,
-        metavar="MIN",
-        help="an open page idle this many minutes loses its kernel and shows a link back to "
-        "its setting (default 30; 0 = never)",
-    )
-    a.add_argument(
-        "--release-after",
-        type=int,
-        default=30,
-        metavar="S",
-        help="a kernel whose page has closed is shut down after S seconds without activity "
-        "(default 30)",
-    )
-    a.add_argument(
-        "--case",
-        default=None,
-        help="the case folder (default: the shipped case, HSN Region Jämtland Härjedalen)",
-    )
-    a.add_argument(
-        "--cutoff",
-        default=None,
-        metavar="YYYY-MM",
-        help="the close to stand on (default: the case's latest)",
-    )
+    # one user's server: a page or two of one board member, not a meeting's worth
+    _serving_flags(h, pool_size=0, max_kernels=HUB_MAX_KERNELS)
     g = sub.add_parser(
         "goal-seek",
         help="which value of a lever brings the deviation in a year to a target (default balance)",
@@ -329,13 +347,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print(report.text())
             return 0
-        if args.command == "app":
+        if args.command in ("app", "hub-app"):
             from .serve import serve
 
+            hub = args.command == "hub-app"
             case_dir = _case_dir(args.case, args.cutoff)
             return serve(
-                port=args.port,
-                open_browser=not args.no_browser,
+                port=8866 if hub else args.port,  # hub-app: the spawner's address
+                open_browser=not hub and not args.no_browser,
+                hub=hub,
                 pool_size=args.pool_size,
                 case_dir=case_dir,
                 cutoff=args.cutoff,

@@ -11,6 +11,10 @@ SIGINT (Ctrl-C) and SIGHUP are passed on to it as SIGTERM, and whatever of it or
 is still running after :data:`STOP_GRACE_S` seconds is killed, so the port and every kernel
 are free within 10 s. The README says how to serve many users behind JupyterHub or a reverse
 proxy with authentication.
+
+``balans hub-app`` is the same server as a JupyterHub user's server (:func:`hub_address`):
+its address and URL prefix come from the spawner's environment, and every page needs the
+hub's login (JupyterHub's own identity provider for Jupyter servers, HubOAuth).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import BalansError
 from .resources import notebook, package_path
@@ -113,21 +118,36 @@ def voila_config(
     max_kernels: int = 0,
     idle_timeout_s: int = 1800,
     release_after_s: int = 30,
+    hub_prefix: str | None = None,
 ) -> dict[str, Any]:
     """The Voilà settings, as a ``voila.json`` config. ``max_kernels`` 0 means no cap;
-    ``idle_timeout_s`` 0 means an open page keeps its kernel however long it is idle."""
+    ``idle_timeout_s`` 0 means an open page keeps its kernel however long it is idle.
+    ``hub_prefix`` (``/user/NAME/``) serves the app there as a JupyterHub user's server:
+    only to a browser the hub has signed in with access to that server."""
     if max_kernels > 0:
         pool_size = min(pool_size, max_kernels)
     # check often enough that a closed page's kernel goes within release_after + 10 s
     shortest = min(t for t in (release_after_s, idle_timeout_s) if t > 0)
     cull_interval = max(1, min(10, shortest // 3))
+    voila: dict[str, Any] = {
+        "ip": ip,
+        "port": port,
+        "open_browser": False,
+        "tornado_settings": {"headers": {"Content-Security-Policy": CSP}},
+    }
+    if hub_prefix is not None:
+        import jupyterhub
+
+        voila["base_url"] = hub_prefix
+        voila["auto_token"] = True  # no token of Voilà's own: the hub's login is the only one
+        # the hub checks a user's server's version by this header, as jupyterhub-singleuser's
+        voila["tornado_settings"]["headers"]["X-JupyterHub-Version"] = jupyterhub.__version__
+        # what jupyterhub-singleuser uses: the hub's OAuth, its cookie for this server only,
+        # and the scope access:servers!server=NAME checked on every request
+        voila["identity_provider_class"] = HUB_IDENTITY_PROVIDER
+        voila["authorizer_class"] = HUB_AUTHORIZER
     return {
-        "Voila": {
-            "ip": ip,
-            "port": port,
-            "open_browser": False,
-            "tornado_settings": {"headers": {"Content-Security-Policy": CSP}},
-        },
+        "Voila": voila,
         "VoilaConfiguration": {
             "template": "balans",
             "show_tracebacks": False,
@@ -160,6 +180,49 @@ def voila_config(
         # a kernel asked to shut down gets 3 s before it is killed (jupyter_client: 5 s)
         "BalansKernelManager": {"shutdown_wait_time": 3.0},
     }
+
+
+HUB_IDENTITY_PROVIDER = "jupyterhub.singleuser.extension.JupyterHubIdentityProvider"
+HUB_AUTHORIZER = "jupyterhub.singleuser.extension.JupyterHubAuthorizer"
+# what a JupyterHub spawner gives its user's server (JupyterHub 2 and later: by environment)
+HUB_ENV = (
+    "JUPYTERHUB_SERVICE_URL",
+    "JUPYTERHUB_SERVICE_PREFIX",
+    "JUPYTERHUB_API_TOKEN",
+    "JUPYTERHUB_API_URL",
+    "JUPYTERHUB_CLIENT_ID",
+)
+
+
+def hub_address(env: dict[str, str] | None = None) -> tuple[str, int, str]:
+    """(ip, port, prefix) of this user's server, from the JupyterHub spawner's environment
+    (``JUPYTERHUB_SERVICE_URL`` = ``http://127.0.0.1:PORT/user/NAME/``). Raises BalansError
+    when not started by a hub, or when JupyterHub is not installed."""
+    env = os.environ if env is None else env
+    missing = [name for name in HUB_ENV if not env.get(name)]
+    if missing:
+        raise BalansError(
+            "balans hub-app is a JupyterHub user's server: the hub's spawner starts it "
+            f"(set Spawner.cmd; see deploy/jupyterhub/jupyterhub_config.py); missing {', '.join(missing)}"
+        )
+    try:
+        import jupyterhub.singleuser.extension  # noqa: F401
+    except ImportError as e:
+        raise BalansError(
+            f"balans hub-app needs jupyterhub in this environment ({e}); pip install 'balans[hub]'"
+        ) from None
+    url = urlsplit(env["JUPYTERHUB_SERVICE_URL"])
+    prefix = env["JUPYTERHUB_SERVICE_PREFIX"]
+    try:
+        port = url.port
+    except ValueError:
+        port = None
+    if url.scheme != "http" or not url.hostname or port is None or not prefix.startswith("/"):
+        raise BalansError(
+            f"JUPYTERHUB_SERVICE_URL={env['JUPYTERHUB_SERVICE_URL']!r}, "
+            f"JUPYTERHUB_SERVICE_PREFIX={prefix!r}: expected http://HOST:PORT/user/NAME/ and /user/NAME/"
+        )
+    return url.hostname, port, prefix if prefix.endswith("/") else prefix + "/"
 
 
 def port_is_free(ip: str, port: int) -> bool:
@@ -304,9 +367,15 @@ def serve(
     max_kernels: int | None = None,
     idle_timeout_min: float = 30,
     release_after_s: int = 30,
+    hub: bool = False,
 ) -> int:
     """Start Voilà and wait; return its exit code (0 after SIGTERM or Ctrl-C). Raises
-    BalansError for bad settings."""
+    BalansError for bad settings. ``hub``: as a JupyterHub user's server (``balans hub-app``),
+    at the address and prefix the spawner gives, behind the hub's login."""
+    hub_prefix = None
+    if hub:
+        ip, port, hub_prefix = hub_address()
+        open_browser = False
     if not 1024 <= port <= 65535:
         raise BalansError(f"--port {port}: not a usable port; allowed 1024 to 65535")
     if max_kernels is None:
@@ -326,13 +395,15 @@ def serve(
         raise BalansError(f"--port {port}: the port is in use on {ip}; choose another with --port")
     if not APP_NOTEBOOK.is_file():
         raise BalansError(f"{APP_NOTEBOOK}: the app notebook is missing")
-    config = voila_config(ip, port, pool_size, max_kernels, idle_timeout_s, release_after_s)
+    config = voila_config(
+        ip, port, pool_size, max_kernels, idle_timeout_s, release_after_s, hub_prefix
+    )
     with tempfile.TemporaryDirectory(prefix="balans-voila-") as tmp:
         cfg = Path(tmp)
         (cfg / "voila.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
         idle = f"{idle_timeout_min:g} min" if idle_timeout_s else "never"
         print(
-            f"Balans: http://{ip}:{port}/  (Ctrl-C stops; at most {max_kernels} kernels, "
+            f"Balans: http://{ip}:{port}{hub_prefix or '/'}  (Ctrl-C stops; at most {max_kernels} kernels, "
             f"idle pages released after {idle})",
             file=sys.stderr,
             flush=True,

@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 import tornado.web
 from jupyter_core.utils import run_sync
 from jupyter_server._tz import utcnow
+from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from jupyter_server.utils import url_path_join
 from traitlets import Integer
@@ -379,12 +380,14 @@ class BalansVoilaHandler(TornadoVoilaHandler):
         self.finish(FULL_PAGE.format(text=FULL_TEXT, href=html.escape(self.request.uri, True)))
 
 
-class BalansStatusHandler(tornado.web.RequestHandler):
-    """``GET /balans/status``: a health check without a kernel (kernels, seats, cap)."""
+class BalansStatusHandler(JupyterHandler):
+    """``GET /balans/status``: a health check without a kernel (kernels, seats, cap). Open
+    on ``balans app`` (localhost, no login); under JupyterHub only to the server's user."""
 
     def initialize(self, kernel_manager: Any) -> None:
         self.km = kernel_manager
 
+    @tornado.web.authenticated
     def get(self) -> None:
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
@@ -421,8 +424,18 @@ class BalansVoila(voila_app.Voila):
             TornadoVoilaHandler: BalansVoilaHandler,
             VoilaKernelWebsocketHandler: BalansKernelWebsocketHandler,
         }
+        # the identity provider's own pages (/login; under JupyterHub /oauth_callback and
+        # /logout) are added by Voilà without its URL prefix: put them under it, where the
+        # hub sends the browser back (JUPYTERHUB_OAUTH_CALLBACK_URL = PREFIX/oauth_callback)
+        provider_paths = {h[0] for h in self.identity_provider.get_handlers()}
         handlers = [
-            (h[0], swap.get(h[1], h[1]), *h[2:]) if isinstance(h, tuple) else h
+            (
+                url_path_join(self.server_url, h[0]) if h[0] in provider_paths else h[0],
+                swap.get(h[1], h[1]),
+                *h[2:],
+            )
+            if isinstance(h, tuple)
+            else h
             for h in super().init_handlers()
         ]
         status = (
