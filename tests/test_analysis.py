@@ -97,8 +97,8 @@ def test_a_distribution_needs_a_range_and_a_lever(case_copy):
         uncertainties(load_case(case_copy))
     p.write_text(
         text.replace(
-            "Converts agency FTE equivalents and hours.,",
-            "Converts agency FTE equivalents and hours.,uniform",
+            "Räknar om hyrpersonalens årsarbetare till timmar och tillbaka.,",
+            "Räknar om hyrpersonalens årsarbetare till timmar och tillbaka.,uniform",
         ),
         encoding="utf-8",
     )
@@ -430,7 +430,7 @@ def test_fan_chart_spec():
     assert band["encoding"]["y"]["field"] == "p10" and band["encoding"]["y2"]["field"] == "p90"
     assert band["encoding"]["x"]["type"] == "temporal"
     assert line["encoding"]["y"]["field"] == "value"
-    assert spec["title"]["text"].startswith("Budgetavvikelse ackumulerat per år")
+    assert spec["title"]["text"].startswith("Ackumulerad budgetavvikelse per år")
     assert spec["title"]["subtitle"] == "300\u00a0dragningar"
     # Okabe & Ito: sky-blue band, blue median, black deterministic; Swedish number format
     assert band["encoding"]["color"]["scale"]["range"] == ["#56B4E9", "#0072B2", "#000000"]

@@ -280,8 +280,8 @@ def test_two_scenarios_side_by_side_with_the_figures_the_cli_gives(app_url, brow
     ]
     assert got == [p.headline()[1], *want]
     text = p.page.locator(".balans-compare-text").inner_text()
-    assert "Skärpta dygnsviloregler, dubbelt så stort behov jämfört med din inställning" in text
-    assert "sämre med Skärpta dygnsviloregler" in text
+    assert "jämfört med ”Skärpta dygnsviloregler, dubbelt så stort behov”" in text
+    assert "bättre med din inställning än med ”Skärpta dygnsviloregler" in text
     svgs = p.page.locator(".balans-tabs .vega-embed svg")
     labels = " ".join(svgs.nth(i).text_content() for i in range(svgs.count()))
     assert "Basprognos (inga nya åtgärder)" in labels and "Minskad hyrpersonal" in labels

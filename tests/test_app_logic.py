@@ -194,7 +194,7 @@ def test_the_top_of_the_page_says_what_the_scenario_is_and_what_follows():
     top = app.orientation.value
     assert "<b>Balanspaket 2024, historisk realisering</b>" in top
     assert "realiseras till 37 %" in top  # its description
-    assert "2024: helårsprognosen blir" in top and "mot basprognosen" in top
+    assert "2024: helårsprognosen blir" in top and "bättre än basprognosen" in top
     app.year.value = 2023
     assert "2023: helårsprognosen blir" in app.orientation.value
 

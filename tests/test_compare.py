@@ -65,43 +65,49 @@ def test_the_table_shows_each_scenarios_own_headline(entries):
 
 
 def test_the_sentences_say_how_much_better_and_which_steps_make_it(entries):
-    current, hyrstopp = entries[0], entries[1]
-    diff = by_year(hyrstopp.result, "forecast_net_mkr", 2024) - by_year(
-        current.result, "forecast_net_mkr", 2024
+    """The current setting is the subject: a step's sign is what the setting does
+    against the other scenario (the baseline here, so hyrstopp's own bridge)."""
+    current = Entry("Din inställning: Hyrstopp", entries[1].result, "din inställning")
+    base = Entry("Basprognos", entries[0].result)
+    diff = by_year(current.result, "forecast_net_mkr", 2024) - by_year(
+        base.result, "forecast_net_mkr", 2024
     )
     assert diff == pytest.approx(63.9, abs=0.05)
-    first, second, *levers = map(plain, difference_sentences(current, hyrstopp, 2024))
+    first, second, *levers = map(plain, difference_sentences(current, base, 2024))
     assert first == (
-        "År 2024 är prognosen 64 mkr bättre med Hyrstopp än med din inställning "
+        "År 2024 är prognosen 64 mkr bättre med din inställning än med ”Basprognos” "
         "(−3 747 mkr mot −3 811 mkr)."
     )
-    # largest step first, with the sign of its effect in the compared scenario
-    agency = step(hyrstopp.result, "agency_reduction", 2024)
-    replaced = step(hyrstopp.result, "agency_replacement", 2024)
+    # largest step first, with the sign of its effect in the current setting
+    agency = step(current.result, "agency_reduction", 2024)
+    replaced = step(current.result, "agency_replacement", 2024)
     assert second.startswith(
         f"Skillnaden kommer från minskad hyrpersonal (+{agency:.0f} mkr), "
         f"hyrtimmar som ersätts (−{-replaced:.0f} mkr)"
     )
     assert levers == [
-        "Bara i Hyrstopp: Hyrtimmarna ändras med −50 % från februari 2024. Av de hyrtimmar som "
-        "försvinner ersätts 40 % med egen personal och 20 % med köpt vård; 40 % ersätts inte."
+        "Bara i din inställning: Hyrtimmarna minskar med 50 % från februari 2024. Av de "
+        "hyrtimmar som försvinner ersätts 40 % med egen personal och 20 % med köpt vård; "
+        "40 % ersätts inte."
     ]
 
 
-def test_a_worse_scenario_is_called_worse_and_own_levers_are_named():
-    current = Entry("Din inställning: Hyrstopp", result("hyrstopp"), "din inställning")
-    other = Entry("Dygnsvila", result("dygnsvila"))
+def test_a_worse_setting_is_called_worse_and_each_ones_levers_are_named():
+    current = Entry("Din inställning: Dygnsvila", result("dygnsvila"), "din inställning")
+    other = Entry("Hyrstopp", result("hyrstopp"))
     text = [plain(s) for s in difference_sentences(current, other, 2024)]
-    assert text[0].startswith("År 2024 är prognosen 109 mkr sämre med Dygnsvila")
-    assert any(s.startswith("Bara i din inställning: Hyrtimmarna ändras med −50 %") for s in text)
-    assert any(s.startswith("Bara i Dygnsvila: De skärpta dygnsviloreglerna") for s in text)
+    assert text[0].startswith(
+        "År 2024 är prognosen 109 mkr sämre med din inställning än med ”Hyrstopp”"
+    )
+    assert any(s.startswith("Bara i ”Hyrstopp”: Hyrtimmarna minskar med 50 %") for s in text)
+    assert any(s.startswith("Bara i din inställning: De skärpta dygnsviloreglerna") for s in text)
 
 
 def test_the_same_scenario_twice_has_no_difference(entries):
     same = Entry("Basprognos", entries[0].result)
     assert difference_sentences(entries[0], same, 2023) == [
-        "År 2023 ger Basprognos och din inställning samma prognos.",
-        "Basprognos och din inställning har samma inställningar.",
+        "År 2023 ger din inställning och ”Basprognos” samma prognos.",
+        "Din inställning och ”Basprognos” har samma inställningar.",
     ]
 
 
@@ -156,7 +162,7 @@ def test_results_on_different_closes_are_not_compared(entries):
 def test_english_compare_text(entries):
     en = [Entry("Your setting", entries[0].result, "your setting"), entries[1]]
     html_text = plain(differences_html(en, 2024, "en"))
-    assert "In 2024 the forecast is 64 MSEK better with Hyrstopp than with your setting" in (
+    assert "In 2024 the forecast is 64 MSEK worse with your setting than with ”Hyrstopp”" in (
         html_text
     )
 
@@ -213,7 +219,7 @@ def test_the_share_link_keeps_the_picks_and_a_bad_pick_is_named():
     again = BalansApp(query=qs)
     assert [p.value for p in again.compare_picks] == ["dygnsvila", "lakemedel_riksniva"]
     bad = BalansApp(query="compare=hyrstop")
-    assert "compare=hyrstop (högst 2 scenarier, bland: atgardsplaner_100" in bad.message.value
+    assert "compare=hyrstop (högst 2 scenarier, välj bland: atgardsplaner_100" in bad.message.value
     assert [p.value for p in bad.compare_picks] == ["atgardsplaner_100", ""]  # the default
     three = BalansApp(query="compare=hyrstopp,dygnsvila,baseline")
     assert "compare=hyrstopp,dygnsvila,baseline" in three.message.value

@@ -60,7 +60,7 @@ def test_what_the_plan_changes(plan):
         f"Den egna personalen minskas med 6{NBSP}% genom naturlig avgång från januari 2024, "
         "med full effekt efter 3 månader."
     )
-    assert s[1] == f"Hyrtimmarna ändras med {MINUS}50{NBSP}% från januari 2024."
+    assert s[1] == f"Hyrtimmarna minskar med 50{NBSP}% från januari 2024."
     # the replacement mix is the tiny case's default, 50/25/25
     assert s[2] == (
         f"Av de hyrtimmar som försvinner ersätts 50{NBSP}% med egen personal och 25{NBSP}% med "
@@ -68,7 +68,8 @@ def test_what_the_plan_changes(plan):
     )
     assert s[3] == f"Åtgärder på sammanlagt 1,2{NBSP}mkr per år: Inköp 1,2{NBSP}mkr."
     assert s[4] == (
-        f"Planerade besparingar räknas med 50{NBSP}% realiserad effekt (historiskt 40{NBSP}%)."
+        f"Alla besparingar i scenariot (personalneddragning, minskade hyrtimmar och åtgärder) "
+        f"räknas med 50{NBSP}% realiserad effekt (historiskt 40{NBSP}%)."
     )
     en = lever_sentences(plan, "en")
     assert en[0].startswith("Own staff are reduced by 6% through natural attrition")
@@ -80,7 +81,8 @@ def test_the_largest_effects_by_hand(plan):
     step = {k: label(f"steps.{k}").lower() for k in ("measures", "agency_reduction")}
     repl = label("steps.agency_replacement").lower()
     assert largest_effects_sentence(plan, 2024) == (
-        f"Störst effekt 2024 har {step['measures']} (+0,6{NBSP}mkr), {step['agency_reduction']} "
+        f"Störst effekt 2024, när 50{NBSP}% av de planerade besparingarna blir verklighet, har "
+        f"{step['measures']} (+0,6{NBSP}mkr), {step['agency_reduction']} "
         f"(+0,3{NBSP}mkr) och {repl} ({MINUS}0,17{NBSP}mkr)."
     )
 

@@ -42,7 +42,8 @@ class Entry:
 
     @property
     def said(self) -> str:
-        return self.ref or self.name
+        """How a sentence names it: its reference ("din inställning"), or its name quoted."""
+        return self.ref or f"”{self.name}”"
 
 
 def _t(key: str, lang: str, **kw: object) -> str:
@@ -109,28 +110,28 @@ def table_html(entries: list[Entry], year: int, lang: str = "sv") -> str:
 
 
 def difference_sentences(current: Entry, other: Entry, year: int, lang: str = "sv") -> list[str]:
-    """What differs between ``other`` and the current setting, in words: the forecast for
-    ``year``, the steps of the bridge that make the difference (largest first), and the
-    levers set in one and not the other (each scenario's own lever sentences)."""
+    """What differs between the current setting and ``other``, in words, with the current
+    setting as the subject (a step's sign is what the setting does against ``other``): the
+    forecast for ``year``, the bridge steps that make the difference (largest first), and
+    the levers set in one and not the other (each one's own lever sentences)."""
     a, b = _year_row(current.result, year), _year_row(other.result, year)
-    diff = float(b.forecast_net_mkr) - float(a.forecast_net_mkr)
+    diff = float(a.forecast_net_mkr) - float(b.forecast_net_mkr)
     out: list[str] = []
+    names = {"current": current.said, "other": other.said, "year": year}
     if abs(diff) < SMALLEST_STEP_MKR:
-        out.append(_t("same_result", lang, other=other.said, current=current.said, year=year))
+        out.append(_t("same_result", lang, **names))
     else:
         out.append(
             _t(
                 "better" if diff > 0 else "worse",
                 lang,
-                other=other.said,
-                current=current.said,
-                year=year,
+                **names,
                 amount=mkr(abs(diff), 0, lang),
-                own=mkr(b.forecast_net_mkr, 0, lang),
-                theirs=mkr(a.forecast_net_mkr, 0, lang),
+                own=mkr(a.forecast_net_mkr, 0, lang),
+                theirs=mkr(b.forecast_net_mkr, 0, lang),
             )
         )
-        steps = _steps(other.result, year) - _steps(current.result, year)
+        steps = _steps(current.result, year) - _steps(other.result, year)
         big = steps[steps.abs() >= SMALLEST_STEP_MKR]
         big = big.reindex(big.abs().sort_values(ascending=False).index)[:3]
         if len(big):
@@ -140,15 +141,15 @@ def difference_sentences(current: Entry, other: Entry, year: int, lang: str = "s
             ]
             out.append(_t("mostly_from", lang, parts=join_words(parts, lang)))
     mine, theirs = lever_sentences(current.result, lang), lever_sentences(other.result, lang)
-    only_other = [s for s in theirs if s not in mine]
     only_mine = [s for s in mine if s not in theirs]
+    only_other = [s for s in theirs if s not in mine]
     if not only_other and not only_mine:
-        out.append(_t("same_levers", lang, other=other.said, current=current.said))
-    if only_other:
-        out.append(_t("only_in", lang, name=other.said) + " " + " ".join(only_other))
+        out.append(_t("same_levers", lang, **names))
     if only_mine:
         out.append(_t("only_in", lang, name=current.said) + " " + " ".join(only_mine))
-    return out
+    if only_other:
+        out.append(_t("only_in", lang, name=other.said) + " " + " ".join(only_other))
+    return [x[:1].upper() + x[1:] for x in out]  # "din inställning och …" opens a sentence
 
 
 def differences_html(entries: list[Entry], year: int, lang: str = "sv") -> str:
@@ -157,7 +158,7 @@ def differences_html(entries: list[Entry], year: int, lang: str = "sv") -> str:
     current, *others = entries
     parts = []
     for o in others:
-        title = html.escape(_t("against", lang, other=o.name, current=current.said))
+        title = html.escape(_t("against", lang, other=o.said, current=current.name))
         items = "".join(
             f"<li>{html.escape(s)}</li>" for s in difference_sentences(current, o, year, lang)
         )

@@ -108,8 +108,8 @@ def lever_sentences(result: Result, lang: str = "sv") -> list[str]:
         elif a.change_pct:
             out.append(
                 t(
-                    "agency_change",
-                    change=pct_signed(float(a.change_pct), lang),
+                    "agency_down" if a.change_pct < 0 else "agency_up",
+                    change=pct_auto(abs(float(a.change_pct)), lang),
                     start=month(L.agency_start[0]),
                     ramp=ramp,
                 )
@@ -232,11 +232,15 @@ def year_sentences(result: Result, lang: str = "sv") -> dict[int, list[str]]:
             )
         ]
         if not result.scenario.is_baseline:
-            parts.append(
-                _t("result_change", lang).format(
-                    change=money(row.change_vs_baseline_mkr, lang, signed=True)
-                )
+            change = float(row.change_vs_baseline_mkr)
+            key = (
+                "result_same"
+                if abs(change) < _SHOWN_MKR
+                else "result_better"
+                if change > 0
+                else "result_worse"
             )
+            parts.append(_t(key, lang).format(change=money(abs(change), lang)))
         board = row.board_forecast_net_mkr
         if board is not None and board == board:
             parts.append(_t("result_board", lang).format(year=row.year, board=money(board, lang)))
@@ -261,6 +265,12 @@ def largest_effects_sentence(result: Result, year: int, lang: str = "sv", top: i
         f"{label(f'steps.{r.step}', lang).lower()} ({money(r.effect_mkr, lang, signed=True)})"
         for r in b.itertuples()
     ]
+    realisation = result.scenario.levers.realisation_pct
+    if realisation is not None and realisation != 100 and any(s in SAVING_STEPS for s in b.step):
+        # the bridge shows plans at 100 %; this sentence the realised part: say which
+        return _t("effects_realised", lang).format(
+            year=year, list=join_words(items, lang), pct=pct_auto(realisation, lang)
+        )
     return _t("effects", lang).format(year=year, list=join_words(items, lang))
 
 
