@@ -150,7 +150,9 @@ def test_an_empty_scenario_file_is_the_cases_baseline(tmp_path):
 def test_the_report_summary_is_generated_text_against_the_baseline():
     rep = report.Report.from_parameters(REPO / "scenarios" / "hyrstopp.yaml", "unused", "sv")
     text = rep.summary()._repr_html_()
-    assert "Vad scenariot ändrar" in text and "−50\u00a0%" in text  # what it changes
+    assert (
+        "Vad scenariot ändrar" in text and "Hyrtimmarna minskar med 50\u00a0%" in text
+    )  # what it changes
     assert "basprognosen" in text  # and what follows, against the baseline
 
 
