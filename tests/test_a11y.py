@@ -173,3 +173,14 @@ def test_the_contact_is_a_case_setting(tmp_path):
     assert a11y.case_settings(tmp_path / "missing") == {}
     shipped = a11y.case_settings()
     assert shipped["name"].startswith("Region Jämtland Härjedalen")
+
+
+def test_the_chart_sentences_are_board_swedish(result):
+    from test_swedish import assert_board_swedish
+
+    texts = {}
+    for key, chart in all_charts(result, "sv").items():
+        sentence, table = a11y.chart_text(key, chart, "sv")
+        texts[f"{key}, mening"] = sentence
+        texts[f"{key}, tabellhuvud"] = " | ".join(map(str, table.columns))
+    assert_board_swedish(texts)

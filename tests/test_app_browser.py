@@ -788,3 +788,7 @@ def test_the_accessibility_statement_is_served_linked_and_passes_axe(app_url, br
     assert page.locator("h1").inner_text() == "Accessibility statement for Balans"
     assert axe_problems(page) == []
     page.close()
+    p = Page(browser, app_url + "?lang=en")  # the app in English says so to a screen reader
+    p.page.wait_for_function("document.documentElement.lang === 'en'", timeout=10_000)
+    assert p.page.locator(".balans-footer a").get_attribute("href").endswith("lang=en")
+    p.page.close()
