@@ -561,7 +561,7 @@ FOCUS_JS = """() => {
   const r = e.getBoundingClientRect();
   return {tag: e.tagName, cls: String(e.className), role: e.getAttribute('role') || '',
           name: (e.getAttribute('aria-label') || e.getAttribute('title')
-                 || (e.tagName === 'SELECT' ? (e.labels && e.labels[0] ? e.labels[0].textContent : '') : e.textContent)
+                 || (e.labels ? (e.labels.length ? e.labels[0].textContent : '') : e.textContent)
                  || '').trim().slice(0, 60),
           expanded: e.getAttribute('aria-expanded'), inApp: !!e.closest('.balans-app'),
           focused, unfocused, bg, box: [r.x, r.y, r.width, r.height]};
@@ -645,35 +645,53 @@ def test_every_control_works_by_keyboard_with_a_visible_focus(app_url, browser):
         and "Skärpta dygnsviloregler (11 timmars dygnsvila) gäller" in names
     )
 
-    # the tab bar: arrow keys move along it, Enter opens the tab
-    tabs = page.locator(".balans-tabs .lm-TabBar-tab")
+    # the tab bar: arrow keys move along it, Enter opens the tab; in each tab Tab reaches
+    # its controls (up to the sources below the tabs) and Shift+Tab leads back to the bar
     current = lambda: page.locator(".balans-tabs .lm-TabBar-tab.lm-mod-current").inner_text()  # noqa: E731
-    for name in TAB_NAMES[1:]:
-        page.keyboard.press("ArrowRight")
-        page.keyboard.press("Enter")
-        page.wait_for_timeout(300)
+    in_tab: dict[str, list[dict]] = {}
+    for n, name in enumerate(TAB_NAMES):
+        if n:
+            page.keyboard.press("ArrowRight")
+            page.keyboard.press("Enter")
+            page.wait_for_timeout(300)
         assert current() == name
         info = page.evaluate(FOCUS_JS)
         if why := _focus_problem(info):
             problems.append(f"tab '{name}': {why}")
-    assert tabs.count() == len(TAB_NAMES)
-    # "Dela och spara": Tab to the button, Enter prepares the downloads, Tab reaches them
-    for _ in range(30):
-        info = step()
-        if info and info["name"] == "Förbered diagram och tabeller för nedladdning":
-            break
-    else:
-        raise AssertionError("the downloads button was never reached by Tab")
-    page.keyboard.press("Enter")
-    page.wait_for_selector("a[download$='.xlsx']", timeout=90_000)
-    links = []
-    for _ in range(20):
-        info = step()
-        if info and info["tag"] == "A":
-            links.append(info["name"])
-        if info and "Tillgänglighetsredogörelse" in info["name"]:
-            break
+        if name == "Osäkerhet och mål":
+            page.wait_for_selector("text=sannolikheten att nå balans", timeout=60_000)
+        seen = in_tab.setdefault(name, [])
+        for _ in range(40):
+            info = step()
+            if info is None or info["name"] == "Källor för alla antaganden och värden":
+                break
+            seen.append(info)
+            if info["name"] == "Beräkna":  # goal seek, by keyboard
+                page.keyboard.press("Enter")
+                page.wait_for_selector(".balans-goal", timeout=30_000)
+            if info["name"] == "Förbered diagram och tabeller för nedladdning":
+                page.keyboard.press("Enter")
+                page.wait_for_selector("a[download$='.xlsx']", timeout=90_000)
+        for _ in range(60):
+            page.keyboard.press("Shift+Tab")
+            if page.evaluate("() => document.activeElement.classList.contains('lm-TabBar-tab')"):
+                break
+        else:
+            raise AssertionError(f"Shift+Tab did not lead back to the tab bar from '{name}'")
+    names = lambda tab: [i["name"] for i in in_tab[tab]]  # noqa: E731
+    assert "Ackumulerat" in names("Diagram") and "Diagrammet som tabell" in names("Diagram")
+    goal = names("Osäkerhet och mål")
+    assert "Beräkna" in goal and page.locator(".balans-goal").count() == 1, goal
+    assert any(i["tag"] == "SELECT" for i in in_tab["Osäkerhet och mål"])  # the lever
+    assert any(i["tag"] == "INPUT" for i in in_tab["Osäkerhet och mål"])  # the target
+    links = [i["name"] for i in in_tab["Dela och spara"] if i["tag"] == "A"]
     assert "Tabeller (Excel)" in links and "Nämndunderlag (PDF, A4)" in links, links
+    # past the sources, the footer's link to the statement
+    for _ in range(80):
+        info = step()
+        if info and info["tag"] == "A" and "Tillgänglighetsredogörelse" in info["name"]:
+            links.append(info["name"])
+            break
     assert any(x.startswith("Tillgänglighetsredogörelse") for x in links)  # the footer
     page.close()
     assert problems == [], "\n".join(dict.fromkeys(problems))
