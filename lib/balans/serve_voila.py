@@ -15,6 +15,9 @@ Voilà with three additions, all in this module so the app's own code stays a no
 - **a clean stop**: SIGTERM and SIGINT close every page's websocket (code 1001) and shut down
   every kernel, the pool's waiting refills cancelled rather than started.
 
+Beside the app's page it serves two pages without a kernel: ``/balans/status`` (a health
+check) and ``/balans/tillganglighet`` (the accessibility statement, :mod:`balans.a11y`).
+
 The settings come from ``voila.json`` (:func:`balans.serve.voila_config`), section
 ``BalansMappingKernelManager``.
 """
