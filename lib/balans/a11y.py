@@ -279,16 +279,14 @@ def _table_html(df: pd.DataFrame) -> str:
 
 
 def chart_table_html(sentence: str, table: pd.DataFrame, lang: str = "sv") -> str:
-    """The chart's data as a table, folded under "Diagrammet som tabell" (its caption the
-    sentence, so a screen reader's table list says what it is)."""
+    """The chart's data as a table, folded under "Diagrammet som tabell", the sentence first
+    (as wide as the text, not squeezed to the table's width as a caption would be)."""
     if not len(table):
         return ""
-    body = _table_html(table).replace(
-        "<table>", f"<table><caption>{html.escape(sentence)}</caption>", 1
-    )
     return (
         f'<details class="balans-chart-table"><summary>{html.escape(L("table_summary", lang))}'
-        f"</summary>{body}</details>"
+        f'</summary><p class="balans-chart-sentence">{html.escape(sentence)}</p>'
+        f"{_table_html(table)}</details>"
     )
 
 

@@ -535,7 +535,7 @@ STYLE = """<style>
 .balans-report .stamp { color: #444; font-size: 0.85rem; }
 .balans-report .chart svg { max-width: 100%; height: auto; }
 .balans-report .balans-chart-table { margin: 0.2rem 0 1rem 0; }
-.balans-report .balans-chart-table caption { text-align: left; font-size: 0.85rem; color: #333; }
+.balans-report .balans-chart-sentence { font-size: 0.85rem; color: #333; max-width: 56rem; }
 .balans-report .balans-chart-table th[scope="row"] { text-align: left; font-weight: normal; }
 .balans-report pre.summary { white-space: pre-wrap; font-family: inherit; }
 .balans-report p.basis-note { font-size: 0.85rem; color: #333; max-width: 56rem; }
