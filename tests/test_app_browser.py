@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -528,3 +529,353 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_tab(app_url, browser)
         assert nulls.count() == 0, (name, nulls.all_inner_texts())
     page.close()
     assert found == {}
+
+
+# ------------------------------------------------------------ accessibility (issue 12, item 7)
+
+AXE_RUN = (
+    "async () => await axe.run(document, {resultTypes: ['violations'],"
+    " runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+)
+
+
+def axe_problems(page) -> list[str]:
+    """axe-core's violations of WCAG 2.1 A/AA rules of serious or critical impact."""
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(AXE_RUN)
+    return [
+        f"{v['id']} ({v['impact']}): {n['target']} {n['html'][:120]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+        for n in v["nodes"][:3]
+    ]
+
+
+@pytest.fixture(scope="module")
+def batch_report(tmp_path_factory):
+    """The baseline's report as ``balans batch`` builds it (HTML, with the batch's index)."""
+    root = tmp_path_factory.mktemp("a11y_batch")
+    (root / "scenarios").mkdir()
+    (root / "scenarios" / "baseline.yaml").write_bytes(
+        (REPO / "scenarios" / "baseline.yaml").read_bytes()
+    )
+    out = root / "out"
+    subprocess.run(
+        [sys.executable, "-m", "balans", "batch", str(root / "scenarios"), "--out", str(out)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return out
+
+
+def test_axe_finds_no_serious_or_critical_violation_in_the_batch_report(browser, batch_report):
+    """The report a board member opens from file:// (and the batch's index): axe-core finds
+    no serious or critical WCAG 2.1 A/AA violation, and every chart is an image with a name
+    (a sentence that says what it shows) and its data as a table under it."""
+    assert AXE.is_file(), f"{AXE} is missing: `make browser` installs axe-core from npm"
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    found = {}
+    for f in (batch_report / "reports" / "baseline.html", batch_report / "index.html"):
+        page.goto(f.as_uri())
+        if bad := axe_problems(page):
+            found[f.name] = bad
+    page.goto((batch_report / "reports" / "baseline.html").as_uri())
+    assert page.locator("html").get_attribute("lang") == "sv"
+    svgs = page.locator(".chart svg")
+    images = page.locator(".chart [role=img]")
+    assert svgs.count() >= 8 and images.count() == svgs.count()  # every chart, named
+    for name in images.evaluate_all("els => els.map(e => e.getAttribute('aria-label'))"):
+        assert name.startswith("Diagram: ") and len(name) > 60, name
+    tables = page.locator(".chart details.balans-chart-table")
+    assert tables.count() == svgs.count()
+    tables.first.locator("summary").click()
+    assert tables.first.locator("tbody tr").count() >= 12  # the chart's months
+    page.close()
+    assert found == {}
+
+
+def _luminance(rgb: tuple[float, ...]) -> float:
+    def channel(c: float) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two CSS colours ("rgb(…)" / "rgba(…)")."""
+    la, lb = (_luminance(tuple(float(x) for x in re.findall(r"[\d.]+", c)[:3])) for c in (a, b))
+    return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+
+
+# What the focused element is, and how it looks focused and not: the style is read, the
+# element blurred and read again, then focused again (the keyboard goes on from it).
+FOCUS_JS = """() => {
+  const e = document.activeElement;
+  if (!e || e === document.body) return null;
+  const look = () => { const s = getComputedStyle(e);
+    return {outline: s.outlineStyle === 'none' ? 'none' : `${s.outlineStyle} ${s.outlineWidth} ${s.outlineColor}`,
+            width: parseFloat(s.outlineWidth) || 0, color: s.outlineColor, shadow: s.boxShadow}; };
+  const focused = look();
+  let bg = 'rgb(255, 255, 255)';
+  for (let p = e.parentElement; p; p = p.parentElement) {
+    const c = getComputedStyle(p).backgroundColor;
+    if (c && c !== 'transparent' && !c.startsWith('rgba(0, 0, 0, 0)')) { bg = c; break; }
+  }
+  e.blur();
+  const unfocused = look();
+  e.focus();
+  const r = e.getBoundingClientRect();
+  return {tag: e.tagName, cls: String(e.className), role: e.getAttribute('role') || '',
+          name: (e.getAttribute('aria-label') || e.getAttribute('title')
+                 || (e.labels ? (e.labels.length ? e.labels[0].textContent : '') : e.textContent)
+                 || '').trim().slice(0, 60),
+          expanded: e.getAttribute('aria-expanded'), inApp: !!e.closest('.balans-app'),
+          focused, unfocused, bg, box: [r.x, r.y, r.width, r.height]};
+}"""
+
+
+def _focus_problem(info: dict) -> str | None:
+    f, u = info["focused"], info["unfocused"]
+    if f == u:
+        return "no visible change when focused"
+    if f["outline"] != "none" and f["outline"] != u["outline"]:
+        if f["width"] < 2:
+            return f"focus outline only {f['width']} px"
+        if contrast(f["color"], info["bg"]) < 3:
+            return f"focus outline {f['color']} on {info['bg']}: below 3:1"
+    return None
+
+
+def test_every_control_works_by_keyboard_with_a_visible_focus(app_url, browser):
+    """Only the keyboard: Tab reaches every lever group (opened with Enter), every slider,
+    dropdown, checkbox and button, each with a visible focus ring (at least 2 px, 3:1
+    against what is behind it); a slider moves with the arrow keys and the headline follows;
+    the tabs switch with the arrow keys and Enter; the downloads are prepared with Enter.
+    A picture of the focus ring goes to build/look/focus_ring.png."""
+    look = BUILD / "look"
+    look.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app_url)
+    page.wait_for_selector(".balans-headline", timeout=60_000)
+    page.wait_for_timeout(500)
+    all_sliders = set(
+        page.locator(".balans-controls .widget-slider .widget-label").all_inner_texts()
+    )
+    groups = page.locator(".balans-controls .jupyter-widget-Collapse-header").all_inner_texts()
+    problems: list[str] = []
+    reached: list[dict] = []
+
+    def step(key: str = "Tab") -> dict | None:
+        page.keyboard.press(key)
+        info = page.evaluate(FOCUS_JS)
+        if info is not None and info["inApp"]:
+            reached.append(info)
+            if why := _focus_problem(info):
+                problems.append(f"{info['tag']} '{info['name']}': {why}")
+        return info
+
+    # the controls' column: open each group by keyboard, tab through its controls
+    page.locator("body").click(position={"x": 2, "y": 2})
+    opened: list[str] = []
+    moved = False
+    for _ in range(250):
+        info = step()
+        if info is None:
+            continue
+        if "lm-TabBar-tab" in info["cls"]:
+            break  # past the controls, at the tab bar
+        if "Collapse-header" in info["cls"] and info["expanded"] == "false":
+            page.keyboard.press("Enter")
+            page.wait_for_timeout(250)
+            expanded = page.evaluate("() => document.activeElement.getAttribute('aria-expanded')")
+            assert expanded == "true", f"Enter did not open the group '{info['name']}'"
+            opened.append(info["name"])
+        if info["name"] == "Personalneddragning (% av egen personal)" and not moved:
+            page.screenshot(path=str(look / "focus_ring.png"), clip=_around(info["box"]))
+            before = page.locator(".balans-headline").get_attribute("data-value")
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function(
+                f"document.querySelector('.balans-headline').getAttribute('data-value') !== '{before}'",
+                timeout=20_000,
+            )
+            moved = True
+    sliders = {i["name"] for i in reached if "noUi-handle" in i["cls"]}
+    assert moved, f"the staffing slider was never reached by Tab: {[i['name'] for i in reached]}"
+    assert set(opened) == set(groups[1:]), opened  # the first group is open to begin with
+    assert sliders == all_sliders, all_sliders - sliders
+    kinds = {i["tag"] for i in reached}
+    assert {"SELECT", "BUTTON", "INPUT", "DIV"} <= kinds, kinds  # dropdown, buttons, checkbox
+    names = {i["name"] for i in reached}
+    assert (
+        "Återställ till basprognos" in names
+        and "Skärpta dygnsviloregler (11 timmars dygnsvila) gäller" in names
+    )
+
+    # the tab bar: arrow keys move along it, Enter opens the tab; in each tab Tab reaches
+    # its controls (up to the sources below the tabs) and Shift+Tab leads back to the bar
+    current = lambda: page.locator(".balans-tabs .lm-TabBar-tab.lm-mod-current").inner_text()  # noqa: E731
+    in_tab: dict[str, list[dict]] = {}
+    for n, name in enumerate(TAB_NAMES):
+        if n:
+            page.keyboard.press("ArrowRight")
+            page.keyboard.press("Enter")
+            page.wait_for_timeout(300)
+        assert current() == name
+        info = page.evaluate(FOCUS_JS)
+        if why := _focus_problem(info):
+            problems.append(f"tab '{name}': {why}")
+        if name == "Osäkerhet och mål":
+            page.wait_for_selector("text=sannolikheten att nå balans", timeout=60_000)
+        seen = in_tab.setdefault(name, [])
+        for _ in range(40):
+            info = step()
+            if info is None or info["name"] == "Källor för alla antaganden och värden":
+                break
+            seen.append(info)
+            if info["name"] == "Beräkna":  # goal seek, by keyboard
+                page.keyboard.press("Enter")
+                page.wait_for_selector(".balans-goal", timeout=30_000)
+            if info["name"] == "Förbered diagram och tabeller för nedladdning":
+                page.keyboard.press("Enter")
+                page.wait_for_selector("a[download$='.xlsx']", timeout=90_000)
+        for _ in range(60):
+            page.keyboard.press("Shift+Tab")
+            if page.evaluate("() => document.activeElement.classList.contains('lm-TabBar-tab')"):
+                break
+        else:
+            raise AssertionError(f"Shift+Tab did not lead back to the tab bar from '{name}'")
+    names = lambda tab: [i["name"] for i in in_tab[tab]]  # noqa: E731
+    assert "Ackumulerat" in names("Diagram") and "Diagrammet som tabell" in names("Diagram")
+    goal = names("Osäkerhet och mål")
+    assert "Beräkna" in goal and page.locator(".balans-goal").count() == 1, goal
+    assert any(i["tag"] == "SELECT" for i in in_tab["Osäkerhet och mål"])  # the lever
+    assert any(i["tag"] == "INPUT" for i in in_tab["Osäkerhet och mål"])  # the target
+    links = [i["name"] for i in in_tab["Dela och spara"] if i["tag"] == "A"]
+    assert "Tabeller (Excel)" in links and "Nämndunderlag (PDF, A4)" in links, links
+    # past the sources, the footer's link to the statement
+    for _ in range(80):
+        info = step()
+        if info and info["tag"] == "A" and "Tillgänglighetsredogörelse" in info["name"]:
+            links.append(info["name"])
+            break
+    assert any(x.startswith("Tillgänglighetsredogörelse") for x in links)  # the footer
+    page.close()
+    assert problems == [], "\n".join(dict.fromkeys(problems))
+
+
+def _around(box: list[float], pad: int = 40) -> dict:
+    x, y, w, h = box
+    return {
+        "x": max(x - pad, 0),
+        "y": max(y - pad, 0),
+        "width": w + 2 * pad + 300,
+        "height": h + 2 * pad,
+    }
+
+
+SLIDERS_JS = """() => Array.from(document.querySelectorAll('.balans-controls .widget-slider')).map((box) => {
+  const h = box.querySelector('.noUi-handle');
+  const row = box.closest('.balans-slider-row');
+  const own = row && row.querySelector('.balans-readout');
+  const month = box.querySelector('.widget-readout');
+  return {label: box.querySelector('.widget-label').textContent.trim(),
+          name: h.getAttribute('aria-label'), now: h.getAttribute('aria-valuenow'),
+          text: h.getAttribute('aria-valuetext'), role: h.getAttribute('role'),
+          readout: own ? own.textContent.trim() : null, month: own ? null : month.textContent.trim()};
+})"""
+
+MONTHS_SV = "januari februari mars april maj juni juli augusti september oktober november december"
+
+
+def _month_words(ym: str) -> str:
+    return f"{MONTHS_SV.split()[int(ym[5:7]) - 1]} {ym[:4]}"
+
+
+def test_each_slider_announces_its_own_name_and_value(app_url, browser):
+    """The issue saw month sliders announce another slider's value: each handle's name is
+    its own label, and its spoken value (aria-valuetext) its own readout, a month in words
+    ("maj 2023"); moving a month slider by keyboard changes its value and no other's."""
+    p = Page(browser, app_url)
+    p.page.wait_for_timeout(500)
+    got = p.page.evaluate(SLIDERS_JS)
+    assert len(got) >= 15
+    for s in got:
+        assert s["role"] == "slider" and s["name"] == s["label"], s
+        assert s["now"] is not None, s
+        want = s["readout"] if s["readout"] is not None else _month_words(s["month"])
+        assert s["text"] == want, s
+    months = [s for s in got if s["readout"] is None]
+    assert len(months) >= 3  # the start months
+    before = {s["label"]: s["text"] for s in got}
+    handle = p.slider("Neddragning från")
+    handle.focus()
+    handle.press("ArrowRight")
+    p.page.wait_for_function("document.querySelector('.balans-readout') !== null", timeout=10_000)
+    p.page.wait_for_timeout(800)
+    after = {s["label"]: s["text"] for s in p.page.evaluate(SLIDERS_JS)}
+    first = before["Neddragning från"]
+    assert after["Neddragning från"] != first and re.fullmatch(
+        r"[a-zåäö]+ \d{4}", after["Neddragning från"]
+    )
+    assert {k: v for k, v in after.items() if k != "Neddragning från"} == {
+        k: v for k, v in before.items() if k != "Neddragning från"
+    }
+    p.page.close()
+
+
+def test_the_headline_signal_is_in_words_too(app_url, browser):
+    """Colour is never the only signal: the card's coloured dot is hidden from screen readers
+    and the words beside it name the colour and what it means."""
+    p = Page(browser, app_url)
+    dot = p.page.locator(".balans-signal")
+    assert dot.get_attribute("aria-hidden") == "true"
+    colour = re.search(r"balans-signal-(\w+)", dot.get_attribute("class")).group(1)
+    note = dot.locator("..").inner_text().strip()
+    word = {"green": "Grön", "yellow": "Gul", "red": "Röd"}[colour]
+    assert note.startswith(f"{word} – ") and len(note) > 15, note
+    p.page.close()
+
+
+def test_the_accessibility_statement_is_served_linked_and_passes_axe(app_url, browser):
+    """/balans/tillganglighet: DIGG's model in Swedish (English with ?lang=en), linked from
+    the app's footer, no script, and no serious or critical axe violation. A picture of it
+    goes to build/look/tillganglighetsredogorelse.png."""
+    look = BUILD / "look"
+    look.mkdir(parents=True, exist_ok=True)
+    p = Page(browser, app_url)
+    href = p.page.locator(".balans-footer a").get_attribute("href")
+    assert href == "balans/tillganglighet?lang=sv"
+    assert p.page.locator(".balans-footer a").get_attribute("target") == "_blank"
+    p.page.close()
+    # bypass_csp: the page's policy runs no script at all, axe's included
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    resp = page.goto(app_url + href)
+    assert resp.status == 200
+    assert "script-src" not in resp.headers["content-security-policy"]  # none runs
+    assert page.locator("html").get_attribute("lang") == "sv"
+    assert page.locator("h1").inner_text() == "Tillgänglighetsredogörelse för Balans"
+    headings = page.locator("h2").all_inner_texts()
+    for h in ("Hur tillgänglig är webbplatsen?", "Tillsyn", "Hur vi testat webbplatsen"):
+        assert h in headings
+    digg = page.get_by_role(
+        "link", name="Anmäl bristande tillgänglighet till Myndigheten för digital förvaltning"
+    )
+    assert digg.get_attribute("href").startswith("https://www.digg.se/")
+    assert "Region Jämtland Härjedalen" in page.inner_text("main")
+    assert "[Regionen fyller i:" in page.locator(".placeholder").first.inner_text()
+    page.screenshot(path=str(look / "tillganglighetsredogorelse.png"), full_page=True)
+    assert axe_problems(page) == []
+    page.get_by_role("link", name="Tillbaka till Balans").click()
+    page.wait_for_selector(".balans-headline", timeout=60_000)  # back in the app
+    page.goto(app_url + "balans/tillganglighet?lang=en")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("h1").inner_text() == "Accessibility statement for Balans"
+    assert axe_problems(page) == []
+    page.close()
+    p = Page(browser, app_url + "?lang=en")  # the app in English says so to a screen reader
+    p.page.wait_for_function("document.documentElement.lang === 'en'", timeout=10_000)
+    assert p.page.locator(".balans-footer a").get_attribute("href").endswith("lang=en")
+    p.page.close()

@@ -25,6 +25,8 @@ from urllib.parse import parse_qsl, urlencode
 
 import ipywidgets as w
 
+from .a11y import describe as describe_chart
+from .a11y import footer_html
 from .api import Result, get_engine, run
 from .case import Case, Figure, load_case
 from .compare import MAX_OTHERS as MAX_COMPARED
@@ -674,6 +676,8 @@ class BalansApp:
         self.goal_text = w.HTML()
         self.goal_button.on_click(lambda _: self._goal_seek())
         self.charts: dict[str, Any] = {}
+        self.chart_tables: dict[str, w.HTML] = {}  # each chart's data as a table
+        self.footer = w.HTML()  # the link to the accessibility statement
         self.chart_boxes = {
             k: w.Box(layout=w.Layout(min_height="280px"))
             for k in (
@@ -733,6 +737,7 @@ class BalansApp:
                     [w.VBox([self.accordion]).add_class("balans-controls"), self.tabs]
                 ).add_class("balans-main"),
                 self.sources_panel,
+                self.footer,
             ]
         ).add_class("balans-app")
         self.tabs.add_class("balans-tabs")
@@ -894,6 +899,7 @@ class BalansApp:
             self.tabs.set_title(i, t)
         self._relabel_compare()
         self.sources_panel.value = self._sources_table()
+        self.footer.value = footer_html(self.lang)
 
     def _sources_table(self) -> str:
         """Every default with its value, plausible range, kind and source, under headers, in
@@ -1164,13 +1170,18 @@ class BalansApp:
         return self._since[key]
 
     def _show_chart(self, key: str, chart: Any) -> None:
+        # its text alternative: a sentence as the chart's name and its data as a table
+        chart, table = describe_chart(key, chart, self.lang)
         if key in self.charts:
             self.charts[key].spec = chart.to_dict(validate=False)
         else:
             self.charts[key] = self._alt.JupyterChart(
                 chart, embed_options={"actions": False, "renderer": "svg"}
             )
-            self.chart_boxes[key].children = [self.charts[key]]
+            self.chart_tables[key] = w.HTML()
+            self.chart_boxes[key].layout.flex_flow = "column"
+            self.chart_boxes[key].children = [self.charts[key], self.chart_tables[key]]
+        self.chart_tables[key].value = table
 
     MC_DRAWS = 5000  # stable P10/P90 on screen in about a tenth of a second
 

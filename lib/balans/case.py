@@ -645,7 +645,7 @@ def _load_yaml_meta(folder: Path) -> dict[str, Any]:
 
 
 # case.yaml's settings and what each must be (meta_problems checks them all at once)
-META_TEXT = ("id", "name", "short_name", "ledger")
+META_TEXT = ("id", "name", "short_name", "ledger", "accessibility_contact")
 META_MONTHS = ("first_month", "cutoff_month", "last_month", "default_close")
 META_FLAGS = ("synthetic", "pay_revision_paid")
 META_MAPS = ("budget", "reconcile", "last_actual_month_totals", "board_forecasts", "documents")

@@ -56,6 +56,7 @@ th, td { padding: 0.6mm 1.6mm; border-bottom: 0.3pt solid #bbb; text-align: righ
 th:first-child, td:first-child, table.text td, table.text th { text-align: left; }
 .chart { break-inside: avoid; margin: 1mm 0 2mm 0; }
 .chart svg { width: 100%%; height: auto; max-height: 95mm; }
+.balans-chart-table { display: none; }  /* the charts' tables: in the appendix already */
 .stamp, .basis-note, .meta { color: #333; font-size: 8pt; }
 .synthetic { border: 0.6pt solid #a33; padding: 1mm 2mm; }
 .appendix { break-before: page; }

@@ -530,6 +530,9 @@ STYLE = """<style>
 .balans-report table.text td, .balans-report table.text th { text-align: left; }
 .balans-report .stamp { color: #444; font-size: 0.85rem; }
 .balans-report .chart svg { max-width: 100%; height: auto; }
+.balans-report .balans-chart-table { margin: 0.2rem 0 1rem 0; }
+.balans-report .balans-chart-sentence { font-size: 0.85rem; color: #333; max-width: 56rem; }
+.balans-report .balans-chart-table th[scope="row"] { text-align: left; font-weight: normal; }
 .balans-report pre.summary { white-space: pre-wrap; font-family: inherit; }
 .balans-report p.basis-note { font-size: 0.85rem; color: #333; max-width: 56rem; }
 </style>"""
@@ -559,12 +562,22 @@ def table_html(df: pd.DataFrame, text: bool = False) -> str:
     return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def chart_svg(chart: Any) -> str:
-    """A chart as a static SVG (vl-convert): no JavaScript, renders offline."""
+def chart_svg(chart: Any, key: str | None = None, lang: str = "sv") -> str:
+    """A chart as a static SVG (vl-convert): no JavaScript, renders offline. With its
+    ``key`` (:data:`balans.a11y.DESCRIBERS`) it has a text alternative: the sentence as the
+    image's name and its data as a table under it (folded; the paper leaves it out)."""
     import vl_convert as vlc
 
+    from .a11y import chart_table_html, chart_text, svg_with_text
+
     svg = vlc.vegalite_to_svg(charts.spec(chart))
-    return f'<div class="chart">{svg}</div>'
+    if key is None:
+        return f'<div class="chart">{svg}</div>'
+    sentence, table = chart_text(key, chart, lang)
+    return (
+        f'<div class="chart">{svg_with_text(svg, sentence)}'
+        f"{chart_table_html(sentence, table, lang)}</div>"
+    )
 
 
 def plain_summary(result: Result, lang: str = "sv", monte_carlo: Any = None) -> str:
@@ -675,7 +688,10 @@ class Report:
     def _forecast_charts_part(self, heading: bool) -> str:
         r, lang = self.result, self.lang
         parts = [self._h("forecast")] if heading else []
-        parts += [chart_svg(charts.forecast_vs_budget_chart(r, y, lang=lang)) for y in self._years]
+        parts += [
+            chart_svg(charts.forecast_vs_budget_chart(r, y, lang=lang), "forecast", lang)
+            for y in self._years
+        ]
         m = r.monthly_frame()
         months = [c for c in (*m.actual_basis, *m.budget_basis) if c != "forecast"]
         parts.append(
@@ -714,7 +730,10 @@ class Report:
     @_section
     def bridge(self) -> Html:
         parts = [self._h("bridge"), f"<p>{html.escape(L('bridge_note', self.lang))}</p>"]
-        parts += [chart_svg(charts.bridge_chart(self.result, y, self.lang)) for y in self._years]
+        parts += [
+            chart_svg(charts.bridge_chart(self.result, y, self.lang), "bridge", self.lang)
+            for y in self._years
+        ]
         parts.append(table_html(bridge_table(self.result, self.lang)))
         return Html("".join(parts))
 
@@ -733,7 +752,7 @@ class Report:
         frame = curve_frame(case.root, r.scenario)
         parts = [self._h("closes"), f"<p>{html.escape(L('closes_note', lang))}</p>"]
         parts += [
-            chart_svg(charts.forecast_curve_chart(frame, y, lang))
+            chart_svg(charts.forecast_curve_chart(frame, y, lang), "curve", lang)
             for y in self._years
             if (frame.year == y).sum() >= 2
         ]
@@ -771,8 +790,8 @@ class Report:
     def staffing(self) -> Html:
         return Html(
             self._h("staffing")
-            + chart_svg(charts.agency_share_chart(self.result, self.lang))
-            + chart_svg(charts.staffing_chart(self.result, self.lang))
+            + chart_svg(charts.agency_share_chart(self.result, self.lang), "share", self.lang)
+            + chart_svg(charts.staffing_chart(self.result, self.lang), "staffing", self.lang)
             + table_html(staffing_targets_frame(self.result, self.lang))
         )
 
@@ -781,7 +800,7 @@ class Report:
         return Html(
             self._h("access")
             + f"<p>{html.escape(L('access_note', self.lang))}</p>"
-            + chart_svg(charts.access_chart(self.result, self.lang))
+            + chart_svg(charts.access_chart(self.result, self.lang), "access", self.lang)
             + table_html(access_year_frame(self.result, self.lang))
         )
 
@@ -797,9 +816,13 @@ class Report:
             self._h("uncertainty"),
             f"<p>{html.escape(L('uncertainty_note', lang))}</p>",
             table_html(self._spread()),
-            chart_svg(fan_chart(mc, lang=lang, year=year)),
+            chart_svg(fan_chart(mc, lang=lang, year=year), "fan", lang),
             chart_svg(
-                tornado_chart(tornado(self.result.scenario, self.result.case, year=year), lang=lang)
+                tornado_chart(
+                    tornado(self.result.scenario, self.result.case, year=year), lang=lang
+                ),
+                "tornado",
+                lang,
             ),
             f"<h3>{html.escape(L('warnings', lang))}</h3>",
             self._warnings_html(),

@@ -161,6 +161,8 @@ def voila_config(
             "allow_theme_override": "NO",
             "multi_kernel_manager_class": "balans.serve_voila.BalansMappingKernelManager",
         },
+        # the page is Swedish (<html lang="sv">; balans-a11y.js follows the app's language)
+        "VoilaExporter": {"language_code": "sv"},
         # refill the pool after 15 s, not 1 s: a refill competes with the visitor on 2 cores
         "VoilaKernelManager": {"fill_delay": 15},
         "MappingKernelManager": {

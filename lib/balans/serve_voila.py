@@ -15,6 +15,9 @@ Voilà with three additions, all in this module so the app's own code stays a no
 - **a clean stop**: SIGTERM and SIGINT close every page's websocket (code 1001) and shut down
   every kernel, the pool's waiting refills cancelled rather than started.
 
+Beside the app's page it serves two pages without a kernel: ``/balans/status`` (a health
+check) and ``/balans/tillganglighet`` (the accessibility statement, :mod:`balans.a11y`).
+
 The settings come from ``voila.json`` (:func:`balans.serve.voila_config`), section
 ``BalansMappingKernelManager``.
 """
@@ -25,6 +28,7 @@ import asyncio
 import contextvars
 import html
 import json
+import os
 import shutil
 import signal
 import sys
@@ -395,6 +399,36 @@ class BalansStatusHandler(JupyterHandler):
         self.finish(json.dumps({"ok": True, **status}))
 
 
+class BalansStatementHandler(tornado.web.RequestHandler):
+    """``GET /balans/tillganglighet``: the accessibility statement (tillgänglighetsredogörelse),
+    without a kernel; ``?lang=en`` in English. The organisation and the contact come from
+    the case's case.yaml (``name``, ``accessibility_contact``; empty: a marked placeholder)."""
+
+    def get(self) -> None:
+        from balans.a11y import case_settings, statement_html
+        from balans.fmt import LANGUAGES
+
+        lang = self.get_argument("lang", "sv")
+        lang = lang if lang in LANGUAGES else "sv"
+        meta = case_settings(os.environ.get("BALANS_CASE") or None)
+        page = statement_html(
+            organisation=str(meta.get("name") or ""),
+            contact=str(meta.get("accessibility_contact") or ""),
+            lang=lang,
+            app_href="../" + ("?lang=en" if lang == "en" else ""),
+        )
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Content-Security-Policy", STATEMENT_CSP)
+        self.finish(page)
+
+
+# the statement runs no script at all; its one stylesheet is inline
+STATEMENT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'self'"
+)
+
+
 class BalansVoila(voila_app.Voila):
     """Standalone Voilà with the handlers and kernel manager above, stopping cleanly on
     SIGTERM and SIGINT."""
@@ -443,7 +477,11 @@ class BalansVoila(voila_app.Voila):
             BalansStatusHandler,
             {"kernel_manager": self.kernel_manager},
         )
-        return [status, *handlers]
+        statement = (
+            url_path_join(self.server_url, r"/balans/tillganglighet"),
+            BalansStatementHandler,
+        )
+        return [status, statement, *handlers]
 
     def stop(self) -> None:
         """Close every page's socket (they show that the server stops), then end every
