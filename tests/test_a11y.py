@@ -33,7 +33,19 @@ def all_charts(r, lang):
         "access": charts.access_chart(r, lang),
         "fan": fan_chart(mc, lang=lang, year=2024),
         "tornado": tornado_chart(tornado(r.scenario, r.case, year=2024), lang=lang),
+        "compare_bridge": charts.compare_bridge_chart(entries(r), 2024, lang),
+        "compare_monthly": charts.compare_monthly_chart(entries(r), 2024, lang),
     }
+
+
+def entries(r):
+    """The compare tab's charts: the setting beside the baseline."""
+    from balans.compare import Entry
+
+    return [
+        Entry("Din inställning", r, "din inställning"),
+        Entry("Basprognos", run(load_scenario(REPO / "scenarios" / "baseline.yaml"))),
+    ]
 
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
@@ -42,6 +54,8 @@ def test_every_chart_has_a_sentence_and_its_data_as_a_table(result, lang):
         "access",
         "fan",
         "tornado",
+        "compare_bridge",
+        "compare_monthly",
     }
     months = len(result.monthly_frame())
     for key, chart in all_charts(result, lang).items():

@@ -112,7 +112,7 @@ def _bridge(chart: Any, lang: str) -> tuple[str, pd.DataFrame]:
         start=start,
         steps=len(steps),
         end=end,
-        largest=big.label,
+        largest=big.label[:1].lower() + big.label[1:],
         largest_value=big.text,
     )
     return text, table
@@ -240,7 +240,37 @@ def _tornado(chart: Any, lang: str) -> tuple[str, pd.DataFrame]:
     return text, table
 
 
+def _compare_bridge(chart: Any, lang: str) -> tuple[str, pd.DataFrame]:
+    df = _data(chart)  # a layer: the bars' data (balans.compare.bridge_frame)
+    table = _wide(df, "label", "entry", "text", lang)
+    table = table.set_index("").reindex(list(dict.fromkeys(df.sort_values("order").label)))
+    table = table.reset_index().rename(columns={"index": label("charts.step", lang)})
+    total = df[df.step == "total"]
+    changes = "; ".join(f"{e} {t}" for e, t in zip(total.entry, total.text, strict=True))
+    return L("compare_bridge", lang, entries=df.entry.nunique(), changes=changes), table
+
+
+def _compare_monthly(chart: Any, lang: str) -> tuple[str, pd.DataFrame]:
+    df = _data(chart, 1)  # the layer's lines (the first unit is the budget's zero line)
+    table = _wide(df, "date", "entry", "text", lang)
+    last = df[df.date == df.date.max()]
+    ends = "; ".join(f"{e} {t}" for e, t in zip(last.entry, last.text, strict=True))
+    dates = sorted(df.date.unique())
+    return (
+        L(
+            "compare_monthly",
+            lang,
+            first=_month(dates[0], lang),
+            last=_month(dates[-1], lang),
+            ends=ends,
+        ),
+        table,
+    )
+
+
 DESCRIBERS: dict[str, Callable[[Any, str], tuple[str, pd.DataFrame]]] = {
+    "compare_bridge": _compare_bridge,
+    "compare_monthly": _compare_monthly,
     "forecast": _forecast,
     "bridge": _bridge,
     "curve": _curve,
