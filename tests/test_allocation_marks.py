@@ -49,8 +49,13 @@ def tiny():
     return run(parse_scenario({"name": "tiny"}), TINY)
 
 
+def _own(html_text: str) -> str:
+    """The section without its charts' text alternatives (each chart's data as a table)."""
+    return re.sub(r'<details class="balans-chart-table">.*?</details>', "", html_text, flags=re.S)
+
+
 def _rows(table_html: str) -> list[list[str]]:
-    body = re.search(r"<tbody>(.*?)</tbody>", table_html, re.S).group(1)
+    body = re.search(r"<tbody>(.*?)</tbody>", _own(table_html), re.S).group(1)
     return [
         [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
         for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S)
@@ -58,7 +63,8 @@ def _rows(table_html: str) -> list[list[str]]:
 
 
 def _head(table_html: str) -> list[str]:
-    return re.findall(r"<th>(.*?)</th>", re.search(r"<thead>(.*?)</thead>", table_html).group(1))
+    head = re.search(r"<thead>(.*?)</thead>", _own(table_html)).group(1)
+    return re.findall(r"<th>(.*?)</th>", head)
 
 
 # --------------------------------------------------------------------------- the frames

@@ -446,9 +446,7 @@ def test_tornado_chart_spec():
     assert spec["mark"]["type"] == "bar"
     enc = spec["encoding"]
     assert enc["x"]["field"] == "start_mkr" and enc["x2"]["field"] == "deviation_mkr"
-    assert (
-        enc["y"]["sort"][0] == "Historisk realisering (001, region ej namngiven)"
-    )  # largest swing on top
+    assert enc["y"]["sort"][0] == "Realisering av åtgärdsplaner 2023"  # largest swing on top
     assert enc["color"]["scale"]["range"] == ["#0072B2", "#E69F00"]
     assert spec["title"] == (
         "Känslighet: budgetavvikelse 2024 när varje antagande rör sig över sitt rimliga intervall"

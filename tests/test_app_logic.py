@@ -150,7 +150,7 @@ def test_a_source_beside_a_slider_is_its_default_or_named_as_a_reference():
     staff = app.sources["staff_pct"].value
     assert "Källa" not in staff and "Personalomsättning" in staff and "7,0" in staff
     real = app.sources["realisation"].value
-    assert "Källa" not in real and "Historisk realisering" in real
+    assert "Källa" not in real and "Realisering av åtgärdsplaner 2023" in real
     drug = app.sources["drug_pct"].value
     assert '<div class="balans-source"><details><summary>Källa: 11,0' in drug
     assert app.controls["drug_pct"].value == 11.0  # the default is the source's figure

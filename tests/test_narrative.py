@@ -137,7 +137,7 @@ def test_uncertainty_and_sensitivity_in_the_risks():
         in text
     )
     assert "(1\u00a0000 dragningar)" in text
-    assert "Störst osäkerhet 2024 ger historisk realisering" in text
+    assert "Störst osäkerhet 2024 ger realisering av åtgärdsplaner 2023" in text
 
 
 def test_goal_seek_in_words_reachable_and_not():

@@ -150,12 +150,13 @@ def lever_sentences(result: Result, lang: str = "sv") -> list[str]:
             )
         )
     if lv.rest_rule is not None:
+        mitigation = float(L.rest_mitigation_pct[0])
         out.append(
             t(
-                "rest_rule",
+                "rest_rule" if mitigation > 0 else "rest_rule_plain",  # no "tar bort 0 %"
                 start=month(L.rest_start[0]),
                 need=pct_auto(float(L.rest_need_pct[0]), lang),
-                mitigation=pct_auto(float(L.rest_mitigation_pct[0]), lang),
+                mitigation=pct_auto(mitigation, lang),
                 overtime=pct_auto(float(L.rest_overtime_pct[0]), lang),
                 agency=pct_auto(float(L.rest_agency_pct[0]), lang),
             )
