@@ -25,6 +25,7 @@ import asyncio
 import contextvars
 import html
 import json
+import os
 import shutil
 import signal
 import sys
@@ -392,6 +393,28 @@ class BalansStatusHandler(tornado.web.RequestHandler):
         self.finish(json.dumps({"ok": True, **status}))
 
 
+class BalansBundleHandler(tornado.web.RequestHandler):
+    """``GET /balans/jupyterchart-<hash>.js``: the charts' Vega bundle, made once by
+    ``balans app`` (:mod:`balans.vega_bundle`), so a page loads it once for all its charts.
+    Named by its hash: a browser may keep it as long as it likes."""
+
+    _cache: ClassVar[dict[str, bytes]] = {}
+
+    def get(self, name: str) -> None:
+        from balans.vega_bundle import ENV
+
+        path = os.environ.get(ENV, "")
+        if not path or os.path.basename(path) != name:
+            raise tornado.web.HTTPError(404)
+        data = self._cache.get(path)
+        if data is None:
+            with open(path, "rb") as f:
+                data = self._cache[path] = f.read()
+        self.set_header("Content-Type", "text/javascript; charset=utf-8")
+        self.set_header("Cache-Control", "public, max-age=31536000, immutable")
+        self.finish(data)
+
+
 class BalansVoila(voila_app.Voila):
     """Standalone Voilà with the handlers and kernel manager above, stopping cleanly on
     SIGTERM and SIGINT."""
@@ -430,7 +453,11 @@ class BalansVoila(voila_app.Voila):
             BalansStatusHandler,
             {"kernel_manager": self.kernel_manager},
         )
-        return [status, *handlers]
+        bundle = (
+            url_path_join(self.server_url, r"/balans/(jupyterchart-[0-9a-f]{16}\.js)"),
+            BalansBundleHandler,
+        )
+        return [status, bundle, *handlers]
 
     def stop(self) -> None:
         """Close every page's socket (they show that the server stops), then end every
