@@ -191,11 +191,6 @@ CASE_ENV = "BALANS_CASE"  # the case folder the app's kernels load (balans app -
 CUTOFF_ENV = "BALANS_CUTOFF"  # the close the app stands on (balans app --cutoff)
 
 
-# glibc's malloc arenas for the kernels: ipykernel runs four threads, each of which would get
-# an arena of its own (up to 8 per core); two keep a kernel's heap in fewer, fuller pages
-KERNEL_MALLOC_ARENA_MAX = "2"
-
-
 def make_vega_bundle(folder: Path) -> Path | None:
     """The charts' Vega bundle, made once in a process of its own (:mod:`balans.vega_bundle`),
     so that no kernel starts vl-convert's JavaScript engine (1 s, 125 MB each). None if it
@@ -231,7 +226,6 @@ def voila_env(
         env[BUNDLE_ENV] = str(vega_bundle)
     else:
         env.pop(BUNDLE_ENV, None)
-    env.setdefault("MALLOC_ARENA_MAX", KERNEL_MALLOC_ARENA_MAX)
     if case_dir is not None:
         env[CASE_ENV] = str(case_dir)
     else:
