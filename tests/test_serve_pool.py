@@ -72,6 +72,8 @@ class FakeVoilaPool:
 
 class Pool(BalansPool, FakeVoilaPool):
     start_at_once = 2  # as on the 2-core machine, whatever this one has
+    ARRIVING_S = 0.4  # a page counts as arriving this long after it got its kernel
+    QUIET_RETRY_S = 0.1
 
 
 def ready(pool: Pool, *which: int) -> None:
@@ -104,8 +106,10 @@ def test_a_refill_waits_outside_the_pool_and_a_visitor_gets_a_ready_kernel_first
         # the refill is due after fill_delay: until then the pool holds only what it holds
         # (Voilà's refill sat in the pool while it slept, and a visitor got the sleeper)
         assert pool.get_pool_size(NB) == 1 and len(pool.started) == 2
-        pool._ever_connected.add("k1")  # the visitor's page has loaded
-        await asyncio.sleep(0.3)
+        pool._ever_connected.add("k1")  # the visitor's page has connected
+        await asyncio.sleep(0.3)  # the delay is over, but the page is still drawing
+        assert len(pool.started) == 2
+        await asyncio.sleep(0.4)
         assert len(pool.started) == 3 and pool.get_pool_size(NB) == 2
 
     asyncio.run(go())
@@ -121,6 +125,7 @@ def test_a_refill_waits_while_a_visitor_starts_a_kernel():
         await asyncio.sleep(0.5)
         assert len(pool.started) == 1, "the refill competed with a page still loading"
         pool._ever_connected.add("k0")
+        pool._arrivals.clear()  # that page is drawn
         pool._tickets.add("visitor")  # a visitor's own kernel is starting
         await asyncio.sleep(0.5)
         assert len(pool.started) == 1, "the refill competed with a visitor's kernel start"

@@ -302,19 +302,27 @@ class BalansPool:
             delay, self._refill_due, notebook_name, dict(kwargs)
         )
 
-    ARRIVING_S = 60.0  # a page not connected this long after its kernel came is not loading
+    # A visitor's page is still on its way in (its browser fetches the widgets' state and
+    # draws: measured, several seconds of the kernel's and the server's CPU under a meeting's
+    # load) this long after it got its kernel, however soon its websocket connected; and as
+    # long as ARRIVING_MAX_S while it has not connected at all.
+    ARRIVING_S = 30.0
+    ARRIVING_MAX_S = 60.0
 
     def visitors_starting(self) -> int:
         """Visitors on their way in: let in and their own kernel not ready, being handed a
-        pooled one, or with a kernel whose page has not connected yet (still loading)."""
+        pooled one, or whose page got its kernel less than ``ARRIVING_S`` s ago (or has not
+        connected yet, up to ``ARRIVING_MAX_S``)."""
         own_pending = set(self._pending_kernels) - self._pool_kernel_ids
         arrivals = self._arrivals
         now, live = time.monotonic(), self.live_kernel_ids()
         for kernel_id, since in list(arrivals.items()):
+            waited = now - since
+            connected = kernel_id in self._ever_connected
             if (
-                kernel_id in self._ever_connected
-                or kernel_id not in live
-                or now - since > self.ARRIVING_S
+                kernel_id not in live
+                or waited > self.ARRIVING_MAX_S
+                or (connected and waited > self.ARRIVING_S)
             ):
                 del arrivals[kernel_id]
         return len(self._tickets) + self._handing_out + len(own_pending) + len(arrivals)
