@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from jupyter_server._tz import utcnow
+
 from balans.serve_voila import BalansPool
 
 NB = "app.ipynb"
@@ -45,9 +47,6 @@ class FakeVoilaPool:
     async def shutdown_all(self, *args, **kwargs):
         pass
 
-    def live_kernel_ids(self) -> set[str]:
-        return {f.result() for f in self.started if f.done() and not f.exception()}
-
     def _arrived(self, kernel_id: str) -> None:
         self._arrivals[kernel_id] = time.monotonic()
 
@@ -66,13 +65,21 @@ class FakeVoilaPool:
     async def get_rendered_notebook(self, notebook_name, extra_kernel_env_variables=None, **kw):
         kernel = self._pools[notebook_name].pop(0)
         kernel_id = await kernel
+        self._kernels[kernel_id] = Kernel()
         self.fill_if_needed(delay=None, notebook_name=notebook_name)
         return None, [], kernel_id
 
 
+class Kernel:
+    """A kernel as jupyter_server keeps it: the time of its last message."""
+
+    def __init__(self) -> None:
+        self.last_activity = utcnow()
+
+
 class Pool(BalansPool, FakeVoilaPool):
     start_at_once = 2  # as on the 2-core machine, whatever this one has
-    ARRIVING_S = 0.4  # a page counts as arriving this long after it got its kernel
+    QUIET_S = 0.3  # a connected page's kernel quiet this long: the page is drawn
     QUIET_RETRY_S = 0.1
 
 
@@ -107,9 +114,11 @@ def test_a_refill_waits_outside_the_pool_and_a_visitor_gets_a_ready_kernel_first
         # (Voilà's refill sat in the pool while it slept, and a visitor got the sleeper)
         assert pool.get_pool_size(NB) == 1 and len(pool.started) == 2
         pool._ever_connected.add("k1")  # the visitor's page has connected
-        await asyncio.sleep(0.3)  # the delay is over, but the page is still drawing
+        for _ in range(3):  # the delay is over, but the page is still drawing
+            pool._kernels["k1"].last_activity = utcnow()
+            await asyncio.sleep(0.1)
         assert len(pool.started) == 2
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(0.6)  # its kernel is quiet: the page is drawn
         assert len(pool.started) == 3 and pool.get_pool_size(NB) == 2
 
     asyncio.run(go())

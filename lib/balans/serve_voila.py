@@ -302,27 +302,28 @@ class BalansPool:
             delay, self._refill_due, notebook_name, dict(kwargs)
         )
 
-    # A visitor's page is still on its way in (its browser fetches the widgets' state and
-    # draws: measured, several seconds of the kernel's and the server's CPU under a meeting's
-    # load) this long after it got its kernel, however soon its websocket connected; and as
-    # long as ARRIVING_MAX_S while it has not connected at all.
-    ARRIVING_S = 30.0
-    ARRIVING_MAX_S = 60.0
+    # A visitor's page is still on its way in while its browser fetches the widgets' state
+    # and draws (measured: seconds of the kernel's and the server's CPU each, under a
+    # meeting's load), which the websocket connecting does not end: it counts until its
+    # kernel has said nothing for QUIET_S s after the page connected, at most ARRIVING_MAX_S.
+    QUIET_S = 5.0
+    ARRIVING_MAX_S = 120.0
 
     def visitors_starting(self) -> int:
         """Visitors on their way in: let in and their own kernel not ready, being handed a
-        pooled one, or whose page got its kernel less than ``ARRIVING_S`` s ago (or has not
-        connected yet, up to ``ARRIVING_MAX_S``)."""
+        pooled one, or whose page is still loading (not connected, or its kernel not quiet
+        for ``QUIET_S`` s), at most ``ARRIVING_MAX_S`` s after it got its kernel."""
         own_pending = set(self._pending_kernels) - self._pool_kernel_ids
         arrivals = self._arrivals
-        now, live = time.monotonic(), self.live_kernel_ids()
+        now = time.monotonic()
         for kernel_id, since in list(arrivals.items()):
-            waited = now - since
-            connected = kernel_id in self._ever_connected
+            kernel = self._kernels.get(kernel_id)
+            activity = getattr(kernel, "last_activity", None)
+            quiet = activity is not None and (utcnow() - activity).total_seconds() > self.QUIET_S
             if (
-                kernel_id not in live
-                or waited > self.ARRIVING_MAX_S
-                or (connected and waited > self.ARRIVING_S)
+                kernel is None
+                or now - since > self.ARRIVING_MAX_S
+                or (kernel_id in self._ever_connected and quiet)
             ):
                 del arrivals[kernel_id]
         return len(self._tickets) + self._handing_out + len(own_pending) + len(arrivals)
