@@ -71,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
         "--pool-size",
         type=int,
         default=2,
-        help="preheated kernels kept ready (default 2; 0 = none)",
+        help="preheated kernels kept ready (default 2; 0 = none); for a board meeting, "
+        "about the number of people who open the app at once",
     )
     a.add_argument(
         "--max-kernels",
