@@ -80,6 +80,7 @@ class Kernel:
 class Pool(BalansPool, FakeVoilaPool):
     start_at_once = 2  # as on the 2-core machine, whatever this one has
     QUIET_S = 0.3  # a connected page's kernel quiet this long: the page is drawn
+    ARRIVING_MIN_S = 0.2  # and a page counts as arriving at least this long
     QUIET_RETRY_S = 0.1
 
 

@@ -303,16 +303,20 @@ class BalansPool:
         )
 
     # A visitor's page is still on its way in while its browser fetches the widgets' state
-    # and draws (measured: seconds of the kernel's and the server's CPU each, under a
-    # meeting's load), which the websocket connecting does not end: it counts until its
-    # kernel has said nothing for QUIET_S s after the page connected, at most ARRIVING_MAX_S.
+    # and draws, which the websocket connecting does not end: it counts for ARRIVING_MIN_S
+    # at least (20 pages at once took 70-100 s to draw on the shared 2-core machine, with
+    # the refill competing) and until its kernel has said nothing for QUIET_S s after the
+    # page connected, at most ARRIVING_MAX_S. A refill a minute after a meeting's last
+    # arrival costs nothing: visitors beyond the pool get kernels of their own meanwhile.
+    ARRIVING_MIN_S = 60.0
     QUIET_S = 5.0
     ARRIVING_MAX_S = 120.0
 
     def visitors_starting(self) -> int:
         """Visitors on their way in: let in and their own kernel not ready, being handed a
-        pooled one, or whose page is still loading (not connected, or its kernel not quiet
-        for ``QUIET_S`` s), at most ``ARRIVING_MAX_S`` s after it got its kernel."""
+        pooled one, or whose page is still loading (got its kernel less than
+        ``ARRIVING_MIN_S`` s ago, not connected, or its kernel not quiet for ``QUIET_S`` s),
+        at most ``ARRIVING_MAX_S`` s after it got its kernel."""
         own_pending = set(self._pending_kernels) - self._pool_kernel_ids
         arrivals = self._arrivals
         now = time.monotonic()
@@ -323,7 +327,11 @@ class BalansPool:
             if (
                 kernel is None
                 or now - since > self.ARRIVING_MAX_S
-                or (kernel_id in self._ever_connected and quiet)
+                or (
+                    kernel_id in self._ever_connected
+                    and quiet
+                    and now - since > self.ARRIVING_MIN_S
+                )
             ):
                 del arrivals[kernel_id]
         return len(self._tickets) + self._handing_out + len(own_pending) + len(arrivals)
