@@ -310,7 +310,7 @@ class BalansPool:
     # arrival costs nothing: visitors beyond the pool get kernels of their own meanwhile.
     ARRIVING_MIN_S = 60.0
     QUIET_S = 5.0
-    ARRIVING_MAX_S = 120.0
+    ARRIVING_MAX_S = 300.0  # 40 pages at once were still drawing after 120 s (measured)
 
     def visitors_starting(self) -> int:
         """Visitors on their way in: let in and their own kernel not ready, being handed a
