@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: run lab test setup browser hub lint format bench clean
+.PHONY: run lab test setup browser hub lint format bench bench-app clean
 
 setup: $(STAMP)
 
@@ -79,6 +79,11 @@ bench: setup browser
 	$(BIN)/python benchmarks/bench_batch.py
 	$(BIN)/python benchmarks/bench_app.py
 	$(BIN)/python benchmarks/bench_hub.py
+
+# The app's serving figures alone (first slider, redraw, 20 and 40 visitors at once, memory
+# per viewer, kernels left after closing, the reload storm): about 20 minutes, one JSON line.
+bench-app: setup browser
+	$(BIN)/python benchmarks/bench_app.py --storm
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

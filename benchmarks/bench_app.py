@@ -1,23 +1,36 @@
-"""The app in a real browser: first slider, redraw latency, memory and concurrent sessions.
+"""The app in a real browser: first slider, redraw latency, a meeting's visitors, memory.
 
-Prints one JSON line:
-  first_slider_cold_s        page load to the first slider, no preheated kernel (pool 0)
-  first_slider_preheated_s   the same with preheated kernels (pool 2)
-  redraw_headline_ms         key press on a slider -> headline changed (median, p95)
-  redraw_chart_ms            key press -> the bridge chart's SVG redrawn (median, p95)
-  session_rss_mb             memory of one session's kernel (resident set, median)
-  sessions_ok / sessions     concurrent sessions that each answered correctly
-Goals: first slider <= 2 s preheated, redraw median <= 150 ms, >= 20 sessions.
+One command (``make bench`` runs it; ``--quick`` for a two-minute look):
 
-    python benchmarks/bench_app.py [--moves 50] [--sessions 20] [--quick]
+    .venv/bin/python benchmarks/bench_app.py [--quick] [--storm] [--meeting 20,40]
+
+Every figure comes from the real ``balans app`` in a subprocess and Debian's Chromium
+driven by Playwright: one browser, one context (its own cookies and cache, like a separate
+board member's machine) per visitor, all pages opened at the same moment. Prints one JSON line:
+
+  first_slider_cold_s / _preheated_s  page load to the first slider, pool 0 / pool 2
+  redraw_headline_ms / redraw_chart_ms  arrow key on a slider -> headline changed / the
+                                   bridge chart's SVG redrawn (median, p95)
+  meeting[N]                       N visitors at once, the server started with --pool-size N
+                                   and its pool ready: seconds until each sees the headline
+                                   (all = the last one, median), how many show the right
+                                   figure; kernel memory per idle viewer (USS: the kernel's
+                                   own pages, and RSS), and the kernels left 60 s after the
+                                   pages closed (the pool's refill not counted)
+  storm (--storm)                  200 page loads in 2 minutes against --max-kernels M: the
+                                   peak of the server's memory (Voilà and every kernel, RSS
+                                   and USS) and of its kernels, against M x a kernel's memory
+  load_avg                         os.getloadavg() before and after (the machine may be shared)
+No figure is asserted: they go in the README's benchmark table.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import os
-import re
 import signal
 import socket
 import statistics
@@ -27,6 +40,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
+
+CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -37,6 +53,7 @@ ARGS = [
     "--no-first-run",
 ]
 LABEL = "Personalneddragning (% av egen personal)"
+MB = 2**20
 
 
 def free_port() -> int:
@@ -45,167 +62,126 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(pool: int) -> tuple[subprocess.Popen, str, Path]:
-    port = free_port()
-    log = Path(f"/tmp/balans-bench-app-{port}.log")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "balans",
-            "app",
-            "--port",
-            str(port),
-            "--no-browser",
-            "--pool-size",
-            str(pool),
-        ],
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.1)
-    if pool > 0:  # wait until the pool is filled and its kernels have run the notebook up to
-        # the point where they wait for a viewer, as a server would be before viewers come
-        for _ in range(600):
-            if "is filled" in log.read_text():
+class App:
+    """``balans app`` in a subprocess, as an operator starts it."""
+
+    def __init__(self, *flags: str, pool: int = 2) -> None:
+        self.port = free_port()
+        self.pool = pool
+        self.log = Path(f"/tmp/balans-bench-app-{self.port}.log")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "balans",
+                "app",
+                "--port",
+                str(self.port),
+                "--no-browser",
+                "--pool-size",
+                str(pool),
+                *flags,
+            ],
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.url = f"http://127.0.0.1:{self.port}/"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                self.status()
                 break
-            time.sleep(0.1)
-        time.sleep(15)
-    return proc, url, log
+            except OSError:
+                time.sleep(0.2)
+        if pool > 0:
+            self.wait_pool_ready()
+
+    def status(self) -> dict:
+        with urllib.request.urlopen(self.url + "balans/status", timeout=5) as r:
+            return json.load(r)
+
+    def wait_pool_ready(self, timeout: float = 600) -> None:
+        """Until the pool's kernels have started and run the notebook up to the point where
+        they wait for a viewer (their CPU falls quiet), as a server is before a meeting."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.status().get("pool_ready", 0) < self.pool:
+            time.sleep(0.5)
+        self.wait_quiet(deadline)
+
+    def wait_quiet(self, deadline: float) -> None:
+        procs = self.processes()
+        for p in procs:
+            p.cpu_percent(None)
+        while time.monotonic() < deadline:
+            time.sleep(1.0)
+            busy = 0.0
+            for p in procs:
+                with contextlib.suppress(psutil.Error):
+                    busy += p.cpu_percent(None)
+            if busy < 10:
+                return
+            procs = self.processes()
+
+    def processes(self) -> list[psutil.Process]:
+        try:
+            top = psutil.Process(self.proc.pid)
+            return [top, *top.children(recursive=True)]
+        except psutil.Error:
+            return []
+
+    def kernels(self) -> dict[str, psutil.Process]:
+        """Kernel id -> its process (from the connection file in its command line)."""
+        out = {}
+        for p in self.processes():
+            try:
+                cmd = p.cmdline()
+            except psutil.Error:
+                continue
+            if any("ipykernel" in c for c in cmd):
+                conn = next((c for c in cmd if c.endswith(".json")), "")
+                out[Path(conn).stem.removeprefix("kernel-")] = p
+        return out
+
+    def memory_mb(self) -> tuple[float, float]:
+        """RSS and USS of Voilà and every kernel, summed."""
+        rss = uss = 0.0
+        for p in self.processes():
+            try:
+                m = p.memory_full_info()
+            except psutil.Error:
+                continue
+            rss, uss = rss + m.rss / MB, uss + m.uss / MB
+        return rss, uss
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
-def stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total
 
 
-def first_slider_s(browser, url: str) -> float:
-    page = browser.new_page()
-    t0 = time.perf_counter()
-    page.goto(url)
-    page.wait_for_selector(".widget-slider .noUi-handle", timeout=120_000)
-    t = time.perf_counter() - t0
-    page.close()
-    return t
-
-
-def handle(page):
-    box = page.locator(".widget-slider", has=page.locator(".widget-label", has_text=LABEL))
-    return box.locator(".noUi-handle").first
-
-
-INSTRUMENT = """
-() => {
-  window.__marks = [];
-  const head = document.querySelector('.balans-headline').closest('.widget-html');
-  const charts = document.querySelectorAll('.vega-embed');
-  const bridge = charts[1];
-  new MutationObserver(() => window.__marks.push(['headline', performance.now()])).observe(head, {subtree: true, childList: true, characterData: true, attributes: true});
-  new MutationObserver(() => window.__marks.push(['chart', performance.now()])).observe(bridge, {subtree: true, childList: true});
-  document.addEventListener('keydown', () => window.__marks.push(['key', performance.now()]), true);
-}
-"""
-
-
-def redraw_latencies(browser, url: str, moves: int) -> tuple[list[float], list[float]]:
-    page = browser.new_page(viewport={"width": 1500, "height": 1300})
-    page.goto(url)
-    page.wait_for_function(
-        "document.querySelectorAll('.vega-embed svg').length >= 2", timeout=120_000
-    )
-    page.evaluate(INSTRUMENT)
-    h = handle(page)
-    h.focus()
-    heads, charts = [], []
-    for i in range(moves):
-        key = "ArrowRight" if (i // 20) % 2 == 0 else "ArrowLeft"
-        before = page.locator(".balans-headline").get_attribute("data-value")
-        page.evaluate("window.__marks = []")
-        h.press(key)
-        page.wait_for_function(
-            f"document.querySelector('.balans-headline').getAttribute('data-value') !== '{before}'",
-            timeout=30_000,
-        )
-        page.wait_for_timeout(150)  # let the chart finish painting
-        marks = page.evaluate("window.__marks")
-        t0 = next(t for k, t in marks if k == "key")
-        th = [t for k, t in marks if k == "headline" and t > t0]
-        tc = [t for k, t in marks if k == "chart" and t > t0]
-        if th:
-            heads.append(th[0] - t0)
-        if tc:
-            charts.append(tc[-1] - t0)
-    page.close()
-    return heads, charts
-
-
-def kernel_rss_mb(log: Path) -> list[float]:
-    ids = set(re.findall(r"Kernel started: ([0-9a-f-]{36})", log.read_text()))
+def browser_processes() -> list[psutil.Process]:
+    """Chromium's processes (this benchmark's children that are not a server)."""
+    me = psutil.Process()
     out = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-            if "ipykernel_launcher" in cmd and any(i in cmd for i in ids):
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        out.append(int(line.split()[1]) / 1024)
-        except OSError:
-            continue
+    for p in me.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "chrom" in p.name().lower():
+                out.append(p)
     return out
-
-
-def concurrent_sessions(browser, url: str, n: int) -> tuple[int, float]:
-    """n viewers at once: each moves a slider; each must show the figure the engine gives."""
-    from balans import parse_scenario, run
-
-    expected = run(
-        parse_scenario(
-            {
-                "name": "x",
-                "levers": {
-                    "staffing_reduction": {"target_pct": 0.5, "start": "2023-05", "ramp_months": 12}
-                },
-            }
-        )
-    )
-    want = float(expected.years_frame().set_index("year").loc[2024, "forecast_net_mkr"])
-    pages = []
-    t0 = time.perf_counter()
-    for _ in range(n):
-        p = browser.new_page()
-        p.goto(url)
-        pages.append(p)
-    ok = 0
-    for p in pages:
-        try:
-            p.wait_for_selector(".balans-headline", timeout=180_000)
-            h = handle(p)
-            h.focus()
-            before = p.locator(".balans-headline").get_attribute("data-value")
-            h.press("ArrowRight")
-            p.wait_for_function(
-                f"document.querySelector('.balans-headline').getAttribute('data-value') !== '{before}'",
-                timeout=60_000,
-            )
-            ok += float(p.locator(".balans-headline").get_attribute("data-value")) == want
-        except Exception as exc:  # a session that does not answer counts as failed
-            print(f"session failed: {exc}", file=sys.stderr)
-    wall = time.perf_counter() - t0
-    for p in pages:
-        p.close()
-    return ok, wall
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -213,50 +189,282 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))] if xs else float("nan")
 
 
+def summary(xs: list[float], digits: int = 1) -> dict:
+    if not xs:
+        return {"n": 0}
+    return {
+        "median": round(statistics.median(xs), digits),
+        "p95": round(pct(xs, 0.95), digits),
+        "max": round(max(xs), digits),
+        "n": len(xs),
+    }
+
+
+async def first_slider_s(browser, url: str) -> float:
+    ctx = await browser.new_context()
+    page = await ctx.new_page()
+    t0 = time.perf_counter()
+    await page.goto(url)
+    await page.wait_for_selector(".widget-slider .noUi-handle", timeout=120_000)
+    t = time.perf_counter() - t0
+    await ctx.close()
+    return t
+
+
+INSTRUMENT = """
+() => {
+  window.__marks = [];
+  const head = document.querySelector('.balans-headline').closest('.widget-html');
+  const bridge = document.querySelectorAll('.vega-embed')[1];
+  const mark = (k) => () => window.__marks.push([k, performance.now()]);
+  new MutationObserver(mark('headline')).observe(head, {subtree: true, childList: true, characterData: true, attributes: true});
+  new MutationObserver(mark('chart')).observe(bridge, {subtree: true, childList: true});
+  document.addEventListener('keydown', mark('key'), true);
+}
+"""
+
+
+def handle(page):
+    box = page.locator(".widget-slider", has=page.locator(".widget-label", has_text=LABEL))
+    return box.locator(".noUi-handle").first
+
+
+async def redraw_latencies(browser, url: str, moves: int) -> tuple[list[float], list[float]]:
+    ctx = await browser.new_context(viewport={"width": 1500, "height": 1300})
+    page = await ctx.new_page()
+    await page.goto(url)
+    await page.wait_for_function(
+        "document.querySelectorAll('.vega-embed svg').length >= 2", timeout=120_000
+    )
+    await page.evaluate(INSTRUMENT)
+    h = handle(page)
+    await h.focus()
+    heads, charts = [], []
+    for i in range(moves):
+        key = "ArrowRight" if (i // 20) % 2 == 0 else "ArrowLeft"
+        before = await page.locator(".balans-headline").get_attribute("data-value")
+        await page.evaluate("window.__marks = []")
+        await h.press(key)
+        await page.wait_for_function(
+            "b => document.querySelector('.balans-headline').getAttribute('data-value') !== b",
+            arg=before,
+            timeout=30_000,
+        )
+        await page.wait_for_timeout(150)  # let the chart finish painting
+        marks = await page.evaluate("window.__marks")
+        t0 = next(t for k, t in marks if k == "key")
+        th = [t for k, t in marks if k == "headline" and t > t0]
+        tc = [t for k, t in marks if k == "chart" and t > t0]
+        if th:
+            heads.append(th[0] - t0)
+        if tc:
+            charts.append(tc[-1] - t0)
+    await ctx.close()
+    return heads, charts
+
+
+def expected_headline() -> float:
+    """The figure a first visitor's headline shows: the baseline's forecast for the shown
+    year (the engine's own, not the app's)."""
+    from balans.app import BalansApp
+
+    app = BalansApp()
+    return float(app.cards.value.split('data-value="')[1].split('"')[0])
+
+
+async def visit(browser, url: str, t0: float, timeout_s: float) -> dict:
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await ctx.new_page()
+    out: dict = {"ctx": ctx, "page": page}
+    try:
+        await page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
+        await page.wait_for_selector(".balans-headline", timeout=timeout_s * 1000)
+        out["headline_s"] = time.perf_counter() - t0
+        out["value"] = float(await page.locator(".balans-headline").get_attribute("data-value"))
+        cfg = await page.locator("#jupyter-config-data").first.text_content()
+        out["kernel"] = json.loads(cfg)["kernelId"]
+        await page.wait_for_function(
+            "document.querySelectorAll('.vega-embed svg').length >= 2", timeout=60_000
+        )
+        out["charts_s"] = time.perf_counter() - t0
+    except Exception as exc:  # a visitor who sees nothing counts as failed
+        out["error"] = str(exc).splitlines()[0]
+    return out
+
+
+async def meeting(browser, n: int, want: float, timeout_s: float, release_wait_s: float) -> dict:
+    """n first visits at the same moment, against a server whose pool holds n kernels."""
+    app = App(pool=n)
+    try:
+        before = app.status()
+        cpu0 = cpu_seconds(app.processes()), cpu_seconds(browser_processes())
+        t0 = time.perf_counter()
+        visits = await asyncio.gather(*(visit(browser, app.url, t0, timeout_s) for _ in range(n)))
+        cpu1 = cpu_seconds(app.processes()), cpu_seconds(browser_processes())
+        heads = [v["headline_s"] for v in visits if "headline_s" in v]
+        res = {
+            "pool_size": n,
+            "status_before": before,
+            "headline_all_s": round(max(heads), 1) if len(heads) == n else None,
+            "headline_s": summary(heads),
+            "charts_s": summary([v["charts_s"] for v in visits if "charts_s" in v]),
+            "seen": len(heads),
+            "right_figure": sum(1 for v in visits if v.get("value") == want),
+            "errors": sorted({v["error"] for v in visits if "error" in v})[:3],
+            # where the cores went while the visitors waited: this machine runs the server
+            # and every visitor's browser (at a meeting each member's own computer draws)
+            "cpu_s_server_and_kernels": round(cpu1[0] - cpu0[0], 1),
+            "cpu_s_browsers": round(cpu1[1] - cpu0[1], 1),
+        }
+        await asyncio.sleep(10)  # idle viewers: the page drawn, nothing moving
+        kernels = app.kernels()
+        mem = []
+        for v in visits:
+            p = kernels.get(v.get("kernel", ""))
+            if p is not None:
+                with contextlib.suppress(psutil.Error):
+                    mem.append(p.memory_full_info())
+        res["idle_viewer_uss_mb"] = summary([m.uss / MB for m in mem], 0)
+        res["idle_viewer_rss_mb"] = summary([m.rss / MB for m in mem], 0)
+        res["server_rss_uss_mb"] = [round(x) for x in app.memory_mb()]
+        viewer_kernels = {v["kernel"] for v in visits if "kernel" in v}
+        for v in visits:  # closed without their unload beacon: the server must notice
+            await v["ctx"].close()
+        if release_wait_s > 0:
+            await asyncio.sleep(release_wait_s)
+            left = viewer_kernels & set(app.kernels())
+            res[f"kernels_left_{int(release_wait_s)}s_after_close"] = len(left)
+        res["status_after"] = app.status()
+        return res
+    finally:
+        app.stop()
+
+
+async def storm(browser, loads: int, seconds: float, max_kernels: int, tabs: int) -> dict:
+    """``loads`` page loads spread over ``seconds`` from ``tabs`` tabs, each load navigating
+    away from the one before (a reload), while the server's memory is sampled."""
+    app = App("--max-kernels", str(max_kernels), pool=2)
+    peak = {"rss_mb": 0.0, "uss_mb": 0.0, "kernels": 0}
+    codes: dict[str, int] = {}
+    done = asyncio.Event()
+
+    async def sample() -> None:
+        while not done.is_set():
+            rss, uss = await asyncio.to_thread(app.memory_mb)
+            k = len(app.kernels())
+            peak["rss_mb"], peak["uss_mb"] = max(peak["rss_mb"], rss), max(peak["uss_mb"], uss)
+            peak["kernels"] = max(peak["kernels"], k)
+            await asyncio.sleep(0.5)
+
+    async def tab(i: int) -> None:
+        ctx = await browser.new_context()
+        page = await ctx.new_page()
+        every = seconds * tabs / loads
+        for _j in range(i, loads, tabs):
+            start = time.perf_counter()
+            try:
+                resp = await page.goto(app.url, wait_until="commit", timeout=60_000)
+                code = str(resp.status if resp else "none")
+            except Exception:
+                code = "error"
+            codes[code] = codes.get(code, 0) + 1
+            await asyncio.sleep(max(0.0, every - (time.perf_counter() - start)))
+        await ctx.close()
+
+    try:
+        base_rss, _base_uss = app.memory_mb()
+        sampler = asyncio.create_task(sample())
+        t0 = time.perf_counter()
+        await asyncio.gather(*(tab(i) for i in range(tabs)))
+        took = time.perf_counter() - t0
+        await asyncio.sleep(5)
+        done.set()
+        await sampler
+        per_kernel = [p.memory_full_info() for p in app.kernels().values()]
+        rss_k = statistics.median(m.rss for m in per_kernel) / MB if per_kernel else 0
+        return {
+            "loads": loads,
+            "took_s": round(took, 1),
+            "max_kernels": max_kernels,
+            "responses": codes,
+            "peak_kernels": peak["kernels"],
+            "peak_server_rss_mb": round(peak["rss_mb"]),
+            "peak_server_uss_mb": round(peak["uss_mb"]),
+            "server_at_start_rss_mb": round(base_rss),
+            "cap_worth_mb": round(max_kernels * 300),  # balans.serve.KERNEL_MB per kernel
+            "kernel_rss_mb_measured": round(rss_k),
+        }
+    finally:
+        app.stop()
+
+
+async def main_async(args) -> dict:
+    from playwright.async_api import async_playwright
+
+    out: dict = {"load_avg_before": [round(x, 2) for x in os.getloadavg()]}
+    out["cpus"] = os.cpu_count()
+    out["memory_gb"] = round(psutil.virtual_memory().total / 2**30, 1)
+    want = expected_headline()
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        if not (args.only_storm or args.no_single):
+            app = App(pool=0)
+            try:
+                out["first_slider_cold_s"] = round(await first_slider_s(browser, app.url), 2)
+            finally:
+                app.stop()
+            app = App(pool=2)
+            try:
+                out["first_slider_preheated_s"] = round(await first_slider_s(browser, app.url), 2)
+                heads, charts = await redraw_latencies(browser, app.url, args.moves)
+                out["redraw_headline_ms"] = summary(heads)
+                out["redraw_chart_ms"] = summary(charts)
+            finally:
+                app.stop()
+        if not args.only_storm:
+            for n in args.meeting:
+                wait = args.release_wait if n == args.meeting[0] else 0  # once is enough
+                out[f"meeting_{n}"] = await meeting(browser, n, want, args.visit_timeout, wait)
+                print(json.dumps({f"meeting_{n}": out[f"meeting_{n}"]}), file=sys.stderr)
+        if args.storm or args.only_storm:
+            out["storm"] = await storm(
+                browser, args.storm_loads, args.storm_seconds, args.storm_max_kernels, 4
+            )
+        await browser.close()
+    out["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
+    for n in args.meeting:
+        m = out.get(f"meeting_{n}", {})
+        goal = {20: 10, 40: 30}.get(n)
+        if goal and m.get("headline_all_s"):
+            m["all_seen_vs_goal"] = round(m["headline_all_s"] / goal, 2)
+    out["goals"] = {
+        "first_slider_preheated_s": 2,
+        "redraw_median_ms": 150,
+        "meeting_20_all_s": 10,
+        "meeting_40_all_s": 30,
+        "idle_viewer_uss_mb": 120,
+    }
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--moves", type=int, default=50)
-    ap.add_argument("--sessions", type=int, default=20)
-    ap.add_argument("--quick", action="store_true", help="10 moves, 4 sessions")
+    ap.add_argument("--meeting", default="20,40", help="visitors at once, comma-separated")
+    ap.add_argument("--visit-timeout", type=float, default=240, help="seconds per visitor")
+    ap.add_argument("--release-wait", type=float, default=60)
+    ap.add_argument("--storm", action="store_true", help="also the reload storm (about 3 min)")
+    ap.add_argument("--only-storm", action="store_true", help="only the reload storm")
+    ap.add_argument("--no-single", action="store_true", help="skip first slider and redraw")
+    ap.add_argument("--storm-loads", type=int, default=200)
+    ap.add_argument("--storm-seconds", type=float, default=120)
+    ap.add_argument("--storm-max-kernels", type=int, default=10)
+    ap.add_argument("--quick", action="store_true", help="10 moves, 4 visitors, 45 s release")
     args = ap.parse_args()
     if args.quick:
-        args.moves, args.sessions = 10, 4
-    from playwright.sync_api import sync_playwright
-
-    out: dict = {}
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        proc, url, _ = start_app(pool=0)
-        try:
-            out["first_slider_cold_s"] = round(first_slider_s(browser, url), 2)
-        finally:
-            stop(proc)
-        proc, url, log = start_app(pool=2)
-        try:
-            out["first_slider_preheated_s"] = round(first_slider_s(browser, url), 2)
-            heads, charts = redraw_latencies(browser, url, args.moves)
-            out["redraw_headline_ms"] = {
-                "median": round(statistics.median(heads), 1),
-                "p95": round(pct(heads, 0.95), 1),
-                "n": len(heads),
-            }
-            out["redraw_chart_ms"] = {
-                "median": round(statistics.median(charts), 1),
-                "p95": round(pct(charts, 0.95), 1),
-                "n": len(charts),
-            }
-            ok, wall = concurrent_sessions(browser, url, args.sessions)
-            rss = kernel_rss_mb(log)
-            out["session_rss_mb"] = round(statistics.median(rss), 0) if rss else None
-            out["kernels_measured"] = len(rss)
-            out["sessions"] = args.sessions
-            out["sessions_ok"] = ok
-            out["sessions_wall_s"] = round(wall, 1)
-        finally:
-            stop(proc)
-        browser.close()
-    out["goals"] = {"first_slider_preheated_s": 2, "redraw_median_ms": 150, "sessions": 20}
-    print(json.dumps(out))
+        args.moves, args.meeting, args.release_wait = 10, "4", 45
+    args.meeting = [int(x) for x in str(args.meeting).split(",") if x.strip()]
+    print(json.dumps(asyncio.run(main_async(args))))
 
 
 if __name__ == "__main__":

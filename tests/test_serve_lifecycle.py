@@ -321,3 +321,27 @@ def test_an_idle_page_gets_a_notice_and_a_way_back(short_server, browser):
     page.wait_for_selector(".balans-headline", timeout=90_000)
     assert "agency_pct=-40" in page.url
     page.close()
+
+
+def test_kernels_draw_the_charts_without_vl_convert(short_server, browser):
+    """The charts' Vega bundle is made once by ``balans app`` and served as one file: a
+    kernel never starts vl-convert's JavaScript engine (1 s and 125 MB each), and a page
+    fetches the bundle once for all its charts instead of once per chart in their state."""
+    page = browser.new_page(viewport={"width": 1500, "height": 1300})
+    bundles = []
+    page.on(
+        "request", lambda r: bundles.append(r.url) if "/balans/jupyterchart-" in r.url else None
+    )
+    page.goto(short_server.url)
+    page.wait_for_function(
+        "document.querySelectorAll('.vega-embed svg').length >= 3", timeout=90_000
+    )
+    config = json.loads(page.locator("#jupyter-config-data").first.text_content())
+    kernel = short_server.kernels()[config["kernelId"]]
+    maps = Path(f"/proc/{kernel.pid}/maps").read_text()
+    assert "vl_convert" not in maps, "the kernel loaded vl-convert"
+    assert kernel.environ().get("BALANS_VEGA_BUNDLE")  # balans app made the bundle
+    assert len(bundles) == 1, bundles  # one fetch for three charts
+    marks = page.locator(".vega-embed svg .mark-rect path, .vega-embed svg .mark-line path")
+    assert marks.count() > 0  # the charts are drawn, not just their frames
+    page.close()

@@ -496,7 +496,9 @@ class BalansApp:
     ) -> None:
         import altair as alt
 
-        alt.JupyterChart.enable_offline()  # the Vega bundle ships with vl-convert: no CDN
+        from .vega_bundle import enable_offline
+
+        enable_offline(alt)  # the Vega bundle of vl-convert, made once by balans app: no CDN
         self._alt = alt
         if case is None:
             case = os.environ.get("BALANS_CASE") or None  # balans app --case DIR

@@ -47,7 +47,8 @@ def _serving_flags(p: argparse.ArgumentParser, pool_size: int, max_kernels: int 
         "--pool-size",
         type=int,
         default=pool_size,
-        help=f"preheated kernels kept ready (default {pool_size}; 0 = none)",
+        help=f"preheated kernels kept ready (default {pool_size}; 0 = none); for a board "
+        "meeting, about the number of people who open the app at once",
     )
     p.add_argument(
         "--max-kernels",

@@ -256,10 +256,41 @@ CASE_ENV = "BALANS_CASE"  # the case folder the app's kernels load (balans app -
 CUTOFF_ENV = "BALANS_CUTOFF"  # the close the app stands on (balans app --cutoff)
 
 
-def voila_env(case_dir: Path | None = None, cutoff: str | None = None) -> dict[str, str]:
-    """The environment for Voilà: our template folder first on JUPYTER_PATH, and the case
-    folder in ``BALANS_CASE`` (the kernels inherit it)."""
+def make_vega_bundle(folder: Path) -> Path | None:
+    """The charts' Vega bundle, made once in a process of its own (:mod:`balans.vega_bundle`),
+    so that no kernel starts vl-convert's JavaScript engine (1 s, 125 MB each). None if it
+    could not be made: the kernels then make their own, as before."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "balans.vega_bundle", str(folder)],
+            check=True,
+            timeout=120,
+            capture_output=True,
+            text=True,
+        )
+        path = Path(done.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, IndexError) as exc:
+        print(
+            f"Balans: the charts' bundle was not made ({exc}); each kernel makes its own",
+            file=sys.stderr,
+        )
+        return None
+    return path if path.is_file() else None
+
+
+def voila_env(
+    case_dir: Path | None = None, cutoff: str | None = None, vega_bundle: Path | None = None
+) -> dict[str, str]:
+    """The environment for Voilà: our template folder first on JUPYTER_PATH, the case
+    folder in ``BALANS_CASE`` and the charts' bundle in ``BALANS_VEGA_BUNDLE`` (the kernels
+    inherit them)."""
+    from .vega_bundle import ENV as BUNDLE_ENV
+
     env = dict(os.environ)
+    if vega_bundle is not None:
+        env[BUNDLE_ENV] = str(vega_bundle)
+    else:
+        env.pop(BUNDLE_ENV, None)
     if case_dir is not None:
         env[CASE_ENV] = str(case_dir)
     else:
@@ -410,9 +441,10 @@ def serve(
             file=sys.stderr,
             flush=True,
         )
+        bundle = make_vega_bundle(cfg)
         proc = subprocess.Popen(
             voila_command(cfg, open_browser),
-            env=voila_env(case_dir, cutoff),
+            env=voila_env(case_dir, cutoff, bundle),
             cwd=APP_NOTEBOOK.parent,
             start_new_session=True,  # Ctrl-C reaches only balans app, which stops Voilà
             preexec_fn=_die_with_parent,

@@ -32,6 +32,7 @@ import os
 import shutil
 import signal
 import sys
+import time
 import uuid
 from typing import Any, ClassVar
 
@@ -116,6 +117,7 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
         self._stopping = False
         self._pool_tasks_starting: set[asyncio.Task] = set()
         self._ever_connected: set[str] = set()  # kernels a page has connected to
+        self._arrivals: dict[str, float] = {}  # visitors' kernels whose page is loading
         super().__init__(**kwargs)
 
     # -- counting -------------------------------------------------------------------------
@@ -149,6 +151,10 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
         self._tickets.add(ticket)
         return ticket
 
+    def _arrived(self, kernel_id: str) -> None:
+        """A visitor has this kernel now; their page is on its way (until it connects)."""
+        self._arrivals[kernel_id] = time.monotonic()
+
     def release_ticket(self, ticket: str | None) -> None:
         self._tickets.discard(ticket)
 
@@ -158,6 +164,7 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
             "seats_taken": self.seats_taken(),
             "max_kernels": self.max_kernels,
             "pool": len(self._pool_entries()),
+            "pool_ready": sum(1 for t in self._pool_entries() if t.done()),
         }
 
     # -- starting and stopping ------------------------------------------------------------
@@ -176,6 +183,7 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
         else:  # a visitor's own kernel: the visitor's ticket becomes this kernel
             self.release_ticket(_TICKET.get())
             _PAGE_KERNEL.set(kernel_id)
+            self._arrived(kernel_id)
         # up to the kernel's registration in _pending_kernels nothing awaits, so the kernel
         # is counted from here on
         return await super().start_kernel(**kwargs)
@@ -228,28 +236,132 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
             await self.shutdown_kernel(kernel_id)
 
 
+def _ready_first(task: asyncio.Future) -> int:
+    """The order in which pool entries go to visitors: a kernel ready (its notebook run up to
+    the viewer's arrival) first, then one still starting."""
+    return 0 if task.done() else 1
+
+
 class BalansPool:
-    """Voilà's preheated pool within the cap: put on top of ``VoilaKernelManager``."""
+    """Voilà's preheated pool within the cap, put on top of ``VoilaKernelManager``, with a
+    refill that is honest about what it holds:
+
+    - Voilà's refill is a task that first sleeps ``fill_delay`` s and then starts a kernel,
+      and it sits in the pool while it sleeps: the pool looked full, and a visitor who came
+      in those 15 s was handed the sleeping task and waited for the delay and a whole kernel
+      start (a meeting's visitors queued behind one another). Here the delay is a timer
+      outside the pool: the pool holds only kernels that are starting or ready, a visitor
+      during the delay gets a kernel of their own at once, and the refill starts when the
+      delay is over and no visitor's kernel is starting (it would compete on the cores);
+    - a visitor gets a ready kernel before one still starting, and never a failed one;
+    - kernels start at most ``cpu_count`` at a time (the rest follow as those are ready), so
+      the first are ready soon rather than all late.
+    """
+
+    QUIET_RETRY_S = 2.0  # a refill due while visitors' kernels start waits this long again
 
     def fill_if_needed(self, delay=None, notebook_name=None, **kwargs):
         if self._stopping:
             return
+        delay = self.fill_delay if delay is None else delay
+        if delay > 0:
+            self._refill_later(notebook_name, delay, kwargs)
+            return
         default = self.kernel_pools_config.get("default", {})
         conf = self.kernel_pools_config.get(notebook_name, default)
         size = conf.get("pool_size", default.get("pool_size", 1))
-        have = len(self._pools.get(notebook_name, []))
+        pool = self._pools.setdefault(notebook_name, [])
+        pool[:] = [t for t in pool if _pool_task_alive(t)]  # a failed start holds no seat
+        have = len(pool)
         room = size if self.max_kernels <= 0 else self.max_kernels - self.seats_taken()
-        target = min(size, have + max(room, 0))
+        starting = sum(1 for t in pool if not t.done())
+        at_once = max(0, self.start_at_once - starting)
+        target = min(size, have + max(room, 0), have + at_once)
         if target <= have:
             return
         saved = self.kernel_pools_config
         self.kernel_pools_config = {**saved, notebook_name: {**conf, "pool_size": target}}
         try:
-            super().fill_if_needed(delay=delay, notebook_name=notebook_name, **kwargs)
+            super().fill_if_needed(delay=0, notebook_name=notebook_name, **kwargs)
         finally:
             self.kernel_pools_config = saved
+        for task in pool[have:]:  # when one is ready, the next may start
+            task.add_done_callback(lambda t, nb=notebook_name: self._started(t, nb))
+
+    @property
+    def start_at_once(self) -> int:
+        return max(1, os.cpu_count() or 1)
+
+    def _refill_timers(self) -> dict:
+        if not hasattr(self, "_balans_refill_timers"):
+            self._balans_refill_timers = {}
+        return self._balans_refill_timers
+
+    def _refill_later(self, notebook_name, delay, kwargs) -> None:
+        timers = self._refill_timers()
+        if notebook_name in timers:  # one refill due is enough: it fills the whole pool
+            return
+        loop = asyncio.get_event_loop()
+        timers[notebook_name] = loop.call_later(
+            delay, self._refill_due, notebook_name, dict(kwargs)
+        )
+
+    # A visitor's page is still on its way in while its browser fetches the widgets' state
+    # and draws, which the websocket connecting does not end: it counts for ARRIVING_MIN_S
+    # at least (20 pages at once took 70-100 s to draw on the shared 2-core machine, with
+    # the refill competing) and until its kernel has said nothing for QUIET_S s after the
+    # page connected, at most ARRIVING_MAX_S. A refill a minute after a meeting's last
+    # arrival costs nothing: visitors beyond the pool get kernels of their own meanwhile.
+    ARRIVING_MIN_S = 60.0
+    QUIET_S = 5.0
+    ARRIVING_MAX_S = 300.0  # 40 pages at once were still drawing after 120 s (measured)
+
+    def visitors_starting(self) -> int:
+        """Visitors on their way in: let in and their own kernel not ready, being handed a
+        pooled one, or whose page is still loading (got its kernel less than
+        ``ARRIVING_MIN_S`` s ago, not connected, or its kernel not quiet for ``QUIET_S`` s),
+        at most ``ARRIVING_MAX_S`` s after it got its kernel."""
+        own_pending = set(self._pending_kernels) - self._pool_kernel_ids
+        arrivals = self._arrivals
+        now = time.monotonic()
+        for kernel_id, since in list(arrivals.items()):
+            kernel = self._kernels.get(kernel_id)
+            activity = getattr(kernel, "last_activity", None)
+            quiet = activity is not None and (utcnow() - activity).total_seconds() > self.QUIET_S
+            if (
+                kernel is None
+                or now - since > self.ARRIVING_MAX_S
+                or (
+                    kernel_id in self._ever_connected
+                    and quiet
+                    and now - since > self.ARRIVING_MIN_S
+                )
+            ):
+                del arrivals[kernel_id]
+        return len(self._tickets) + self._handing_out + len(own_pending) + len(arrivals)
+
+    def _refill_due(self, notebook_name, kwargs) -> None:
+        self._refill_timers().pop(notebook_name, None)
+        if self._stopping:
+            return
+        if self.visitors_starting():
+            self._refill_later(notebook_name, self.QUIET_RETRY_S, kwargs)
+            return
+        self.fill_if_needed(delay=0, notebook_name=notebook_name, **kwargs)
+
+    def _started(self, task, notebook_name) -> None:
+        """A pool kernel is ready: start the next one held back by ``start_at_once``. (One
+        a visitor took while it started has already asked for a refill, after the delay.)"""
+        if not self._stopping and task in self._pools.get(notebook_name, ()):
+            self.fill_if_needed(delay=0, notebook_name=notebook_name)
+
+    def get_pool_size(self, notebook_name):
+        """Kernels in the pool, ready or starting (Voilà's handler uses the pool when > 0)."""
+        return sum(1 for t in self._pools.get(notebook_name, []) if _pool_task_alive(t))
 
     async def get_rendered_notebook(self, notebook_name, extra_kernel_env_variables=None, **kw):
+        pool = self._pools.get(notebook_name, [])
+        pool[:] = sorted((t for t in pool if _pool_task_alive(t)), key=_ready_first)
         self._handing_out += 1
         try:
             result = await super().get_rendered_notebook(
@@ -259,6 +371,7 @@ class BalansPool:
             self._handing_out -= 1
         kernel_id = result[2]
         self._pool_kernel_ids.discard(kernel_id)
+        self._arrived(kernel_id)
         _PAGE_KERNEL.set(kernel_id)
         kernel = self._kernels.get(kernel_id)
         if kernel is not None:  # preheated long ago: its idle time starts with the visitor
@@ -272,6 +385,9 @@ class BalansPool:
 
     async def shutdown_all(self, *args, **kwargs):
         self._stopping = True
+        for timer in self._refill_timers().values():  # refills not yet due: never start them
+            timer.cancel()
+        self._refill_timers().clear()
         for pool in self._pools.values():  # refills still waiting: never start them
             for task in list(pool):
                 if not task.done() and task not in self._pool_tasks_starting:
@@ -429,6 +545,28 @@ STATEMENT_CSP = (
 )
 
 
+class BalansBundleHandler(tornado.web.RequestHandler):
+    """``GET /balans/jupyterchart-<hash>.js``: the charts' Vega bundle, made once by
+    ``balans app`` (:mod:`balans.vega_bundle`), so a page loads it once for all its charts.
+    Named by its hash: a browser may keep it as long as it likes."""
+
+    _cache: ClassVar[dict[str, bytes]] = {}
+
+    def get(self, name: str) -> None:
+        from balans.vega_bundle import ENV
+
+        path = os.environ.get(ENV, "")
+        if not path or os.path.basename(path) != name:
+            raise tornado.web.HTTPError(404)
+        data = self._cache.get(path)
+        if data is None:
+            with open(path, "rb") as f:
+                data = self._cache[path] = f.read()
+        self.set_header("Content-Type", "text/javascript; charset=utf-8")
+        self.set_header("Cache-Control", "public, max-age=31536000, immutable")
+        self.finish(data)
+
+
 class BalansVoila(voila_app.Voila):
     """Standalone Voilà with the handlers and kernel manager above, stopping cleanly on
     SIGTERM and SIGINT."""
@@ -481,7 +619,11 @@ class BalansVoila(voila_app.Voila):
             url_path_join(self.server_url, r"/balans/tillganglighet"),
             BalansStatementHandler,
         )
-        return [status, statement, *handlers]
+        bundle = (
+            url_path_join(self.server_url, r"/balans/(jupyterchart-[0-9a-f]{16}\.js)"),
+            BalansBundleHandler,
+        )
+        return [status, statement, bundle, *handlers]
 
     def stop(self) -> None:
         """Close every page's socket (they show that the server stops), then end every
