@@ -518,6 +518,7 @@ class BalansApp:
                 scenarios_dir = own  # another case: its own scenarios or none, never ours
         self.scenario_files = self._scenario_files(scenarios_dir)
         self._busy = False
+        self._picks_touched = False  # a viewer's own compare picks outlive a scenario change
         self.result: Result | None = None
         self.scenario: Scenario | None = None
         self._build()
@@ -954,7 +955,7 @@ class BalansApp:
         self.base_key = key
         self.loaded = widget_values_from_scenario(self.case, self.base, self.first_forecast)
         self.set_values(self.loaded)
-        if not getattr(self, "_picks_touched", False):
+        if not self._picks_touched:
             self.set_compare_picks(self._default_picks(), touched=False, draw=False)
         if self.picker.value != key:
             self._busy, was = True, self._busy
