@@ -16,10 +16,9 @@ import numpy as np
 import pytest
 from conftest import REPO, TINY, by_year
 
-from balans import DataError, ScenarioError, load_case, load_scenario, parse_scenario, run
+from balans import DataError, load_case, load_scenario, parse_scenario, run
 from balans.analysis import (
     GOAL_LEVERS,
-    PAY_REVISION_BOUNDS_PCT,
     AnalysisError,
     goal_seek,
     monte_carlo,
@@ -334,15 +333,6 @@ def test_an_unreachable_target_says_so_and_what_is_left():
     assert g.remaining_mkr == pytest.approx(-best)
     assert 250 < g.remaining_mkr < 400
     assert g.best_values["staffing_reduction.target_pct"] <= 20.0
-
-
-def test_the_pay_revision_bounds_agree_with_the_scenario_format():
-    lo, hi = PAY_REVISION_BOUNDS_PCT
-    assert parse_scenario({"name": "x", "levers": {"pay_revision_pct": hi}})
-    assert parse_scenario({"name": "x", "levers": {"pay_revision_pct": lo}})
-    for bad in (lo - 0.01, hi + 0.01):
-        with pytest.raises(ScenarioError, match="out of range"):
-            parse_scenario({"name": "x", "levers": {"pay_revision_pct": bad}})
 
 
 def test_unknown_lever_and_year_outside_the_horizon_are_named():

@@ -33,14 +33,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
 
 from .api import get_engine
 from .case import Case
 from .engine import BatchResult, Engine, LeverArrays
 from .errors import BalansError, DataError
 from .fmt import label
-from .scenario import Agency, Levers, Measure, RestRule, Revenue, Scenario, StaffingReduction
+from .levers import ASSUMPTIONS, Lever, goal_seek_levers, uncertain_levers
+from .scenario import Scenario
 from .scenario import parse_scenario as _parse_scenario
 
 # Method settings (not case figures; the issue sets the quantiles and the tolerance).
@@ -52,8 +52,6 @@ GOAL_GRID_POINTS = 33  # points per grid; each refinement narrows the bracket 32
 GOAL_MAX_REFINEMENTS = 12
 # Deviations this close (one krona) count as equal when the target is out of reach.
 PLATEAU_MKR = 1e-6
-# The pay revision's bounds are checked by a validator in scenario.Levers (no metadata to read).
-PAY_REVISION_BOUNDS_PCT = (0.0, 10.0)
 
 CaseLike = Case | str | Path | None
 
@@ -63,15 +61,6 @@ class AnalysisError(BalansError):
 
 
 # --------------------------------------------------------------------------- lever bounds
-
-
-def field_bounds(model: type[BaseModel], name: str) -> tuple[float, float]:
-    """The ``ge`` / ``le`` bounds of a scenario field, read from the scenario format itself."""
-    lo, hi = -np.inf, np.inf
-    for m in model.model_fields[name].metadata:
-        lo = float(getattr(m, "ge", lo))
-        hi = float(getattr(m, "le", hi))
-    return lo, hi
 
 
 def _repeat(levers: LeverArrays, n: int) -> LeverArrays:
@@ -152,48 +141,16 @@ class Uncertainty:
 
 def _parameter_levers(engine: Engine) -> dict[str, tuple[str, int | None, tuple | None, bool]]:
     """parameters.csv key -> (LeverArrays field, column, lever bounds or None = the
-    parameter's own low/high, drawn around the scenario's value)."""
-    out: dict[str, tuple[str, int | None, tuple | None, bool]] = {
-        "drug_cost_growth_pct": (
-            "drug_growth_pct",
-            None,
-            field_bounds(Levers, "drug_cost_growth_pct"),
-            False,
-        ),
-        "price_growth_pct": (
-            "price_growth_pct",
-            None,
-            field_bounds(Levers, "price_growth_pct"),
-            False,
-        ),
-        "agency_fill_rate_pct": (
-            "fill_rate_pct",
-            None,
-            field_bounds(Agency, "fill_rate_pct"),
-            False,
-        ),
-        "rest_rule_extra_need_pct": (
-            "rest_need_pct",
-            None,
-            field_bounds(RestRule, "extra_need_pct"),
-            False,
-        ),
-        "rest_rule_weekend_mitigation_pct": (
-            "rest_mitigation_pct",
-            None,
-            field_bounds(RestRule, "weekend_mitigation_pct"),
-            False,
-        ),
-        "realisation_history_pct": (
-            "realisation_pct",
-            None,
-            field_bounds(Levers, "realisation_pct"),
-            True,
-        ),
-    }
-    for yi, y in enumerate(engine.years):
-        out[f"pay_revision_pct_{y}"] = ("pay_pct", yi, PAY_REVISION_BOUNDS_PCT, False)
-    for key, fld in Engine.ASSUMPTION_FIELDS.items():
+    parameter's own low/high, drawn around the scenario's value), from the lever registry
+    (:data:`balans.levers.LEVERS`, the levers with an ``uncertainty``) and its assumptions."""
+    out: dict[str, tuple[str, int | None, tuple | None, bool]] = {}
+    for lv in uncertain_levers():
+        if lv.per_year:
+            for yi, y in enumerate(engine.years):
+                out[lv.uncertainty.format(year=y)] = (lv.array, yi, lv.bounds, lv.around_scenario)
+        else:
+            out[lv.uncertainty] = (lv.array, None, lv.bounds, lv.around_scenario)
+    for key, fld in ASSUMPTIONS.items():
         out[key] = (fld, None, None, False)
     return out
 
@@ -551,14 +508,22 @@ class GoalLever:
     """A lever goal seek can move: its scenario path, unit, bounds and how to set it, both
     in the arrays of a batch (:meth:`put`) and in a scenario (:meth:`write`)."""
 
-    path: str
-    unit: str
-    field: str  # LeverArrays field
-    model: type[BaseModel]
-    name: str  # the field in ``model`` that carries the bounds
+    lever: Lever  # the registry's description: path, unit, range, LeverArrays field
+
+    @property
+    def path(self) -> str:
+        return self.lever.path
+
+    @property
+    def unit(self) -> str:
+        return self.lever.unit
+
+    @property
+    def field(self) -> str:
+        return self.lever.array
 
     def bounds(self, scenario: Scenario) -> tuple[float, float]:
-        return field_bounds(self.model, self.name)
+        return self.lever.bounds
 
     def current(self, scenario: Scenario, levers: LeverArrays) -> float:
         return float(getattr(levers, self.field)[0])
@@ -590,7 +555,7 @@ class _Measures(GoalLever):
     total in mkr a year. A scenario without measures gets one (default start and account)."""
 
     def bounds(self, scenario: Scenario) -> tuple[float, float]:
-        lo, hi = field_bounds(Measure, "mkr_per_year")
+        lo, hi = self.lever.bounds
         ms = scenario.levers.measures or []
         total = sum(m.mkr_per_year for m in ms)
         if total > 0:
@@ -607,7 +572,7 @@ class _Measures(GoalLever):
     def write(self, data: dict[str, Any], value: float, scenario: Scenario) -> None:
         ms = scenario.levers.measures or []
         total = sum(m.mkr_per_year for m in ms)
-        hi = field_bounds(Measure, "mkr_per_year")[1]
+        hi = self.lever.bounds[1]
         if total > 0:
             data["levers"]["measures"] = [
                 m.model_dump(mode="json", exclude_none=True)
@@ -622,42 +587,12 @@ class _Measures(GoalLever):
 
 # The levers goal seek may move: decisions a board can take. The fill rate (hours ordered and
 # not delivered) is not one: it is what the agencies fail to deliver, never a route to balance.
+_GOAL_KINDS: dict[str, type[GoalLever]] = {
+    "agency.change_pct": _AgencyChange,
+    "measures.mkr_per_year": _Measures,
+}
 GOAL_LEVERS: dict[str, GoalLever] = {
-    g.path: g
-    for g in (
-        GoalLever(
-            "staffing_reduction.target_pct",
-            "pct",
-            "staff_target_pct",
-            StaffingReduction,
-            "target_pct",
-        ),
-        _AgencyChange("agency.change_pct", "pct", "agency_change_pct", Agency, "change_pct"),
-        GoalLever(
-            "drug_cost_growth_pct",
-            "pct_per_year",
-            "drug_growth_pct",
-            Levers,
-            "drug_cost_growth_pct",
-        ),
-        GoalLever(
-            "price_growth_pct", "pct_per_year", "price_growth_pct", Levers, "price_growth_pct"
-        ),
-        GoalLever("realisation_pct", "pct", "realisation_pct", Levers, "realisation_pct"),
-        GoalLever(
-            "rest_rule.weekend_mitigation_pct",
-            "pct",
-            "rest_mitigation_pct",
-            RestRule,
-            "weekend_mitigation_pct",
-        ),
-        GoalLever("rest_rule.extra_need_pct", "pct", "rest_need_pct", RestRule, "extra_need_pct"),
-        GoalLever("revenue.change_pct", "pct", "revenue_change_pct", Revenue, "change_pct"),
-        GoalLever(
-            "revenue.mkr_per_year", "mkr_per_year", "revenue_mkr_per_year", Revenue, "mkr_per_year"
-        ),
-        _Measures("measures.mkr_per_year", "mkr_per_year", "measures_tkr", Measure, "mkr_per_year"),
-    )
+    lv.path: _GOAL_KINDS.get(lv.path, GoalLever)(lv) for lv in goal_seek_levers()
 }
 
 

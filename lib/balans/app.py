@@ -31,8 +31,9 @@ from .api import Result, get_engine, run
 from .case import Case, Figure, load_case
 from .compare import MAX_OTHERS as MAX_COMPARED
 from .errors import BalansError
-from .fmt import LANGUAGES, label, mkr, number
+from .fmt import LANGUAGES, label, mkr, number, short
 from .fmt import labels as label_tree
+from .levers import BY_CONTROL, BY_PATH, FIRST_FORECAST_MONTH, MAX_MEASURES, Lever
 from .resources import scenarios_dir as case_scenarios_dir
 from .scenario import Scenario, load_scenario, parse_scenario
 from .summary import season_text, signal
@@ -61,7 +62,9 @@ SCENARIOS_DIR = case_scenarios_dir()  # the shipped case's scenarios/ (package d
 
 @dataclass(frozen=True)
 class Control:
-    """One lever control: its query-string key, label key, range and step."""
+    """One control: its query-string key, kind, range and step, and the parameters.csv key
+    whose source is shown beside it. A lever's control is made from the lever registry
+    (:meth:`of`); the app restates none of it."""
 
     key: str
     kind: str  # float | int | month | bool | division ("" = the whole board)
@@ -70,30 +73,32 @@ class Control:
     step: float = 1.0
     source: str | None = None  # parameters.csv key whose source is shown beside it
     source_is_default: bool = True  # False: a reference (the slider starts elsewhere)
+    most: float | None = None  # the largest value a share link may give (default: hi)
+
+    @classmethod
+    def of(cls, lever: Lever, year: int | None = None) -> Control:
+        lo, hi = lever.bounds
+        # the measures' control is their sum: up to the most measures a file may hold
+        most = hi * MAX_MEASURES if lever.parts[0] == "measures" else None
+        return cls(
+            key=lever.control_key(year),
+            kind=lever.kind,
+            lo=lo if math.isfinite(lo) else 0.0,
+            hi=hi if math.isfinite(hi) else 100.0,
+            step=lever.step or 1.0,
+            source=lever.param_key(year) or lever.reference_param,
+            source_is_default=lever.default_param is not None,
+            most=most,
+        )
+
+    @property
+    def allowed(self) -> tuple[float, float]:
+        """The range a share link's value must lie in."""
+        return self.lo, self.hi if self.most is None else self.most
 
 
-CONTROLS = (
-    Control("staff_pct", "float", 0, 20, 0.5, "attrition_pct_per_year", False),
-    Control("staff_start", "month"),
-    Control("staff_ramp", "int", 0, 36, 1),
-    Control("staff_division", "division"),
-    Control("agency_pct", "float", -100, 50, 5),
-    Control("agency_start", "month"),
-    Control("own_pct", "int", 0, 100, 5, "agency_replacement_own_staff_pct"),
-    Control("bought_pct", "int", 0, 100, 5, "agency_replacement_purchased_care_pct"),
-    Control("fill_pct", "float", 50, 100, 1, "agency_fill_rate_pct"),
-    Control("agency_division", "division"),
-    Control("drug_pct", "float", -5, 25, 0.5, "drug_cost_growth_pct"),
-    Control("rest_on", "bool"),
-    Control("rest_start", "month", source="rest_rule_start"),
-    Control("rest_need", "float", 0, 15, 0.5, "rest_rule_extra_need_pct"),
-    Control("rest_mitigation", "float", 0, 100, 5, "rest_rule_weekend_mitigation_pct"),
-    Control("realisation", "float", 0, 100, 1, "realisation_history_pct", False),
-    Control("measures_mkr", "float", 0, 1000, 5),
-    Control("measures_division", "division"),
-    Control("revenue_pct", "float", -20, 20, 0.5),
-)
-_CONTROL = {c.key: c for c in CONTROLS}
+# The controls, group by group in the order the app shows them; each lever's control comes
+# from the registry (balans.levers), "rest_on" is the app's own switch for the rule.
 GROUPS = {
     "staffing": ("staff_pct", "staff_start", "staff_ramp", "staff_division"),
     "agency": (
@@ -109,72 +114,58 @@ GROUPS = {
     "measures": ("realisation", "measures_mkr", "measures_division"),
     "pay_revenue": ("revenue_pct",),  # the pay sliders are added per year
 }
+CONTROLS = tuple(
+    Control("rest_on", "bool") if key == "rest_on" else Control.of(BY_CONTROL[key])
+    for keys in GROUPS.values()
+    for key in keys
+)
+_CONTROL = {c.key: c for c in CONTROLS}
+PAY = BY_PATH["pay_revision_pct"]
+
+
+def control_default(case: Case, key: str, first_forecast: str) -> Any:
+    """A control's value in the baseline: its lever's default (balans.levers), the first
+    forecast month for a start month that defaults to it."""
+    lever = BY_CONTROL[key]
+    value = lever.default_value(case)
+    if value == FIRST_FORECAST_MONTH:
+        return first_forecast
+    return int(value) if lever.kind == "int" else value
+
+
+# Controls that show a file's value otherwise than as it is: the agency change (a file may
+# give one per category), the measures (their sum) and the rest rule's switch.
+_DERIVED = frozenset({"agency_pct", "measures_mkr", "measures_division", "rest_on"})
 
 
 def widget_values_from_scenario(case: Case, sc: Scenario, first_forecast: str) -> dict[str, Any]:
     """The control values that show a scenario (defaults where it leaves a lever out)."""
-    p = case.param
     lv = sc.levers
     v: dict[str, Any] = {
-        "staff_pct": 0.0,
-        "staff_start": first_forecast,
-        "staff_ramp": 12,
-        "agency_pct": 0.0,
-        "agency_start": first_forecast,
-        "own_pct": int(p("agency_replacement_own_staff_pct")),
-        "bought_pct": int(p("agency_replacement_purchased_care_pct")),
-        "fill_pct": p("agency_fill_rate_pct"),
-        "drug_pct": p("drug_cost_growth_pct"),
-        "rest_on": case.rest_rule_in_baseline,
-        # a rule in force before the cut-off: a scenario's rule starts in the first forecast month
-        "rest_start": max(str(case.parameters["rest_rule_start"].value), first_forecast),
-        "rest_need": p("rest_rule_extra_need_pct"),
-        "rest_mitigation": p("rest_rule_weekend_mitigation_pct"),
-        "realisation": 100.0,
-        "measures_mkr": 0.0,
-        "revenue_pct": 0.0,
-        "staff_division": "",
-        "agency_division": "",
-        "measures_division": "",
+        c.key: control_default(case, c.key, first_forecast) for c in CONTROLS if c.kind != "bool"
     }
+    v["rest_on"] = case.rest_rule_in_baseline
+    # a rule in force before the cut-off: a scenario's rule starts in the first forecast month
+    v["rest_start"] = max(v["rest_start"], first_forecast)
     for y in case.years:
-        v[f"pay_{y}"] = p(f"pay_revision_pct_{y}")
-    if (s := lv.staffing_reduction) is not None:
-        v["staff_pct"] = s.target_pct
-        v["staff_start"] = s.start or first_forecast
-        if s.ramp_months is not None:
-            v["staff_ramp"] = s.ramp_months
-        v["staff_division"] = s.division or ""
-    if (a := lv.agency) is not None:
-        if a.change_pct is not None:
-            v["agency_pct"] = a.change_pct
-        elif a.categories:
-            v["agency_pct"] = sum(a.categories.values()) / len(a.categories)
-        v["agency_start"] = a.start or first_forecast
-        if a.replacement is not None:
-            v["own_pct"] = int(a.replacement.own_staff_pct)
-            v["bought_pct"] = int(a.replacement.purchased_care_pct)
-        if a.fill_rate_pct is not None:
-            v["fill_pct"] = a.fill_rate_pct
-        v["agency_division"] = a.division or ""
-    if lv.drug_cost_growth_pct is not None:
-        v["drug_pct"] = lv.drug_cost_growth_pct
+        v[f"pay_{y}"] = PAY.default_value(case, y)
+    for key, lever in BY_CONTROL.items():
+        if key in _DERIVED or lever.per_year:
+            continue
+        value = lever.get(lv)
+        if value is not None:
+            v[key] = int(value) if lever.kind == "int" else value
+    if (a := lv.agency) is not None and a.change_pct is None and a.categories:
+        v["agency_pct"] = sum(a.categories.values()) / len(a.categories)
+    elif a is not None and a.change_pct is not None:
+        v["agency_pct"] = a.change_pct
     if (r := lv.rest_rule) is not None:
         # a rule in the baseline with no extra need is the rule switched off
         v["rest_on"] = not (case.rest_rule_in_baseline and r.extra_need_pct == 0)
-        v["rest_start"] = r.start or v["rest_start"]
-        if r.extra_need_pct is not None:
-            v["rest_need"] = r.extra_need_pct
-        if r.weekend_mitigation_pct is not None:
-            v["rest_mitigation"] = r.weekend_mitigation_pct
-    if lv.realisation_pct is not None:
-        v["realisation"] = lv.realisation_pct
     if lv.measures:
         v["measures_mkr"] = sum(m.mkr_per_year for m in lv.measures)
         aimed = {m.division or "" for m in lv.measures}
         v["measures_division"] = aimed.pop() if len(aimed) == 1 else ""
-    if lv.revenue is not None and lv.revenue.change_pct is not None:
-        v["revenue_pct"] = lv.revenue.change_pct
     if lv.pay_revision_pct is not None:
         if isinstance(lv.pay_revision_pct, dict):
             for y, x in lv.pay_revision_pct.items():
@@ -195,7 +186,10 @@ def scenario_from_values(
     baseline value is left out, so "reset" gives the baseline exactly."""
     data = base.model_dump(mode="json", exclude_none=True)
     levers: dict[str, Any] = data.setdefault("levers", {})
-    p = case.param
+
+    def default(key: str) -> Any:
+        """The control's value in the baseline (its lever's default, balans.levers)."""
+        return BY_CONTROL[key].default_value(case)
 
     def touched(*keys: str) -> bool:
         return any(not _same(v[k], loaded.get(k)) for k in keys)
@@ -210,13 +204,13 @@ def scenario_from_values(
             } | ({"division": v["staff_division"]} if v["staff_division"] else {})
     if touched(*GROUPS["agency"]):
         old = levers.pop("agency", {}) or {}
-        own, bought = int(v["own_pct"]), int(v["bought_pct"])
+        own, bought = float(v["own_pct"]), float(v["bought_pct"])
         agency = {k: old[k] for k in ("ramp_months",) if k in old}
-        if v["agency_pct"] != 0:
+        if v["agency_pct"] != default("agency_pct"):
             agency["change_pct"] = v["agency_pct"]
         elif "categories" in old and not touched("agency_pct"):
             agency["categories"] = old["categories"]
-        if v["fill_pct"] != p("agency_fill_rate_pct"):
+        if v["fill_pct"] != default("fill_pct"):
             agency["fill_rate_pct"] = v["fill_pct"]
         if agency:
             if v["agency_division"] and ("change_pct" in agency or "categories" in agency):
@@ -230,7 +224,7 @@ def scenario_from_values(
             levers["agency"] = agency
     if touched("drug_pct"):
         levers.pop("drug_cost_growth_pct", None)
-        if v["drug_pct"] != p("drug_cost_growth_pct"):
+        if v["drug_pct"] != default("drug_pct"):
             levers["drug_cost_growth_pct"] = v["drug_pct"]
     if touched(*GROUPS["rest_rule"]):
         old = levers.pop("rest_rule", {}) or {}
@@ -245,9 +239,9 @@ def scenario_from_values(
             as_baseline = (
                 in_base
                 and len(rest) == 3
-                and v["rest_start"] == str(case.parameters["rest_rule_start"].value)
-                and v["rest_need"] == p("rest_rule_extra_need_pct")
-                and v["rest_mitigation"] == p("rest_rule_weekend_mitigation_pct")
+                and v["rest_start"] == default("rest_start")
+                and v["rest_need"] == default("rest_need")
+                and v["rest_mitigation"] == default("rest_mitigation")
             )
             if not as_baseline:
                 levers["rest_rule"] = rest
@@ -256,7 +250,7 @@ def scenario_from_values(
             levers["rest_rule"] = {"extra_need_pct": 0.0}
     if touched("realisation"):
         levers.pop("realisation_pct", None)
-        if v["realisation"] != 100:
+        if v["realisation"] != default("realisation"):
             levers["realisation_pct"] = v["realisation"]
     if touched("measures_mkr", "measures_division"):
         old = levers.pop("measures", []) or []
@@ -277,7 +271,7 @@ def scenario_from_values(
     if touched("revenue_pct"):
         old = levers.pop("revenue", {}) or {}
         rev = {k: old[k] for k in ("mkr_per_year", "start") if k in old}
-        if v["revenue_pct"] != 0:
+        if v["revenue_pct"] != default("revenue_pct"):
             rev["change_pct"] = v["revenue_pct"]
         if rev:
             levers["revenue"] = rev
@@ -285,7 +279,7 @@ def scenario_from_values(
     if touched(*pay_keys):
         levers.pop("pay_revision_pct", None)
         pay = {y: v[f"pay_{y}"] for y in case.years}
-        if any(pay[y] != p(f"pay_revision_pct_{y}") for y in case.years):
+        if any(pay[y] != PAY.default_value(case, y) for y in case.years):
             levers["pay_revision_pct"] = pay
     changed = any(touched(*g) for g in GROUPS.values()) or touched(*pay_keys)
     suffix = f" ({label('app.changed', lang)})"
@@ -348,8 +342,8 @@ def parse_query(
                 problems.append(f"lang={raw} ({' | '.join(LANGUAGES)})")
             continue
         c = by_key.get(key)
-        if c is None and key.startswith("pay_"):
-            c = Control(key, "float", 0, 10, 0.1)
+        if c is None and key.startswith("pay_") and key[4:].isdigit():
+            c = Control.of(PAY, int(key[4:]))
         if c is None:
             problems.append(f"{key}={raw} ({label('app.unknown_key', lang)})")
             continue
@@ -369,14 +363,15 @@ def parse_query(
                 out[key] = raw
             else:
                 x = float(raw)
-                if not (c.lo <= x <= c.hi) or math.isnan(x):
-                    raise ValueError(f"{number(c.lo, 1, lang)}–{number(c.hi, 1, lang)}")
+                lo, hi = c.allowed
+                if not (lo <= x <= hi) or math.isnan(x):
+                    raise ValueError(f"{number(lo, 1, lang)}–{number(hi, 1, lang)}")
                 out[key] = int(x) if c.kind == "int" else x
         except ValueError as exc:
             allowed = (
                 str(exc)
                 if "–" in str(exc) or "|" in str(exc)
-                else f"{number(c.lo, 1, lang)}–{number(c.hi, 1, lang)}"
+                else f"{number(c.allowed[0], 1, lang)}–{number(c.allowed[1], 1, lang)}"
             )
             problems.append(f"{key}={raw} ({allowed})")
     return out, problems
@@ -626,16 +621,17 @@ class BalansApp:
             self.sources[c.key] = w.HTML(self._source_html(c.source, c.source_is_default))
         for y in self.case.years:
             key = f"pay_{y}"
+            c = Control.of(PAY, y)
             self.controls[key] = w.FloatSlider(
-                min=0,
-                max=10,
-                step=0.1,
+                min=c.lo,
+                max=c.hi,
+                step=c.step,
                 continuous_update=False,
                 style=style,
                 layout=layout,
                 readout=False,
             ).add_class("balans-control")
-            self.sources[key] = w.HTML(self._source_html(f"pay_revision_pct_{y}"))
+            self.sources[key] = w.HTML(self._source_html(c.source))
         # Readouts in the viewer's number format (the slider's own readout has a decimal point)
         self.readouts: dict[str, w.HTML] = {}
         for key, ctl in self.controls.items():
@@ -1040,7 +1036,7 @@ class BalansApp:
     def update(self) -> None:
         """Recompute the scenario and redraw everything that shows it."""
         v = self.values()
-        own, bought = int(v["own_pct"]), int(v["bought_pct"])
+        own, bought = float(v["own_pct"]), float(v["bought_pct"])
         if own + bought > 100:  # keep the mix at 100 %: the slider moved last wins
             self._busy = True
             try:
@@ -1049,7 +1045,7 @@ class BalansApp:
                 self._busy = False
             bought = 100 - own
             v["bought_pct"] = bought
-        self.not_replaced.value = f'<div class="balans-source">{html.escape(self.L("not_replaced", pct=100 - own - bought))}</div>'
+        self.not_replaced.value = f'<div class="balans-source">{html.escape(self.L("not_replaced", pct=short(100 - own - bought, self.lang, 1)))}</div>'
         for k in ("rest_start", "rest_need", "rest_mitigation"):
             self.controls[k].disabled = not v["rest_on"]
         try:

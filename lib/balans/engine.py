@@ -48,6 +48,7 @@ import numpy as np
 
 from .case import Case
 from .errors import MISSING, ScenarioError
+from .levers import ASSUMPTIONS, BY_PATH, month_levers, scalar_levers
 from .scenario import Scenario
 
 # The bridge: the fixed order in which the levers act.
@@ -509,30 +510,36 @@ class Engine:
         def full(v: float) -> np.ndarray:
             return np.full(n, float(v))
 
+        def default(path: str) -> np.ndarray:
+            return full(BY_PATH[path].default_value(self.case))
+
         return LeverArrays(
-            pay_pct=np.tile([p(f"pay_revision_pct_{y}") for y in self.years], (n, 1)).astype(float),
-            revenue_change_pct=full(0),
-            revenue_mkr_per_year=full(0),
+            pay_pct=np.tile(
+                [BY_PATH["pay_revision_pct"].default_value(self.case, y) for y in self.years],
+                (n, 1),
+            ).astype(float),
+            revenue_change_pct=default("revenue.change_pct"),
+            revenue_mkr_per_year=default("revenue.mkr_per_year"),
             revenue_start=full(first),
-            drug_growth_pct=full(p("drug_cost_growth_pct")),
-            price_growth_pct=full(p("price_growth_pct")),
-            staff_target_pct=full(0),
+            drug_growth_pct=default("drug_cost_growth_pct"),
+            price_growth_pct=default("price_growth_pct"),
+            staff_target_pct=default("staffing_reduction.target_pct"),
             staff_start=full(first),
-            staff_ramp_months=full(12),
+            staff_ramp_months=default("staffing_reduction.ramp_months"),
             attrition_pct=full(p("attrition_pct_per_year")),
             agency_change_pct=np.zeros((n, self.C)),
             agency_start=full(first),
-            agency_ramp_months=full(0),
-            replace_own_pct=full(p("agency_replacement_own_staff_pct")),
-            replace_purchased_pct=full(p("agency_replacement_purchased_care_pct")),
-            replace_none_pct=full(p("agency_replacement_not_replaced_pct")),
-            fill_rate_pct=full(p("agency_fill_rate_pct")),
+            agency_ramp_months=default("agency.ramp_months"),
+            replace_own_pct=default("agency.replacement.own_staff_pct"),
+            replace_purchased_pct=default("agency.replacement.purchased_care_pct"),
+            replace_none_pct=default("agency.replacement.not_replaced_pct"),
+            fill_rate_pct=default("agency.fill_rate_pct"),
             rest_on=np.full(n, self.case.rest_rule_in_baseline),
             rest_start=full(rest_start),
-            rest_need_pct=full(p("rest_rule_extra_need_pct")),
-            rest_mitigation_pct=full(p("rest_rule_weekend_mitigation_pct")),
-            rest_overtime_pct=full(p("rest_rule_overtime_pct")),
-            rest_agency_pct=full(p("rest_rule_agency_pct")),
+            rest_need_pct=default("rest_rule.extra_need_pct"),
+            rest_mitigation_pct=default("rest_rule.weekend_mitigation_pct"),
+            rest_overtime_pct=default("rest_rule.overtime_pct"),
+            rest_agency_pct=default("rest_rule.agency_pct"),
             share_24_7_pct=full(p("rest_rule_share_24_7_pct")),
             overtime_cost_factor=full(p("overtime_cost_factor")),
             agency_to_own_ratio=full(p("agency_to_own_cost_ratio")),
@@ -541,7 +548,7 @@ class Engine:
                 self._param_or("purchased_care_price_growth_pct", p("price_growth_pct"))
             ),
             not_delivered_cost_ratio=full(p("care_not_delivered_cost_to_own_ratio")),
-            realisation_pct=full(100),
+            realisation_pct=default("realisation_pct"),
             measures_tkr=None,
         )
 
@@ -554,15 +561,7 @@ class Engine:
         return self._default_levers(n)
 
     # Scenario fields that may override a case assumption, and the LeverArrays field they set.
-    ASSUMPTION_FIELDS: ClassVar[dict[str, str]] = {
-        "attrition_pct_per_year": "attrition_pct",
-        "rest_rule_share_24_7_pct": "share_24_7_pct",
-        "overtime_cost_factor": "overtime_cost_factor",
-        "agency_to_own_cost_ratio": "agency_to_own_ratio",
-        "purchased_care_to_own_cost_ratio": "purchased_to_own_ratio",
-        "purchased_care_price_growth_pct": "purchased_price_growth_pct",
-        "care_not_delivered_cost_to_own_ratio": "not_delivered_cost_ratio",
-    }
+    ASSUMPTION_FIELDS: ClassVar[dict[str, str]] = ASSUMPTIONS
 
     def compile(
         self, scenarios: Scenario | Sequence[Scenario], sources: Sequence[str] | None = None
@@ -641,24 +640,23 @@ class Engine:
                         L.pay_pct[i, self.years.index(y)] = v
             else:
                 L.pay_pct[i, :] = float(lv.pay_revision_pct)
-        if lv.revenue is not None:
-            L.revenue_change_pct[i] = lv.revenue.change_pct or 0.0
-            L.revenue_mkr_per_year[i] = lv.revenue.mkr_per_year or 0.0
-            L.revenue_start[i] = month(lv.revenue.start, first, "levers.revenue.start")
-        if lv.drug_cost_growth_pct is not None:
-            L.drug_growth_pct[i] = lv.drug_cost_growth_pct
-        if lv.price_growth_pct is not None:
-            L.price_growth_pct[i] = lv.price_growth_pct
+        # The levers that are one number in the file and in their array, and the months:
+        # copied as they are (the registry, balans.levers, names each one's array).
+        for lever in scalar_levers():
+            value = lever.get(lv)
+            if value is not None:
+                getattr(L, lever.array)[i] = value
+        for lever in month_levers():
+            value = lever.get(lv)
+            if value is not None:
+                arr = getattr(L, lever.array)
+                arr[i] = month(value, arr[i], f"levers.{lever.path}")
         if (s := lv.staffing_reduction) is not None:
             d = self._division(s.division, "levers.staffing_reduction.division", problems)
             if d is not None:
                 if L.staff_scale is None:
                     L.staff_scale = np.ones(L.n)
                 L.staff_scale[i] = self.div_account_share[self.i_pers, d]
-            L.staff_target_pct[i] = s.target_pct
-            L.staff_start[i] = month(s.start, first, "levers.staffing_reduction.start")
-            if s.ramp_months is not None:
-                L.staff_ramp_months[i] = s.ramp_months
         if (a := lv.agency) is not None:
             d = self._division(a.division, "levers.agency.division", problems)
             if d is not None and a.categories:
@@ -675,8 +673,6 @@ class Engine:
                 if L.agency_scale is None:
                     L.agency_scale = np.ones(L.n)
                 L.agency_scale[i] = self.div_account_share[self.i_agency, d]
-            if a.change_pct is not None:
-                L.agency_change_pct[i, :] = a.change_pct
             for cat, v in (a.categories or {}).items():
                 if cat not in self.category_ids:
                     problems.append(
@@ -688,27 +684,8 @@ class Engine:
                     )
                 else:
                     L.agency_change_pct[i, self.category_ids.index(cat)] = v
-            L.agency_start[i] = month(a.start, first, "levers.agency.start")
-            if a.ramp_months is not None:
-                L.agency_ramp_months[i] = a.ramp_months
-            if a.replacement is not None:
-                L.replace_own_pct[i] = a.replacement.own_staff_pct
-                L.replace_purchased_pct[i] = a.replacement.purchased_care_pct
-                L.replace_none_pct[i] = a.replacement.not_replaced_pct
-            if a.fill_rate_pct is not None:
-                L.fill_rate_pct[i] = a.fill_rate_pct
-        if (r := lv.rest_rule) is not None:
+        if lv.rest_rule is not None:
             L.rest_on[i] = True
-            L.rest_start[i] = month(r.start, L.rest_start[i], "levers.rest_rule.start")
-            for name, fld in (
-                ("extra_need_pct", "rest_need_pct"),
-                ("weekend_mitigation_pct", "rest_mitigation_pct"),
-                ("overtime_pct", "rest_overtime_pct"),
-                ("agency_pct", "rest_agency_pct"),
-            ):
-                v = getattr(r, name)
-                if v is not None:
-                    getattr(L, fld)[i] = v
             if L.rest_overtime_pct[i] + L.rest_agency_pct[i] > 100 + 1e-9:
                 problems.append(
                     (
@@ -717,8 +694,6 @@ class Engine:
                         f"overtime_pct + agency_pct (with defaults {L.rest_overtime_pct[i]:g} + {L.rest_agency_pct[i]:g}) must be at most 100",
                     )
                 )
-        if lv.realisation_pct is not None:
-            L.realisation_pct[i] = lv.realisation_pct
         for j, m in enumerate(lv.measures or []):
             path = f"levers.measures[{j}]"
             acc_id = m.account or self.case.measure_account()

@@ -22,6 +22,7 @@ from .api import Result
 from .engine import SAVING_STEPS, STEPS, LeverArrays
 from .feasibility import FeasibilityWarning, check_feasibility, month_label
 from .fmt import auto_decimals, label, labels, money, number, pct_auto, pct_signed
+from .levers import BY_PATH
 
 _SHOWN_MKR = 0.05  # effects smaller than this round to 0,0 mkr and are not named
 
@@ -442,8 +443,10 @@ def scenario_summary(
 
 
 def lever_name(path: str, lang: str = "sv") -> str:
-    """The lever's name in words, e.g. ``personalneddragningen``."""
-    return str(labels(lang)["narrative"]["lever_names"].get(path, path))
+    """The lever's name in words, e.g. ``personalneddragningen`` (the registry's
+    :attr:`~balans.levers.Lever.name_key`; a path the registry does not know, as it is)."""
+    lever = BY_PATH.get(path)
+    return path if lever is None else label(lever.name_key, lang)
 
 
 def lever_value_text(value: float, unit: str, lang: str = "sv") -> str:

@@ -50,6 +50,7 @@ from pydantic_core import PydanticCustomError
 
 from . import yamlsafe
 from .errors import MISSING, BalansError, ScenarioError, cut, shown
+from .levers import MAX_MEASURES, field, lever
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 Month = Annotated[str, Field(pattern=MONTH_PATTERN, description="A month, YYYY-MM.")]
@@ -67,12 +68,6 @@ def _numeric(annotation: Any) -> str | None:
         return "mapping" if _numeric(args[1]) == "number" else None
     kinds = {_numeric(a) for a in args}
     return "number" if "number" in kinds else "mapping" if "mapping" in kinds else None
-
-
-def _rng(lo: float, hi: float, unit: str, description: str) -> Any:
-    return Field(
-        default=None, ge=lo, le=hi, description=f"{description} Unit: {unit}; {lo} to {hi}."
-    )
 
 
 class _Model(BaseModel):
@@ -100,41 +95,18 @@ class _Model(BaseModel):
 class StaffingReduction(_Model):
     """Personalneddragning: fewer own staff through natural attrition (hiring freeze)."""
 
-    target_pct: float = Field(
-        ge=0,
-        le=20,
-        description="Target reduction of own staff (FTE and personnel cost). Unit: pct; 0 to 20.",
-    )
-    start: Month | None = Field(
-        default=None,
-        description="First month of the reduction, YYYY-MM. Default: the first forecast month.",
-    )
-    ramp_months: int | None = Field(
-        default=None,
-        ge=0,
-        le=36,
-        description="Months to full effect; the pace never exceeds the attrition rate. Default 12. Unit: months; 0 to 36.",
-    )
-    division: str | None = Field(
-        default=None,
-        description="Aim the lever at one division (an id in the case's divisions.csv), where the ledger has account x division. Default: the whole board.",
-    )
+    target_pct: float = field("staffing_reduction.target_pct", required=True)
+    start: Month | None = field("staffing_reduction.start")
+    ramp_months: int | None = field("staffing_reduction.ramp_months")
+    division: str | None = field("staffing_reduction.division")
 
 
 class Replacement(_Model):
     """How the agency hours taken away are replaced (the board's phase-out decision flow, 000)."""
 
-    own_staff_pct: float = Field(
-        ge=0,
-        le=100,
-        description="Own staff, re-hired or reallocated, at own-staff cost. Unit: pct.",
-    )
-    purchased_care_pct: float = Field(
-        ge=0, le=100, description="Purchased care (köpt vård) at its own price. Unit: pct."
-    )
-    not_replaced_pct: float = Field(
-        ge=0, le=100, description="Not replaced: saves the cost, loses the care hours. Unit: pct."
-    )
+    own_staff_pct: float = field("agency.replacement.own_staff_pct", required=True)
+    purchased_care_pct: float = field("agency.replacement.purchased_care_pct", required=True)
+    not_replaced_pct: float = field("agency.replacement.not_replaced_pct", required=True)
 
     @model_validator(mode="after")
     def _adds_to_100(self) -> Replacement:
@@ -146,67 +118,33 @@ class Replacement(_Model):
         return self
 
 
+_CATEGORY = lever("agency.categories")
+
+
 class Agency(_Model):
     """Hyrtimmar: agency hours per category, with the replacement mix and a fill rate."""
 
-    change_pct: float | None = Field(
-        default=None,
-        ge=-100,
-        le=50,
-        description="Change in agency hours ordered, all categories. Unit: pct; -100 to 50.",
+    change_pct: float | None = field("agency.change_pct")
+    categories: dict[str, Annotated[float, Field(ge=_CATEGORY.lo, le=_CATEGORY.hi)]] | None = Field(
+        default=None, description=_CATEGORY.schema_description()
     )
-    categories: dict[str, Annotated[float, Field(ge=-100, le=50)]] | None = Field(
-        default=None,
-        description="Change per category (e.g. doctors, nurses, other), overriding change_pct. Unit: pct; -100 to 50.",
-    )
-    start: Month | None = Field(
-        default=None, description="First month, YYYY-MM. Default: the first forecast month."
-    )
-    ramp_months: int | None = Field(
-        default=None,
-        ge=0,
-        le=24,
-        description="Months to full effect. Default 0. Unit: months; 0 to 24.",
-    )
+    start: Month | None = field("agency.start")
+    ramp_months: int | None = field("agency.ramp_months")
     replacement: Replacement | None = Field(
         default=None, description="Default: the case's parameters (an assumption)."
     )
-    fill_rate_pct: float | None = Field(
-        default=None,
-        ge=50,
-        le=100,
-        description="Hours delivered per hour ordered (levererade/avropade). Unit: pct; 50 to 100.",
-    )
-    division: str | None = Field(
-        default=None,
-        description="Aim the change in hours at one division (an id in the case's divisions.csv), where the ledger has account x division; the fill rate stays the board's. Default: the whole board.",
-    )
+    fill_rate_pct: float | None = field("agency.fill_rate_pct")
+    division: str | None = field("agency.division")
 
 
 class RestRule(_Model):
     """Dygnsvila: extra staffing need in round-the-clock care from a start month."""
 
-    start: Month | None = Field(
-        default=None, description="YYYY-MM. Default: the case's rest_rule_start (parameters.csv)."
-    )
-    extra_need_pct: float | None = Field(
-        default=None,
-        ge=0,
-        le=15,
-        description="Extra staffing need in 24/7 care. Unit: pct; 0 to 15.",
-    )
-    weekend_mitigation_pct: float | None = Field(
-        default=None,
-        ge=0,
-        le=100,
-        description="Share of the need that sparser weekend duty removes. Unit: pct; 0 to 100.",
-    )
-    overtime_pct: float | None = Field(
-        default=None, ge=0, le=100, description="Share covered by own-staff overtime. Unit: pct."
-    )
-    agency_pct: float | None = Field(
-        default=None, ge=0, le=100, description="Share covered by agency nurses. Unit: pct."
-    )
+    start: Month | None = field("rest_rule.start")
+    extra_need_pct: float | None = field("rest_rule.extra_need_pct")
+    weekend_mitigation_pct: float | None = field("rest_rule.weekend_mitigation_pct")
+    overtime_pct: float | None = field("rest_rule.overtime_pct")
+    agency_pct: float | None = field("rest_rule.agency_pct")
 
     @model_validator(mode="after")
     def _coverage_at_most_100(self) -> RestRule:
@@ -224,73 +162,47 @@ class RestRule(_Model):
 class Revenue(_Model):
     """Intäkter: a change in revenue from a start month."""
 
-    change_pct: float | None = Field(
-        default=None, ge=-20, le=20, description="Change of all revenue. Unit: pct; -20 to 20."
-    )
-    mkr_per_year: float | None = Field(
-        default=None, ge=-500, le=500, description="Added revenue. Unit: mkr per year; -500 to 500."
-    )
-    start: Month | None = Field(
-        default=None, description="YYYY-MM. Default: the first forecast month."
-    )
+    change_pct: float | None = field("revenue.change_pct")
+    mkr_per_year: float | None = field("revenue.mkr_per_year")
+    start: Month | None = field("revenue.start")
 
 
 class Measure(_Model):
     """A named measure of an action plan (åtgärd), in mkr a year from a start month."""
 
     name: str = Field(min_length=1, max_length=80)
-    mkr_per_year: float = Field(
-        ge=0, le=1000, description="Planned saving. Unit: mkr per year; 0 to 1000."
-    )
-    start: Month | None = Field(
-        default=None, description="YYYY-MM. Default: the first forecast month."
-    )
-    ramp_months: int | None = Field(
-        default=None, ge=0, le=36, description="Months to full effect. Default 0."
-    )
+    mkr_per_year: float = field("measures.mkr_per_year", required=True)
+    start: Month | None = field("measures.start")
+    ramp_months: int | None = field("measures.ramp_months")
     account: str | None = Field(
         default=None,
         description="The cost or revenue account it acts on. Default: the case's first account with role other.",
     )
-    division: str | None = Field(
-        default=None,
-        description="Aim the lever at one division (an id in the case's divisions.csv), where the ledger has account x division. Default: the whole board.",
-    )
+    division: str | None = field("measures.division")
+
+
+_PAY = lever("pay_revision_pct")
 
 
 class Levers(_Model):
     staffing_reduction: StaffingReduction | None = None
     agency: Agency | None = None
-    drug_cost_growth_pct: float | None = Field(
-        default=None,
-        ge=-5,
-        le=25,
-        description="Läkemedelskostnadsökning, compounding monthly. Unit: pct per year; -5 to 25.",
-    )
-    price_growth_pct: float | None = Field(
-        default=None,
-        ge=0,
-        le=10,
-        description="Price growth on other costs. Unit: pct per year; 0 to 10.",
-    )
+    drug_cost_growth_pct: float | None = field("drug_cost_growth_pct")
+    price_growth_pct: float | None = field("price_growth_pct")
     rest_rule: RestRule | None = None
-    realisation_pct: float | None = Field(
-        default=None,
-        ge=0,
-        le=100,
-        description="Share of every planned saving that is realised. Unit: pct; 0 to 100. History: 37.",
-    )
+    realisation_pct: float | None = field("realisation_pct")
+    # the range is checked by the validator below (a number or a mapping year -> number)
     pay_revision_pct: float | dict[int, float] | None = Field(
-        default=None,
-        description="Annual pay revision from the revision month: one figure for every year, or per year {2023: 4.1, 2024: 3.3}. Unit: pct; 0 to 10.",
+        default=None, description=_PAY.schema_description()
     )
     revenue: Revenue | None = None
-    measures: list[Measure] | None = Field(default=None, max_length=50)
+    measures: list[Measure] | None = Field(default=None, max_length=MAX_MEASURES)
 
     @field_validator("pay_revision_pct", mode="before")
     @classmethod
     def _pay_revision(cls, v: Any) -> Any:
-        """One per cent for every year, or a mapping year -> per cent; each 0 to 10."""
+        """One per cent for every year, or a mapping year -> per cent; each within the
+        lever's range (0 to 10)."""
         if v is None:
             return v
 
@@ -298,9 +210,13 @@ class Levers(_Model):
             if isinstance(x, bool) or not isinstance(x, int | float):
                 raise ValueError(f"{where}{shown(x)} is not a number; write e.g. 4.1 (per cent)")
             if not math.isfinite(x):
-                raise ValueError(f"{where}{x} is not a finite number; allowed 0 to 10 (per cent)")
-            if not 0 <= x <= 10:
-                raise ValueError(f"{where}{x:g} is out of range; allowed 0 to 10 (per cent)")
+                raise ValueError(
+                    f"{where}{x} is not a finite number; allowed {_PAY.allowed()} (per cent)"
+                )
+            if not _PAY.lo <= x <= _PAY.hi:
+                raise ValueError(
+                    f"{where}{x:g} is out of range; allowed {_PAY.allowed()} (per cent)"
+                )
             return float(x)
 
         def year_of(k: Any) -> int:
