@@ -663,7 +663,7 @@ def test_rules_over_a_file_with_bad_rows_are_named_as_not_checked(case_copy):
     )
     assert "not checked, since a file they read has problems" in said
     assert (
-        "The top-level agency categories add up to the agency account's year-to-date cost (agency.csv has problems)"
+        "  - agency.csv: the top-level agency categories add up to the agency account's year-to-date cost\n"
         in said
     )
     assert len(info.value.problems) == 1

@@ -60,6 +60,7 @@ from .case_rules import (  # noqa: F401  (POSITIVE_PARAMETERS, REQUIRED_ROLES: r
     last_month_shares,
     parameter_value,
     read_case_files,
+    thousands,
 )
 from .errors import DataError, DataProblems
 from .resources import shipped_case_dir
@@ -836,8 +837,8 @@ def reconciliation_notes(files: CaseFiles) -> tuple[str, ...]:
     """What reconciled, and how closely: the accounts to the documents' totals, the
     divisions to the board total, the agency categories to the agency account."""
     notes = [
-        f"{col} {line}: accounts {got:,.0f} tkr, document {want:,.0f} tkr, difference "
-        f"{got - want:+,.0f} tkr".replace(",", " ")
+        f"{col} {line}: accounts {thousands(got)} tkr, document {thousands(want)} tkr, "
+        f"difference {thousands(got - want, '+')} tkr"
         for col, line, got, want, _, _ in account_reconciliation(files)
     ]
     notes += [

@@ -85,17 +85,23 @@ def rule(*reads: str) -> Callable[[Callable[[CaseFiles], Problems]], Rule]:
 
 
 def check(files: CaseFiles, rules: tuple[Rule, ...]) -> tuple[Problems, list[str]]:
-    """Every problem the rules find, and the rules not checked (a file they read had
-    problems), each as "the rule's sentence (not checked: file has problems)"."""
+    """Every problem the rules find, and the rules not checked because a file they read had
+    problems, each as "<the files>: <the rule's sentence>"."""
     problems: Problems = []
     skipped: list[str] = []
     for r in rules:
         bad = [f for f in r.reads if f != "case.yaml" and f not in files.rows]
         if bad:
-            skipped.append(f"{r.says} ({', '.join(bad)} has problems)")
+            says = r.says.rstrip(".")
+            skipped.append(f"{', '.join(bad)}: {says[0].lower()}{says[1:]}")
             continue
         problems += r.check(files)
     return problems, skipped
+
+
+def thousands(x: float, sign: str = "") -> str:
+    """``-1 659 905``: whole units, a space between thousands (``sign="+"``: always signed)."""
+    return f"{x:{sign},.0f}".replace(",", " ")
 
 
 def figure_lookup(
@@ -745,8 +751,8 @@ def accounts_add_up_to_the_documents_totals(files: CaseFiles) -> Problems:
             out.append(
                 DataError(
                     acc_file,
-                    f"column {col}: the {line.replace('_', ' ')} accounts add up to {got:,.0f} "
-                    f"tkr, not the document's {want:,.0f} tkr ({key})".replace(",", " "),
+                    f"column {col}: the {line.replace('_', ' ')} accounts add up to "
+                    f"{thousands(got)} tkr, not the document's {thousands(want)} tkr ({key})",
                     column=col,
                     allowed=f"within {tol:g} tkr of rounding",
                 )

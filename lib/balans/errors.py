@@ -106,10 +106,11 @@ class DataError(BalansError):
             return err
         n = len(err.problems)
         files = len({q.file for q in err.problems})
-        head = f"{cut(folder, 300)}: {n} problem{'s' if n != 1 else ''}"
-        lines = [head + (f" in {files} files" if files > 1 else "")]
-        for q in err.problems[:PROBLEMS_SHOWN]:
-            lines.append(f"  - {cut(str(q), 400)}")
+        if n == 1:  # one problem reads as itself, the rules it kept from checking below
+            lines = [cut(str(first), 1000)]
+        else:
+            head = f"{cut(folder, 300)}: {n} problems" + (f" in {files} files" if files > 1 else "")
+            lines = [head] + [f"  - {cut(str(q), 400)}" for q in err.problems[:PROBLEMS_SHOWN]]
         if n > PROBLEMS_SHOWN:
             lines.append(f"  ... and {n - PROBLEMS_SHOWN} more problems")
         if skipped:
