@@ -1,8 +1,9 @@
 """Load a case folder (``data/<case>/``): read, validate and reconcile its figures.
 
 A case is one healthcare board's sourced figures in plain CSV files and one ``case.yaml``.
-Loading checks types and ranges (a bad cell is named by file, line and column) and
-reconciles the figures against the documents' own totals: the cost accounts add up to the
+Loading checks types and ranges (each file's row model, ``case_rows.py``; a bad cell is
+named by file, line and column) and reconciles the figures (the named rules of
+``case_rules.py``) against the documents' own totals: the cost accounts add up to the
 year-to-date totals, the divisions to the board total, the budgets to the net budgets.
 Nothing about the shipped region is hard-coded here: another region's folder of the same
 shape loads the same way (``load_case(path)``).
@@ -362,7 +363,10 @@ def load_case(folder: str | Path | None = None, cutoff: str | None = None) -> Ca
     same ledger with the later months still forecast. A case without a ledger keeps each
     earlier close as a case folder of its own in ``closes/<YYYY-MM>/``.
 
-    Raises :class:`DataError` naming the file, row and column of the first problem.
+    Raises one :class:`DataError` naming every problem of the folder (``problems``), each
+    with its file, row, column, value and what is allowed, and the rules not checked because
+    a file they read had problems. A broken case.yaml is named alone: every file is read
+    against its months.
     Loading is cached per folder, content hash and close.
     """
     folder = Path(folder) if folder is not None else DEFAULT_CASE_DIR
