@@ -134,45 +134,58 @@ def load_ledger_case(
     prior = np.zeros((12, A))
     have_prior = np.zeros((12, A, D), dtype=bool)
     seen: dict[tuple[str, str, str], int] = {}
+    row_problems: list[DataError] = []  # every bad ledger row at once
     for r in led_rows:
         line = r["_line"]
         key = (r["month"], r["account"], r["division"])
         if key in seen:
-            raise DataError(
-                led_file,
-                f"month, account and division repeat row {seen[key]}",
-                row=line,
-                value=", ".join(key),
+            row_problems.append(
+                DataError(
+                    led_file,
+                    f"month, account and division repeat row {seen[key]}",
+                    row=line,
+                    value=", ".join(key),
+                )
             )
+            continue
         seen[key] = line
         if r["account"] not in acc_ids:
-            raise DataError(
-                led_file,
-                "names an account accounts.csv does not have",
-                row=line,
-                column="account",
-                value=r["account"],
-                allowed=", ".join(acc_ids),
+            row_problems.append(
+                DataError(
+                    led_file,
+                    "names an account accounts.csv does not have",
+                    row=line,
+                    column="account",
+                    value=r["account"],
+                    allowed=", ".join(acc_ids),
+                )
             )
+            continue
         if r["division"] not in div_ids:
-            raise DataError(
-                led_file,
-                "names a division divisions.csv does not have",
-                row=line,
-                column="division",
-                value=r["division"],
-                allowed=", ".join(div_ids),
+            row_problems.append(
+                DataError(
+                    led_file,
+                    "names a division divisions.csv does not have",
+                    row=line,
+                    column="division",
+                    value=r["division"],
+                    allowed=", ".join(div_ids),
+                )
             )
+            continue
         basis = r["basis"]
         if basis != "ledger" and not basis.startswith("derived:"):
-            raise DataError(
-                led_file,
-                "not a basis",
-                row=line,
-                column="basis",
-                value=basis,
-                allowed="ledger | derived: <how>",
+            row_problems.append(
+                DataError(
+                    led_file,
+                    "not a basis",
+                    row=line,
+                    column="basis",
+                    value=basis,
+                    allowed="ledger | derived: <how>",
+                )
             )
+            continue
         ym = _parse_month(r["month"])
         a, d = acc_ids.index(r["account"]), div_ids.index(r["division"])
         if ym is not None and ym[0] == prior_year and r["actual_tkr"] is not None:
@@ -181,32 +194,40 @@ def load_ledger_case(
         if ym is None or ym < first_ym:
             continue  # before the horizon: the prior year only
         if ym > months[-1]:
-            raise DataError(
-                led_file,
-                "the month lies after the horizon",
-                row=line,
-                column="month",
-                value=r["month"],
-                allowed=f"up to {_ym(months[-1])} (case.yaml last_month)",
+            row_problems.append(
+                DataError(
+                    led_file,
+                    "the month lies after the horizon",
+                    row=line,
+                    column="month",
+                    value=r["month"],
+                    allowed=f"up to {_ym(months[-1])} (case.yaml last_month)",
+                )
             )
+            continue
         t = months.index(ym)
         if r["actual_tkr"] is not None and not c < t <= latest:  # later: forecast at this close
             if t > c:
-                raise DataError(
-                    led_file,
-                    "an actual after the cut-off",
-                    row=line,
-                    column="actual_tkr",
-                    value=r["actual_tkr"],
-                    allowed=f"actuals through {_ym(months[latest])} (case.yaml cutoff_month); "
-                    "move the cut-off to the ledger's last closed month",
+                row_problems.append(
+                    DataError(
+                        led_file,
+                        "an actual after the cut-off",
+                        row=line,
+                        column="actual_tkr",
+                        value=r["actual_tkr"],
+                        allowed=f"actuals through {_ym(months[latest])} (case.yaml cutoff_month); "
+                        "move the cut-off to the ledger's last closed month",
+                    )
                 )
+                continue
             actual[t, a, d] = r["actual_tkr"]
             have_actual[t, a, d] = True
         if r["budget_tkr"] is not None:
             budget[t, a, d] = r["budget_tkr"]
             have_budget[t, a, d] = True
             budget_derived[t] |= basis.startswith("derived:")
+    if row_problems:
+        raise DataError.every(str(folder), row_problems)
     for what, have, upto in (("an actual", have_actual, c), ("a budget", have_budget, T - 1)):
         missing = np.argwhere(~have[: upto + 1])
         if len(missing):
