@@ -719,7 +719,7 @@ def _cells():
 def test_a_garbled_cell_anywhere_is_a_data_error_naming_its_file(case_copy, name, column):
     """No cell of the shipped case's files, garbled, gives a traceback: every rule returns
     its problems and skips what it cannot read, so the message is a DataError naming the file."""
-    header, rows = _read(case_copy / name)
+    header, rows = _header_and_rows(case_copy / name)
     rows[0][column] = "x;1e999"
     with (case_copy / name).open("w", encoding="utf-8", newline="") as f:
         w = csv.DictWriter(f, fieldnames=header, lineterminator="\n")
@@ -731,7 +731,7 @@ def test_a_garbled_cell_anywhere_is_a_data_error_naming_its_file(case_copy, name
         assert name in str(exc) and len(str(exc)) < 2048, str(exc)
 
 
-def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+def _header_and_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     with path.open(encoding="utf-8") as f:
         reader = csv.DictReader(f)
         return list(reader.fieldnames or []), list(reader)
