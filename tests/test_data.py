@@ -618,3 +618,130 @@ def test_every_required_parameter_is_read_where_the_loader_says():
         for room in ("engine", "app", "feasibility", "narrative"):
             if room not in rooms:
                 assert not any(q in text[room] for q in quoted), f"{room}.py reads {key} unnamed"
+
+
+# --------------------------------------------------------------------------- every problem at once
+
+
+def test_three_problems_in_two_files_are_named_in_one_message(case_copy):
+    """Issue 14: a planner who fixes one cell should not have to load again to find the
+    next. Two bad cells in accounts.csv and one parameter out of its range in
+    parameters.csv: one error names all three, each with file, line, field and value."""
+    _edit(case_copy, "accounts.csv", "38106,45005", "38 1O6,45005")  # a letter O for a zero
+    _edit(
+        case_copy,
+        "accounts.csv",
+        "sales,Försäljning,Sales of care and services,revenue,revenue,price",
+        "sales,Försäljning,Sales of care and services,income,revenue,price",
+    )
+    _edit(case_copy, "parameters.csv", "drug_cost_growth_pct,11.0", "drug_cost_growth_pct,31.0")
+    with pytest.raises(DataError) as info:
+        load_case(case_copy)
+    err = info.value
+    said = str(err)
+    assert said.startswith(f"{case_copy}: 3 problems in 2 files"), said
+    accounts, parameters = case_copy / "accounts.csv", case_copy / "parameters.csv"
+    for place, value, allowed in (
+        (f"{accounts}, row 2, column 'actual_ytd_tkr': not a number", "'38 1O6'", "a number"),
+        (f"{accounts}, row 3, column 'side': not a known value", "'income'", "revenue | cost"),
+        (f"{parameters}, row 5, column 'value'", "'31.0'", "8.8 to 12.0"),
+    ):
+        line = next(ln for ln in said.splitlines() if place in ln)
+        assert f"(value: {value})" in line and allowed in line, line
+    assert [(p.file, p.row, p.column) for p in err.problems] == [
+        (str(accounts), 2, "actual_ytd_tkr"),
+        (str(accounts), 3, "side"),
+        (str(parameters), 5, "value"),
+    ]
+
+
+def test_rules_over_a_file_with_bad_rows_are_named_as_not_checked(case_copy):
+    """A reconciliation cannot add up a column with a bad cell: the message says which
+    rules it did not check, rather than a sum that is wrong for another reason."""
+    _edit(
+        case_copy,
+        "agency.csv",
+        "doctors,Läkare,Doctors,,-35,-40,-54",
+        "doctors,Läkare,Doctors,,-35,-40,+54",
+    )
+    with pytest.raises(DataError) as info:
+        load_case(case_copy)
+    said = str(info.value)
+    assert (
+        "agency.csv, row 2, column 'cost_ytd_mkr': out of range (value: '+54'); allowed: at most 0"
+        in said
+    )
+    assert "not checked, since a file they read has problems" in said
+    assert (
+        "  - agency.csv: the top-level agency categories add up to the agency account's year-to-date cost\n"
+        in said
+    )
+    assert len(info.value.problems) == 1
+
+
+def test_rules_over_clean_files_all_speak(case_copy):
+    """Two rules broken in two files, neither a bad cell: both are named, with what the
+    documents say and the tolerance."""
+    _edit(
+        case_copy,
+        "figures.csv",
+        "actual_janapr_2023_gross_cost_tkr,-1659906",
+        "actual_janapr_2023_gross_cost_tkr,-1660906",
+    )
+    _edit(case_copy, "staff.csv", "2023-04-30", "2023-04-29")
+    with pytest.raises(DataError) as info:
+        load_case(case_copy)
+    said = str(info.value)
+    assert "gross cost accounts add up to -1 659 905 tkr, not the document's -1 660 906 tkr" in said
+    assert (
+        "staff.csv, column 'date': no row for the case's employees_date (value: '2023-04-30')"
+        in said
+    )
+    assert "not checked" not in said
+
+
+def test_every_rule_states_itself_in_one_sentence():
+    """Each rule's docstring says what it holds in one sentence: the message that skips a
+    rule quotes it."""
+    from balans.case_rules import CASE_RULES, LEDGER_RULES
+
+    for rule in {*CASE_RULES, *LEDGER_RULES}:
+        doc = rule.says
+        assert doc.endswith(".") and ". " not in doc and doc[0].isupper(), rule.name
+        assert rule.reads, rule.name
+
+
+def _cells():
+    for name in (
+        "accounts.csv",
+        "divisions.csv",
+        "agency.csv",
+        "staff.csv",
+        "figures.csv",
+        "parameters.csv",
+    ):
+        with (DEFAULT_CASE_DIR / name).open(encoding="utf-8") as f:
+            for column in next(csv.reader(f)):
+                yield name, column
+
+
+@pytest.mark.parametrize(("name", "column"), list(_cells()))
+def test_a_garbled_cell_anywhere_is_a_data_error_naming_its_file(case_copy, name, column):
+    """No cell of the shipped case's files, garbled, gives a traceback: every rule returns
+    its problems and skips what it cannot read, so the message is a DataError naming the file."""
+    header, rows = _header_and_rows(case_copy / name)
+    rows[0][column] = "x;1e999"
+    with (case_copy / name).open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=header, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    try:
+        load_case(case_copy)
+    except DataError as exc:
+        assert name in str(exc) and len(str(exc)) < 2048, str(exc)
+
+
+def _header_and_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        return list(reader.fieldnames or []), list(reader)

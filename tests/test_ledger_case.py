@@ -608,3 +608,50 @@ def test_a_coarse_case_with_no_own_staff_is_refused(case_copy: Path) -> None:
     path.write_text(text.replace("2023-04-30,3503,", "2023-04-30,0,"), encoding="utf-8")
     with pytest.raises(DataError, match="the own staff at employees_date is zero"):
         load_case(case_copy)
+
+
+def test_a_ledger_case_goes_through_the_same_rules_and_names_every_problem(
+    tiny_ledger: Path,
+) -> None:
+    """A ledger case keeps the rules every case keeps (case_rules.LEDGER_RULES): two broken
+    in two files are named in one message, each with its file, line, field and value."""
+    acc = tiny_ledger / "accounts.csv"
+    lines = acc.read_text(encoding="utf-8").splitlines()
+    i = next(i for i, ln in enumerate(lines) if ",agency,agency," in ln)
+    lines[i] = lines[i].replace(",agency,agency,", ",agency,price,")
+    acc.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    par = tiny_ledger / "parameters.csv"
+    text = par.read_text(encoding="utf-8")
+    start = next(ln for ln in text.splitlines() if ln.startswith("rest_rule_start,"))
+    par.write_text(
+        text.replace(start, "rest_rule_start,2099-01" + start[len("rest_rule_start,2023-10") :]),
+        encoding="utf-8",
+    )
+    with pytest.raises(DataError) as info:
+        load_case(tiny_ledger)
+    said = str(info.value)
+    assert said.startswith(f"{tiny_ledger}: 2 problems in 2 files"), said
+    assert (
+        f"{acc}, row {i + 1}, column 'driver': the agency account must have driver 'agency'" in said
+    )
+    assert "(value: 'price')" in said
+    assert "rest_rule_start lies after the horizon (value: '2099-01')" in said
+
+
+def test_every_bad_ledger_row_is_named_at_once(tiny_ledger: Path) -> None:
+    """An actual after the cut-off on one row and an account the chart does not have on
+    another: both rows named in one message, with their lines and values."""
+    path = tiny_ledger / "ledger.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    after = next(i for i, ln in enumerate(lines) if ln.startswith("2023-05,fees,north,,"))
+    lines[after] = lines[after].replace("2023-05,fees,north,,", "2023-05,fees,north,1.000,")
+    other = next(i for i, ln in enumerate(lines) if ln.startswith("2023-02,drugs,south,"))
+    lines[other] = lines[other].replace("2023-02,drugs,", "2023-02,drugz,")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        load_case(tiny_ledger)
+    said = str(info.value)
+    assert said.startswith(f"{tiny_ledger}: 2 problems"), said
+    assert f"row {after + 1}, column 'actual_tkr': an actual after the cut-off (value: 1.0)" in said
+    assert f"row {other + 1}, column 'account': names an account accounts.csv does not have" in said
+    assert "(value: 'drugz')" in said

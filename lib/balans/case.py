@@ -1,8 +1,9 @@
 """Load a case folder (``data/<case>/``): read, validate and reconcile its figures.
 
 A case is one healthcare board's sourced figures in plain CSV files and one ``case.yaml``.
-Loading checks types and ranges (a bad cell is named by file, line and column) and
-reconciles the figures against the documents' own totals: the cost accounts add up to the
+Loading checks types and ranges (each file's row model, ``case_rows.py``; a bad cell is
+named by file, line and column) and reconciles the figures (the named rules of
+``case_rules.py``) against the documents' own totals: the cost accounts add up to the
 year-to-date totals, the divisions to the board total, the budgets to the net budgets.
 Nothing about the shipped region is hard-coded here: another region's folder of the same
 shape loads the same way (``load_case(path)``).
@@ -24,7 +25,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import math
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -34,19 +34,39 @@ from typing import Any
 import numpy as np
 
 from . import yamlsafe
+from .case_rows import (  # noqa: F401  (Col, KINDS, METHODS, SIDES: read from here too)
+    CASE_MODELS,
+    DRIVERS,
+    KINDS,
+    LINES,
+    METHODS,
+    ROLES,
+    SIDES,
+    Col,
+    Row,
+    parse_month,
+)
+from .case_rules import (  # noqa: F401  (POSITIVE_PARAMETERS, REQUIRED_ROLES: read from here too)
+    CASE_RULES,
+    POSITIVE_PARAMETERS,
+    REQUIRED_ROLES,
+    CaseFiles,
+    account_reconciliation,
+    agency_totals,
+    budgets,
+    check,
+    division_lines,
+    division_reconciliation,
+    figure_lookup,
+    last_month_shares,
+    parameter_value,
+    read_case_files,
+    thousands,
+)
 from .errors import DataError, DataProblems
 from .resources import shipped_case_dir
 
 DEFAULT_CASE_DIR = shipped_case_dir()  # package data: balans/data/rjh_hsn
-
-SIDES = ("revenue", "cost")
-ROLES = ("revenue", "personnel", "agency", "drugs", "purchased_care", "other")
-DRIVERS = ("none", "pay", "agency", "drugs", "price")
-METHODS = ("run_rate", "budget")
-# benchmark: a national figure (e.g. the pay benchmark, märket), not the region's own.
-KINDS = ("document", "derived", "benchmark", "assumption")
-LINES = ("revenue", "gross_cost", "net_cost")
-REQUIRED_ROLES = ("personnel", "agency", "drugs", "purchased_care")
 
 # The parameters a case must define, each with the rooms that read it (the engine's
 # arithmetic, the warnings, the app's controls and signal, the narrative, the analyses):
@@ -81,10 +101,8 @@ PARAMETER_READERS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED_PARAMETERS = tuple(PARAMETER_READERS)
 
-# Parameters the engine divides by: a zero would make every figure infinite.
-POSITIVE_PARAMETERS = ("hours_per_fte_year", "fte_per_employee", "overtime_cost_factor")
-
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+_parse_month = parse_month
 
 
 # --------------------------------------------------------------------------- records
@@ -301,240 +319,6 @@ class Case:
         return self.months.index(ym) if ym in self.months else None
 
 
-# --------------------------------------------------------------------------- CSV reading
-
-
-@dataclass(frozen=True)
-class Col:
-    name: str
-    kind: str = "str"  # str | float | int | choice | month
-    required: bool = True  # must the cell be non-empty
-    optional: bool = False  # may the column itself be absent (read as empty cells)
-    choices: tuple[str, ...] = ()
-    lo: float | None = None
-    hi: float | None = None
-
-
-def _parse_month(text: str) -> tuple[int, int] | None:
-    m = _MONTH_RE.match(text)
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        return None
-    return int(m.group(1)), int(m.group(2))
-
-
-def _read_csv(
-    folder: Path, name: str, cols: list[Col], *, allow_empty: bool = False
-) -> list[dict[str, Any]]:
-    path = folder / name
-    if not path.is_file():
-        raise DataError(
-            str(path), "the file is missing", allowed=f"a CSV file with columns {_names(cols)}"
-        )
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            str(path), f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"
-        ) from None
-    lines = text.splitlines()
-    if not lines:
-        raise DataError(str(path), "the file is empty", allowed=f"a header {_names(cols)}")
-    if ";" in lines[0] and "," not in lines[0]:
-        raise DataError(
-            str(path),
-            "the header is separated by ';'",
-            row=1,
-            allowed="comma-separated values (save as 'CSV UTF-8, comma')",
-        )
-    reader = csv.DictReader(io.StringIO(text))
-    header: list[str] = []
-    try:  # csv refuses a cell over 131 072 characters: name the row
-        header = list(reader.fieldnames or [])
-        records = list(reader)
-    except csv.Error as exc:
-        raise DataError(
-            str(path),
-            f"not readable as CSV ({exc})",
-            row=reader.line_num + 1 if header else 1,
-            allowed="cells of at most 131 072 characters, every quote closed",
-        ) from None
-    known = {c.name for c in cols}
-    for h in header:
-        if h not in known:
-            raise DataError(
-                str(path), "unknown column", row=1, column=h, allowed=f"columns {_names(cols)}"
-            )
-    for c in cols:
-        if c.name not in header and not c.optional:
-            raise DataError(str(path), "a column is missing", row=1, column=c.name)
-    absent = frozenset(c.name for c in cols if c.name not in header)
-    rows = []
-    for line_no, raw in enumerate(records, start=2):
-        if None in raw:
-            raise DataError(
-                str(path),
-                "the row has more cells than the header",
-                row=line_no,
-                value=raw[None],
-            )
-        row: dict[str, Any] = {"_line": line_no, "_absent": absent}
-        for c in cols:
-            cell = (raw.get(c.name) or "").strip()
-            row[c.name] = _parse_cell(path, line_no, c, cell)
-        rows.append(row)
-    if not rows and not allow_empty:
-        raise DataError(str(path), "the file has no rows")
-    return rows
-
-
-def _names(cols: list[Col]) -> str:
-    return ", ".join(c.name for c in cols)
-
-
-def _parse_cell(path: Path, line_no: int, c: Col, cell: str) -> Any:
-    if cell == "":
-        if c.required:
-            raise DataError(str(path), "the cell is empty", row=line_no, column=c.name)
-        return None
-    if c.kind == "str":
-        return cell
-    if c.kind == "choice":
-        if cell not in c.choices:
-            raise DataError(
-                str(path),
-                "not a known value",
-                row=line_no,
-                column=c.name,
-                value=cell,
-                allowed=" | ".join(c.choices),
-            )
-        return cell
-    if c.kind == "month":
-        if _parse_month(cell) is None:
-            raise DataError(
-                str(path), "not a month", row=line_no, column=c.name, value=cell, allowed="YYYY-MM"
-            )
-        return cell
-    try:
-        number = float(cell.replace("\u2212", "-").replace(" ", "").replace("\u00a0", ""))
-    except ValueError:
-        raise DataError(
-            str(path),
-            "not a number",
-            row=line_no,
-            column=c.name,
-            value=cell,
-            allowed="a number with '.' as decimal point, e.g. -1234.5",
-        ) from None
-    if not math.isfinite(number):
-        raise DataError(str(path), "not a finite number", row=line_no, column=c.name, value=cell)
-    if c.kind == "int" and number != int(number):
-        raise DataError(str(path), "not a whole number", row=line_no, column=c.name, value=cell)
-    if (c.lo is not None and number < c.lo) or (c.hi is not None and number > c.hi):
-        raise DataError(
-            str(path),
-            "out of range",
-            row=line_no,
-            column=c.name,
-            value=cell,
-            allowed=(
-                f"{c.lo:g} to {c.hi:g}"
-                if c.lo is not None and c.hi is not None
-                else f"at least {c.lo:g}"
-                if c.lo is not None
-                else f"at most {c.hi:g}"
-            ),
-        )
-    return number
-
-
-# --------------------------------------------------------------------------- the loader
-
-_ACCOUNT_COLS = [
-    Col("account"),
-    Col("name_sv"),
-    Col("name_en"),
-    Col("side", "choice", choices=SIDES),
-    Col("role", "choice", choices=ROLES),
-    Col("driver", "choice", choices=DRIVERS),
-    Col("baseline_method", "choice", choices=METHODS),
-    Col("actual_ytd_tkr", "float"),
-    Col("budget_ytd_tkr", "float"),
-    Col("actual_ytd_prior_year_tkr", "float", required=False),  # empty: no document gives it
-    Col("doc_diff_budget_tkr", "float", required=False),
-    Col("doc_diff_prior_year_tkr", "float", required=False),
-    Col("source"),
-    Col("note", required=False),
-]
-_DIVISION_VALUE_COLS = (
-    "last_month_actual_mkr",
-    "last_month_budget_mkr",
-    "ytd_actual_mkr",
-    "ytd_budget_mkr",
-    "ytd_prior_year_actual_mkr",
-    "budget_first_year_mkr",
-)
-_DIVISION_COLS = [
-    Col("division"),
-    Col("name_sv"),
-    Col("name_en"),
-    Col("line", "choice", choices=LINES),
-    *[
-        Col(c, "float", required=c.startswith(("ytd_actual", "budget_first")))
-        for c in _DIVISION_VALUE_COLS
-    ],
-    Col("source"),
-]
-_AGENCY_COLS = [
-    Col("category"),
-    Col("name_sv"),
-    Col("name_en"),
-    Col("part_of", required=False),
-    Col("cost_ytd_two_years_ago_mkr", "float", required=False, hi=0),
-    Col("cost_ytd_prior_year_mkr", "float", required=False, hi=0),
-    Col("cost_ytd_mkr", "float", hi=0),
-    Col("forecast_first_year_mkr", "float", required=False, hi=0),
-    Col("fte_prior_year", "float", required=False, lo=0),
-    Col("fte_ytd", "float", lo=0),
-    Col("agency_share_pct", "float", required=False, lo=0, hi=100),
-    Col("agency_share_target_pct", "float", required=False, lo=0, hi=100),
-    Col("source"),
-    Col("note", required=False),
-]
-_STAFF_COLS = [
-    Col("date"),
-    Col("employees", "float", lo=0),
-    Col("women", "float", required=False, lo=0),
-    Col("men", "float", required=False, lo=0),
-    Col("source"),
-]
-_FIGURE_COLS = [
-    Col("key"),
-    Col("label_sv", required=False, optional=True),
-    Col("value", "float"),
-    Col("unit"),
-    Col("kind", "choice", choices=KINDS),
-    Col("source"),
-    Col("note", required=False),
-    Col("note_sv", required=False, optional=True),
-    Col("source_sv", required=False, optional=True),
-]
-_PARAM_COLS = [
-    Col("key"),
-    Col("value"),  # a number, or a YYYY-MM month for *_start
-    Col("unit"),
-    Col("kind", "choice", choices=KINDS),
-    Col("low", "float", required=False),
-    Col("high", "float", required=False),
-    Col("label_sv"),
-    Col("label_en"),
-    Col("source"),
-    Col("note", required=False),
-    Col("distribution", "choice", required=False, choices=("triangular", "uniform")),
-    Col("note_sv", required=False, optional=True),
-    Col("source_sv", required=False, optional=True),
-]
-
 DATA_FILES = (
     "case.yaml",
     "accounts.csv",
@@ -579,7 +363,10 @@ def load_case(folder: str | Path | None = None, cutoff: str | None = None) -> Ca
     same ledger with the later months still forecast. A case without a ledger keeps each
     earlier close as a case folder of its own in ``closes/<YYYY-MM>/``.
 
-    Raises :class:`DataError` naming the file, row and column of the first problem.
+    Raises one :class:`DataError` naming every problem of the folder (``problems``), each
+    with its file, row, column, value and what is allowed, and the rules not checked because
+    a file they read had problems. A broken case.yaml is named alone: every file is read
+    against its months.
     Loading is cached per folder, content hash and close.
     """
     folder = Path(folder) if folder is not None else DEFAULT_CASE_DIR
@@ -793,14 +580,6 @@ def _months(
     return months, months.index(cut)
 
 
-def _figure_lookup(path: str, figures: dict[str, Figure], key: Any, setting: str) -> float:
-    if key not in figures:
-        raise DataError(
-            path, "names a figure that figures.csv does not have", column=setting, value=key
-        )
-    return float(figures[key].value)
-
-
 def default_close(folder: Path, meta: dict[str, Any]) -> str:
     """The close a face stands on when none is asked for: ``default_close`` in case.yaml
     where the case names one, else the latest close the case can be loaded at."""
@@ -833,6 +612,9 @@ def default_close(folder: Path, meta: dict[str, Any]) -> str:
 
 
 def _load(folder: Path, hash_: str, cutoff: str | None = None) -> Case:
+    """Read, check and build the case (see :func:`load_case`): case.yaml first (every other
+    file is read against its months), then every file's rows and every rule of
+    ``case_rules.CASE_RULES``; all their problems are raised at once, as one DataError."""
     meta = _load_yaml_meta(folder)
     closes = _closes(folder, meta)
     documents = {str(k): str(v) for k, v in (meta.get("documents") or {}).items()}
@@ -859,360 +641,22 @@ def _load(folder: Path, hash_: str, cutoff: str | None = None) -> Case:
         return replace(
             later, closes=closes, home=folder, documents={**documents, **later.documents}
         )
-    meta_path = str(folder / "case.yaml")
-    months, cutoff_index = _months(meta_path, meta, cutoff_in_first_year=True)
-    years = sorted({y for y, _ in months})
+    months, cutoff_index = _months(str(folder / "case.yaml"), meta, cutoff_in_first_year=True)
+    files, problems = read_case_files(folder, meta, months, CASE_MODELS, REQUIRED_PARAMETERS)
+    found, skipped = check(files, CASE_RULES)
+    if problems or found:
+        raise DataError.every(str(folder), problems + found, skipped)
 
-    acc_rows = _read_csv(folder, "accounts.csv", _ACCOUNT_COLS)
-    div_rows = _read_csv(folder, "divisions.csv", _DIVISION_COLS)
-    ag_rows = _read_csv(folder, "agency.csv", _AGENCY_COLS)
-    staff_rows = _read_csv(folder, "staff.csv", _STAFF_COLS)
-    fig_rows = _read_csv(folder, "figures.csv", _FIGURE_COLS)
-    par_rows = _read_csv(folder, "parameters.csv", _PARAM_COLS)
-
-    acc_file = str(folder / "accounts.csv")
-    _unique(acc_file, acc_rows, "account")
-    accounts = tuple(
-        Account(
-            id=r["account"],
-            name_sv=r["name_sv"],
-            name_en=r["name_en"],
-            side=r["side"],
-            role=r["role"],
-            driver=r["driver"],
-            baseline_method=r["baseline_method"],
-            actual_ytd_tkr=r["actual_ytd_tkr"],
-            budget_ytd_tkr=r["budget_ytd_tkr"],
-            actual_ytd_prior_year_tkr=r["actual_ytd_prior_year_tkr"],
-            source=r["source"],
-            note=r["note"] or "",
-        )
-        for r in acc_rows
+    accounts = accounts_of(files.rows["accounts.csv"])
+    figures = figures_of(files.rows["figures.csv"])
+    parameters = parameters_of(files.rows["parameters.csv"])
+    budget_net, budget_rev, budget_given, _ = budgets(files)
+    last_share, _ = last_month_shares(files)
+    board, board_made = board_forecasts(files)
+    top, subsets = agency_of(files.rows["agency.csv"])
+    employees = next(
+        r["employees"] for r in files.rows["staff.csv"] if r["date"] == str(meta["employees_date"])
     )
-    for r, a in zip(acc_rows, accounts, strict=True):
-        if (a.side == "revenue") != (a.role == "revenue"):
-            raise DataError(
-                acc_file,
-                "side and role disagree",
-                row=r["_line"],
-                column="role",
-                value=a.role,
-                allowed="role 'revenue' exactly on side 'revenue'",
-            )
-        if a.role == "agency" and a.driver != "agency":
-            raise DataError(
-                acc_file,
-                "the agency account must have driver 'agency'",
-                row=r["_line"],
-                column="driver",
-                value=a.driver,
-            )
-        if a.role == "personnel" and a.driver != "pay":
-            raise DataError(
-                acc_file,
-                "the personnel account must have driver 'pay'",
-                row=r["_line"],
-                column="driver",
-                value=a.driver,
-            )
-        for col, diff in (
-            ("doc_diff_budget_tkr", a.actual_ytd_tkr - a.budget_ytd_tkr),
-            (
-                "doc_diff_prior_year_tkr",
-                None
-                if a.actual_ytd_prior_year_tkr is None
-                else a.actual_ytd_tkr - a.actual_ytd_prior_year_tkr,
-            ),
-        ):
-            if r[col] is not None and diff is None:
-                raise DataError(
-                    acc_file,
-                    "a difference against the prior year needs the prior year's actual",
-                    row=r["_line"],
-                    column="actual_ytd_prior_year_tkr",
-                    allowed="the prior year's year-to-date actual, or both cells empty",
-                )
-            if r[col] is not None and abs(r[col] - diff) > 1.0:
-                raise DataError(
-                    acc_file,
-                    f"the document's difference does not match actual minus the compared figure ({diff:.0f})",
-                    row=r["_line"],
-                    column=col,
-                    value=r[col],
-                    allowed="within 1 tkr of rounding",
-                )
-    for role in REQUIRED_ROLES:
-        n = sum(a.role == role for a in accounts)
-        if n != 1:
-            raise DataError(
-                acc_file, f"exactly one account must have role '{role}' (found {n})", column="role"
-            )
-
-    figures = _figures(folder, fig_rows)
-
-    parameters = _parameters(folder, par_rows, months)
-    par_file = str(folder / "parameters.csv")
-
-    # -- budgets per year
-    budget_net: dict[int, float] = {}
-    budget_rev: dict[int, float] = {}
-    budget_given: dict[int, frozenset[str]] = {}
-    rules = meta["budget"]
-    if not isinstance(rules, dict):
-        raise DataError(meta_path, "budget must map years to figure keys", column="budget")
-    for y in years:
-        rule = rules.get(y, rules.get(str(y)))
-        if not isinstance(rule, dict) or "net_cost" not in rule:
-            raise DataError(
-                meta_path, f"the budget for {y} needs at least net_cost", column=f"budget.{y}"
-            )
-        budget_given[y] = frozenset(k for k in LINES if k in rule)
-        budget_net[y] = _figure_lookup(meta_path, figures, rule["net_cost"], f"budget.{y}.net_cost")
-        if "revenue" in rule:
-            budget_rev[y] = _figure_lookup(
-                meta_path, figures, rule["revenue"], f"budget.{y}.revenue"
-            )
-        elif y - 1 in budget_rev:
-            budget_rev[y] = budget_rev[y - 1]
-        else:
-            raise DataError(
-                meta_path,
-                f"the first year's budget needs revenue ({y})",
-                column=f"budget.{y}.revenue",
-            )
-        if "gross_cost" in rule:
-            gross = _figure_lookup(meta_path, figures, rule["gross_cost"], f"budget.{y}.gross_cost")
-            if abs(budget_rev[y] + gross - budget_net[y]) > 1.0:
-                raise DataError(
-                    meta_path,
-                    f"budget {y}: revenue + gross cost ({budget_rev[y] + gross:.1f}) is not net cost",
-                    column=f"budget.{y}",
-                    value=budget_net[y],
-                    allowed="within 1 mkr",
-                )
-
-    notes: list[str] = []
-    # -- accounts reconcile to the documents' totals
-    tol_rev = 0.5 * sum(a.side == "revenue" for a in accounts) + 0.5
-    tol_cost = 0.5 * sum(a.side == "cost" for a in accounts) + 0.5
-    reconcilable = ("actual_ytd_tkr", "budget_ytd_tkr", "actual_ytd_prior_year_tkr")
-
-    def ytd(a: Account, col: str) -> float | None:
-        if col == "deviation_ytd_tkr":  # actual minus budget: a document's deviation
-            return a.actual_ytd_tkr - a.budget_ytd_tkr
-        return getattr(a, col)
-
-    for col, keys in (meta.get("reconcile") or {}).items():
-        if col not in (*reconcilable, "deviation_ytd_tkr"):
-            raise DataError(
-                meta_path,
-                "unknown reconcile column",
-                column=f"reconcile.{col}",
-                allowed=" | ".join((*reconcilable, "deviation_ytd_tkr")),
-            )
-        if any(ytd(a, col) is None for a in accounts):
-            raise DataError(
-                acc_file,
-                f"reconcile.{col} in case.yaml needs the column filled for every account",
-                column=col,
-                allowed="a figure in every row, or no reconcile rule for the column",
-            )
-        rev = sum(ytd(a, col) for a in accounts if a.side == "revenue")
-        cost = sum(ytd(a, col) for a in accounts if a.side == "cost")
-        for line, got, tol in (
-            ("revenue", rev, tol_rev),
-            ("gross_cost", cost, tol_cost),
-            ("net_cost", rev + cost, tol_rev + tol_cost),
-        ):
-            if line not in keys:
-                continue
-            want = _figure_lookup(meta_path, figures, keys[line], f"reconcile.{col}.{line}")
-            if abs(got - want) > tol:
-                raise DataError(
-                    acc_file,
-                    f"column {col}: the {line.replace('_', ' ')} accounts add up to {got:,.0f} tkr, not the document's {want:,.0f} tkr ({keys[line]})".replace(
-                        ",", " "
-                    ),
-                    column=col,
-                    allowed=f"within {tol:g} tkr of rounding",
-                )
-            notes.append(
-                f"{col} {line}: accounts {got:,.0f} tkr, document {want:,.0f} tkr, difference {got - want:+,.0f} tkr".replace(
-                    ",", " "
-                )
-            )
-
-    # -- divisions
-    div_file = str(folder / "divisions.csv")
-    div_ids: list[str] = []
-    by_div: dict[str, dict[str, Any]] = {}
-    for r in div_rows:
-        d = by_div.setdefault(
-            r["division"],
-            {"name_sv": r["name_sv"], "name_en": r["name_en"], "source": r["source"], "lines": {}},
-        )
-        if r["division"] not in div_ids:
-            div_ids.append(r["division"])
-        if r["line"] in d["lines"]:
-            raise DataError(
-                div_file,
-                "the division has this line twice",
-                row=r["_line"],
-                column="line",
-                value=r["line"],
-            )
-        d["lines"][r["line"]] = {c: r[c] for c in _DIVISION_VALUE_COLS} | {"_line": r["_line"]}
-    for did, d in by_div.items():
-        missing = [ln for ln in LINES if ln not in d["lines"]]
-        if missing:
-            raise DataError(
-                div_file, f"division '{did}' lacks the line(s) {', '.join(missing)}", column="line"
-            )
-        for c in ("ytd_actual_mkr", "budget_first_year_mkr"):
-            rv, gc, nc = (d["lines"][ln][c] for ln in LINES)
-            if abs(rv + gc - nc) > 1.0:
-                raise DataError(
-                    div_file,
-                    f"division '{did}': revenue + gross cost ({rv + gc:g}) is not net cost",
-                    row=d["lines"]["net_cost"]["_line"],
-                    column=c,
-                    value=nc,
-                    allowed="within 1 mkr of rounding",
-                )
-    ytd_totals = {"revenue": sum(a.actual_ytd_tkr for a in accounts if a.side == "revenue") / 1000}
-    ytd_totals["gross_cost"] = sum(a.actual_ytd_tkr for a in accounts if a.side == "cost") / 1000
-    ytd_totals["net_cost"] = ytd_totals["revenue"] + ytd_totals["gross_cost"]
-    first = years[0]
-    budget_totals = {
-        "revenue": budget_rev[first],
-        "net_cost": budget_net[first],
-        "gross_cost": budget_net[first] - budget_rev[first],
-    }
-    tol_div = 0.5 * len(by_div) + 0.5
-    for line in LINES:
-        for c, want in (
-            ("ytd_actual_mkr", ytd_totals[line]),
-            ("budget_first_year_mkr", budget_totals[line]),
-        ):
-            got = sum(d["lines"][line][c] for d in by_div.values())
-            if abs(got - want) > tol_div:
-                raise DataError(
-                    div_file,
-                    f"the divisions' {line.replace('_', ' ')} add up to {got:g} mkr, not the board total {want:.1f} mkr",
-                    column=c,
-                    allowed=f"within {tol_div:g} mkr of rounding",
-                )
-            notes.append(f"divisions {c} {line}: {got:g} mkr against board total {want:.1f} mkr")
-    divisions = tuple(
-        Division(
-            did,
-            by_div[did]["name_sv"],
-            by_div[did]["name_en"],
-            {
-                ln: {k: v for k, v in by_div[did]["lines"][ln].items() if not k.startswith("_")}
-                for ln in LINES
-            },
-            by_div[did]["source"],
-        )
-        for did in div_ids
-    )
-
-    # -- agency categories reconcile to the agency account
-    ag_file = str(folder / "agency.csv")
-    _unique(ag_file, ag_rows, "category")
-    cats = [
-        AgencyCategory(
-            r["category"],
-            r["name_sv"],
-            r["name_en"],
-            r["part_of"] or "",
-            r["cost_ytd_mkr"],
-            r["fte_ytd"],
-            r["forecast_first_year_mkr"],
-            r["cost_ytd_prior_year_mkr"],
-            r["fte_prior_year"],
-            r["agency_share_pct"],
-            r["agency_share_target_pct"],
-            r["source"],
-            r["note"] or "",
-        )
-        for r in ag_rows
-    ]
-    top = tuple(c for c in cats if not c.part_of)
-    subsets = tuple(c for c in cats if c.part_of)
-    for r, c in zip(ag_rows, cats, strict=True):
-        if c.part_of and c.part_of not in {t.id for t in top}:
-            raise DataError(
-                ag_file,
-                "part_of names no top-level category",
-                row=r["_line"],
-                column="part_of",
-                value=c.part_of,
-                allowed=" | ".join(t.id for t in top),
-            )
-        if not c.part_of and c.cost_ytd_mkr < 0 and c.fte_ytd <= 0:
-            raise DataError(
-                ag_file,
-                "a category with cost needs FTE equivalents to price its hours",
-                row=r["_line"],
-                column="fte_ytd",
-                value=c.fte_ytd,
-                allowed="more than 0",
-            )
-    agency_acc = next(a for a in accounts if a.role == "agency")
-    got = sum(c.cost_ytd_mkr for c in top)
-    tol_ag = 0.5 * len(top) + 0.5
-    if abs(got - agency_acc.actual_ytd_tkr / 1000) > tol_ag:
-        raise DataError(
-            ag_file,
-            f"the categories add up to {got:g} mkr, not the agency account's {agency_acc.actual_ytd_tkr / 1000:.1f} mkr",
-            column="cost_ytd_mkr",
-            allowed=f"within {tol_ag:g} mkr of rounding",
-        )
-    notes.append(
-        f"agency categories: {got:g} mkr against the account's {agency_acc.actual_ytd_tkr / 1000:.3f} mkr"
-    )
-
-    # -- staff
-    staff_file = str(folder / "staff.csv")
-    emp = [r for r in staff_rows if r["date"] == str(meta["employees_date"])]
-    if not emp:
-        raise DataError(
-            staff_file,
-            "no row for the case's employees_date",
-            column="date",
-            value=str(meta["employees_date"]),
-        )
-    employees = emp[0]["employees"]
-    if employees <= 0:
-        raise DataError(
-            staff_file,
-            "the own staff at employees_date is zero",
-            row=emp[0]["_line"],
-            column="employees",
-            value=employees,
-            allowed="more than 0 (the staffing and rest-rule levers act on the own staff)",
-        )
-
-    # -- the last actual month's share of the year to date (splits actuals into months)
-    last_share = {}
-    lm = meta.get("last_actual_month_totals") or {}
-    for side, line in (("revenue", "revenue"), ("cost", "gross_cost")):
-        if line in lm:
-            v = _figure_lookup(meta_path, figures, lm[line], f"last_actual_month_totals.{line}")
-            share = v / ytd_totals[line]
-            if not 0 < share < 1:
-                raise DataError(
-                    meta_path,
-                    f"the last month's {line} is not a share of the year to date",
-                    column=f"last_actual_month_totals.{line}",
-                    value=v,
-                )
-            last_share[side] = share
-
-    board, board_made = _board_forecasts(meta_path, meta, figures)
-
-    _check_price_categories(par_file, parameters, {cat.id for cat in top})
     return Case(
         folder=folder,
         id=str(meta["id"]),
@@ -1221,7 +665,7 @@ def _load(folder: Path, hash_: str, cutoff: str | None = None) -> Case:
         months=months,
         cutoff_index=cutoff_index,
         accounts=accounts,
-        divisions=divisions,
+        divisions=divisions_of(files),
         agency=top,
         agency_subsets=subsets,
         employees=employees,
@@ -1259,10 +703,158 @@ def _load(folder: Path, hash_: str, cutoff: str | None = None) -> Case:
         synthetic=bool(meta.get("synthetic", False)),
         derivations=dict(COARSE_DERIVATIONS),
         provenance={},
-        reconciliation=tuple(notes),
+        reconciliation=reconciliation_notes(files),
         closes=closes,
         documents=documents,
     )
+
+
+# --------------------------------------------------------------------------- the records built
+# from rows the rules have passed (none of these checks or raises)
+
+
+def accounts_of(rows: list[Row]) -> tuple[Account, ...]:
+    """accounts.csv's rows as accounts."""
+    return tuple(
+        Account(
+            id=r["account"],
+            name_sv=r["name_sv"],
+            name_en=r["name_en"],
+            side=r["side"],
+            role=r["role"],
+            driver=r["driver"],
+            baseline_method=r["baseline_method"],
+            actual_ytd_tkr=r["actual_ytd_tkr"],
+            budget_ytd_tkr=r["budget_ytd_tkr"],
+            actual_ytd_prior_year_tkr=r["actual_ytd_prior_year_tkr"],
+            source=r["source"],
+            note=r["note"] or "",
+        )
+        for r in rows
+    )
+
+
+def _given(r: Row, column: str) -> str:
+    """An optional column's text (empty where the file lacks the column)."""
+    return "" if column in r["_absent"] else (r[column] or "").strip()
+
+
+def figures_of(rows: list[Row]) -> dict[str, Figure]:
+    """figures.csv's rows by key."""
+    return {
+        r["key"]: Figure(
+            r["key"],
+            r["value"],
+            r["unit"],
+            r["kind"],
+            r["source"],
+            r["note"] or "",
+            label_sv=_given(r, "label_sv"),
+            note_sv=_given(r, "note_sv"),
+            source_sv=_given(r, "source_sv"),
+        )
+        for r in rows
+    }
+
+
+def parameters_of(rows: list[Row]) -> dict[str, Figure]:
+    """parameters.csv's rows by key, each value a number or (``…_start``) a month."""
+    return {
+        r["key"]: Figure(
+            r["key"],
+            parameter_value(r),  # type: ignore[arg-type]
+            r["unit"],
+            r["kind"],
+            r["source"],
+            r["note"] or "",
+            r["low"],
+            r["high"],
+            r["label_sv"],
+            r["label_en"],
+            r["distribution"],
+            note_sv=_given(r, "note_sv"),
+            source_sv=_given(r, "source_sv"),
+        )
+        for r in rows
+    }
+
+
+def agency_of(rows: list[Row]) -> tuple[tuple[AgencyCategory, ...], tuple[AgencyCategory, ...]]:
+    """agency.csv's rows as the top-level categories and their subsets."""
+    cats = [
+        AgencyCategory(
+            r["category"],
+            r["name_sv"],
+            r["name_en"],
+            r["part_of"] or "",
+            r["cost_ytd_mkr"],
+            r["fte_ytd"],
+            r["forecast_first_year_mkr"],
+            r["cost_ytd_prior_year_mkr"],
+            r["fte_prior_year"],
+            r["agency_share_pct"],
+            r["agency_share_target_pct"],
+            r["source"],
+            r["note"] or "",
+        )
+        for r in rows
+    ]
+    return tuple(c for c in cats if not c.part_of), tuple(c for c in cats if c.part_of)
+
+
+def divisions_of(files: CaseFiles) -> tuple[Division, ...]:
+    """divisions.csv's rows (one per division and line) as divisions, in the file's order."""
+    first = {}
+    for r in files.rows["divisions.csv"]:
+        first.setdefault(r["division"], r)
+    lines = division_lines(files)
+    return tuple(
+        Division(
+            did,
+            r["name_sv"],
+            r["name_en"],
+            {
+                ln: {k: v for k, v in lines[did][ln].items() if not k.startswith("_")}
+                for ln in LINES
+            },
+            r["source"],
+        )
+        for did, r in first.items()
+    )
+
+
+def board_forecasts(files: CaseFiles) -> tuple[dict[int, float], dict[int, str]]:
+    """Year -> the board's own full-year forecast (mkr), and year -> the month it was made."""
+    board: dict[int, float] = {}
+    board_made: dict[int, str] = {}
+    for y, spec in (files.meta.get("board_forecasts") or {}).items():
+        key = spec.get("figure") if isinstance(spec, dict) else spec
+        value, _ = figure_lookup(files, key, f"board_forecasts.{y}.figure")
+        if value is not None:
+            board[int(y)] = value
+        if isinstance(spec, dict) and spec.get("made"):
+            board_made[int(y)] = str(spec["made"])
+    return board, board_made
+
+
+def reconciliation_notes(files: CaseFiles) -> tuple[str, ...]:
+    """What reconciled, and how closely: the accounts to the documents' totals, the
+    divisions to the board total, the agency categories to the agency account."""
+    notes = [
+        f"{col} {line}: accounts {thousands(got)} tkr, document {thousands(want)} tkr, "
+        f"difference {thousands(got - want, '+')} tkr"
+        for col, line, got, want, _, _ in account_reconciliation(files)
+    ]
+    notes += [
+        f"divisions {c} {line}: {got:g} mkr against board total {want:.1f} mkr"
+        for c, line, got, want, _ in division_reconciliation(files)
+    ]
+    totals = agency_totals(files)
+    if totals is not None:
+        notes.append(
+            f"agency categories: {totals[0]:g} mkr against the account's {totals[1]:.3f} mkr"
+        )
+    return tuple(notes)
 
 
 # How a case without a monthly ledger derives its months and divisions (data/README.md).
@@ -1335,273 +927,3 @@ def _coarse_budget(
             monthly = profile * annual[None, :]
         out[year_idx == yi] = monthly
     return out
-
-
-def _check_note_sv(file: str, r: dict[str, Any]) -> str:
-    """A file with a ``note_sv`` column gives every note in both languages: a row with a
-    note (English, the planner's) and no Swedish one would show the board English, and one
-    the other way round would show the planner nothing. A file without the column keeps its
-    one note (``note``) for both (:meth:`Figure.note_in`)."""
-    if "note_sv" in r["_absent"]:
-        return ""
-    note, note_sv = (r["note"] or "").strip(), (r["note_sv"] or "").strip()
-    if note and not note_sv:
-        raise DataError(
-            file,
-            "the note has no Swedish (note_sv)",
-            row=r["_line"],
-            column="note_sv",
-            allowed="the note in Swedish, as the board reads it (or drop the column)",
-        )
-    if note_sv and not note:
-        raise DataError(
-            file,
-            "the Swedish note has no English (note)",
-            row=r["_line"],
-            column="note",
-            allowed="the note in English, as the planners read it",
-        )
-    return note_sv
-
-
-def _check_source_sv(file: str, r: dict[str, Any], column: str = "source_sv") -> str:
-    """A file with a ``source_sv`` column gives every row's source in Swedish too (and one
-    with figures.csv's ``label_sv`` every figure's name)."""
-    if column in r["_absent"]:
-        return ""
-    if not (r[column] or "").strip():
-        what = "source" if column == "source_sv" else "figure"
-        raise DataError(
-            file,
-            f"the {what} has no Swedish ({column})",
-            row=r["_line"],
-            column=column,
-            allowed=f"the {what} in Swedish, as the board reads it (or drop the column)",
-        )
-    return r[column].strip()
-
-
-def _figures(folder: Path, fig_rows: list[dict[str, Any]]) -> dict[str, Figure]:
-    fig_file = str(folder / "figures.csv")
-    _unique(fig_file, fig_rows, "key")
-    for r in fig_rows:
-        _check_unit(fig_file, r)
-    return {
-        r["key"]: Figure(
-            r["key"],
-            r["value"],
-            r["unit"],
-            r["kind"],
-            r["source"],
-            r["note"] or "",
-            label_sv=_check_source_sv(fig_file, r, "label_sv"),
-            note_sv=_check_note_sv(fig_file, r),
-            source_sv=_check_source_sv(fig_file, r),
-        )
-        for r in fig_rows
-    }
-
-
-def _parameters(
-    folder: Path, par_rows: list[dict[str, Any]], months: tuple[tuple[int, int], ...]
-) -> dict[str, Figure]:
-    """parameters.csv: each value in its own range, assumptions with a note, every required
-    parameter present, months inside the horizon, the replacement mix adding up to 100."""
-    years = sorted({y for y, _ in months})
-    par_file = str(folder / "parameters.csv")
-    _unique(par_file, par_rows, "key")
-    parameters: dict[str, Figure] = {}
-    for r in par_rows:
-        _check_unit(par_file, r)
-        value: float | str
-        if r["key"].endswith("_start"):
-            if _parse_month(r["value"]) is None:
-                raise DataError(
-                    par_file,
-                    "not a month",
-                    row=r["_line"],
-                    column="value",
-                    value=r["value"],
-                    allowed="YYYY-MM",
-                )
-            value = r["value"]
-        else:
-            try:
-                value = float(r["value"])
-            except ValueError:
-                raise DataError(
-                    par_file, "not a number", row=r["_line"], column="value", value=r["value"]
-                ) from None
-            if not math.isfinite(value):
-                raise DataError(
-                    par_file,
-                    "not a finite number",
-                    row=r["_line"],
-                    column="value",
-                    value=r["value"],
-                )
-            if r["key"] == "pay_revision_month" and value not in range(1, 13):
-                raise DataError(
-                    par_file,
-                    "not a month of the year",
-                    row=r["_line"],
-                    column="value",
-                    value=r["value"],
-                    allowed="a whole number 1 to 12",
-                )
-            if r["key"] in POSITIVE_PARAMETERS and value <= 0:
-                raise DataError(
-                    par_file,
-                    f"{r['key']} must be above 0 (it divides)",
-                    row=r["_line"],
-                    column="value",
-                    value=r["value"],
-                    allowed="more than 0",
-                )
-            lo, hi = r["low"], r["high"]
-            if lo is not None and hi is not None and lo > hi:
-                raise DataError(
-                    par_file,
-                    "low is above high",
-                    row=r["_line"],
-                    column="low",
-                    value=lo,
-                    allowed=f"at most {hi}",
-                )
-            if (lo is not None and value < lo) or (hi is not None and value > hi):
-                raise DataError(
-                    par_file,
-                    "the value lies outside its own range",
-                    row=r["_line"],
-                    column="value",
-                    value=r["value"],
-                    allowed=f"{lo} to {hi}",
-                )
-        if r["kind"] == "assumption" and not (r["note"] or "").strip():
-            raise DataError(
-                par_file, "an assumption must say why (note)", row=r["_line"], column="note"
-            )
-        parameters[r["key"]] = Figure(
-            r["key"],
-            value,
-            r["unit"],
-            r["kind"],
-            r["source"],
-            r["note"] or "",
-            r["low"],
-            r["high"],
-            r["label_sv"],
-            r["label_en"],
-            r["distribution"],
-            note_sv=_check_note_sv(par_file, r),
-            source_sv=_check_source_sv(par_file, r),
-        )
-    for k in REQUIRED_PARAMETERS:
-        if k not in parameters:
-            raise DataError(par_file, "a required parameter is missing", column="key", value=k)
-    for y in years:
-        k = f"pay_revision_pct_{y}"
-        if k not in parameters:
-            raise DataError(par_file, f"the pay revision for {y} is missing", column="key", value=k)
-    last = f"{months[-1][0]}-{months[-1][1]:02d}"
-    # a start before the horizon is a rule or price already in force: in the actuals
-    if str(parameters["rest_rule_start"].value) > last:
-        raise DataError(
-            par_file,
-            "rest_rule_start lies after the horizon",
-            column="value",
-            value=parameters["rest_rule_start"].value,
-            allowed=f"a month YYYY-MM up to {last} (before the horizon: already in the actuals)",
-        )
-    flag = parameters.get("rest_rule_in_baseline")
-    if flag is not None and flag.value not in (0.0, 1.0):
-        raise DataError(
-            par_file,
-            "rest_rule_in_baseline must be 0 or 1",
-            column="value",
-            value=flag.value,
-            allowed="0 (a scenario lever) or 1 (decided, in the baseline)",
-        )
-    start = parameters.get("agency_price_start")
-    if start is not None and str(start.value) > last:
-        raise DataError(
-            par_file,
-            "agency_price_start lies after the horizon",
-            column="value",
-            value=start.value,
-            allowed=f"a month YYYY-MM up to {last} (before the horizon: already in the actuals)",
-        )
-    mix = sum(
-        parameters[f"agency_replacement_{k}_pct"].value
-        for k in ("own_staff", "purchased_care", "not_replaced")
-    )
-    if abs(mix - 100) > 1e-9:
-        raise DataError(
-            par_file,
-            "the agency replacement defaults must add up to 100",
-            column="value",
-            value=mix,
-        )
-    return parameters
-
-
-def _check_price_categories(
-    par_file: str, parameters: dict[str, Figure], cat_ids: set[str]
-) -> None:
-    for key in parameters:
-        if key.startswith("agency_price_change_pct_"):
-            cid = key.removeprefix("agency_price_change_pct_")
-            if cid not in cat_ids:
-                raise DataError(
-                    par_file,
-                    "the agency price change names a category the case does not have",
-                    column="key",
-                    value=key,
-                    allowed=", ".join(f"agency_price_change_pct_{c}" for c in sorted(cat_ids)),
-                )
-
-
-def _board_forecasts(
-    meta_path: str, meta: dict[str, Any], figures: dict[str, Figure]
-) -> tuple[dict[int, float], dict[int, str]]:
-    board: dict[int, float] = {}
-    board_made: dict[int, str] = {}
-    for y, spec in (meta.get("board_forecasts") or {}).items():
-        key = spec.get("figure") if isinstance(spec, dict) else spec
-        board[int(y)] = _figure_lookup(meta_path, figures, key, f"board_forecasts.{y}.figure")
-        if isinstance(spec, dict) and spec.get("made"):
-            board_made[int(y)] = str(spec["made"])
-
-    return board, board_made
-
-
-_UNIT_SUFFIX = ("_tkr", "_mkr", "_pct", "_hours", "_fte")
-
-
-def _check_unit(file: str, r: dict[str, Any]) -> None:
-    """A key that names its unit (…_tkr, …_mkr, …_pct) must agree with the unit column."""
-    key, unit = r["key"], r["unit"]
-    for suffix in _UNIT_SUFFIX:
-        if key.endswith(suffix) and not unit.startswith(suffix[1:]):
-            raise DataError(
-                file,
-                f"the key says {suffix[1:]} but the unit column says otherwise",
-                row=r["_line"],
-                column="unit",
-                value=unit,
-                allowed=f"{suffix[1:]}…",
-            )
-
-
-def _unique(file: str, rows: list[dict[str, Any]], col: str) -> None:
-    seen: dict[str, int] = {}
-    for r in rows:
-        if r[col] in seen:
-            raise DataError(
-                file,
-                f"duplicate {col} (first on line {seen[r[col]]})",
-                row=r["_line"],
-                column=col,
-                value=r[col],
-            )
-        seen[r[col]] = r["_line"]

@@ -63,6 +63,9 @@ class DataError(BalansError):
             value,
             allowed,
         )
+        self.problem = problem
+        self.problems: tuple[DataError, ...] = (self,)
+        self.skipped: tuple[str, ...] = ()
         where = file
         if row is not None:
             where += f", row {row}"
@@ -74,6 +77,55 @@ class DataError(BalansError):
         if allowed:
             msg += f"; allowed: {cut(allowed, 500)}"
         super().__init__(msg)
+
+    @classmethod
+    def every(
+        cls, folder: str, problems: list[DataError], skipped: list[str] | tuple[str, ...] = ()
+    ) -> DataError:
+        """One error naming every problem of a case folder at once.
+
+        Each problem keeps its own text (file, row, column, value, allowed); one problem and
+        nothing skipped reads exactly as that problem alone. ``skipped`` names the rules not
+        checked because a file they read had problems. The error's ``file``, ``row``,
+        ``column``, ``value`` and ``allowed`` are the first problem's; ``problems`` lists all.
+        """
+        first = problems[0]
+        err = cls.__new__(cls)
+        err.file, err.row, err.column, err.value, err.allowed = (
+            first.file,
+            first.row,
+            first.column,
+            first.value,
+            first.allowed,
+        )
+        err.problem = first.problem
+        err.problems = tuple(q for p in problems for q in _each(p))
+        err.skipped = tuple(skipped)
+        if len(err.problems) == 1 and not skipped:
+            Exception.__init__(err, str(first))
+            return err
+        n = len(err.problems)
+        files = len({q.file for q in err.problems})
+        if n == 1:  # one problem reads as itself, the rules it kept from checking below
+            lines = [cut(str(first), 1000)]
+        else:
+            head = f"{cut(folder, 300)}: {n} problems" + (f" in {files} files" if files > 1 else "")
+            lines = [head] + [f"  - {cut(str(q), 400)}" for q in err.problems[:PROBLEMS_SHOWN]]
+        if n > PROBLEMS_SHOWN:
+            lines.append(f"  ... and {n - PROBLEMS_SHOWN} more problems")
+        if skipped:
+            lines.append("  not checked, since a file they read has problems:")
+            lines += [f"  - {cut(s, 200)}" for s in skipped[:PROBLEMS_SHOWN]]
+            if len(skipped) > PROBLEMS_SHOWN:
+                lines.append(f"  ... and {len(skipped) - PROBLEMS_SHOWN} more rules")
+        Exception.__init__(err, cut("\n".join(lines)))
+        return err
+
+
+def _each(err: DataError) -> tuple[DataError, ...]:
+    """The single problems an error holds (a :class:`DataProblems` is one, as its text)."""
+    inner = tuple(q for q in getattr(err, "problems", ()) if isinstance(q, DataError))
+    return inner or (err,)
 
 
 class DataProblems(DataError):

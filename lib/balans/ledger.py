@@ -25,87 +25,25 @@ import numpy as np
 
 from . import yamlsafe
 from .case import (
-    DRIVERS,
-    KINDS,
     LINES,
-    METHODS,
-    REQUIRED_ROLES,
-    ROLES,
-    SIDES,
+    REQUIRED_PARAMETERS,
     Account,
     AgencyCategory,
     Case,
-    Col,
     Division,
-    _board_forecasts,
-    _check_price_categories,
-    _figures,
     _months,
-    _parameters,
-    _parse_month,
-    _read_csv,
-    _unique,
+    board_forecasts,
+    figures_of,
+    parameters_of,
 )
+from .case_rows import LEDGER_MODELS, parse_month
+from .case_rules import LEDGER_RULES, check, read_case_files
 from .errors import DataError
+
+_parse_month = parse_month
 
 # half a krona, in tkr: "to the krona"
 KRONA_TKR = 0.0005
-
-_ACCOUNT_COLS = [
-    Col("account"),
-    Col("name_sv"),
-    Col("name_en"),
-    Col("side", "choice", choices=SIDES),
-    Col("role", "choice", choices=ROLES),
-    Col("driver", "choice", choices=DRIVERS),
-    Col("baseline_method", "choice", choices=METHODS),
-    Col("source"),
-    Col("note", required=False),
-]
-_DIVISION_COLS = [Col("division"), Col("name_sv"), Col("name_en"), Col("source")]
-_LEDGER_COLS = [
-    Col("month", "month"),
-    Col("account"),
-    Col("division"),
-    Col("actual_tkr", "float", required=False),
-    Col("budget_tkr", "float", required=False),
-    Col("basis"),
-    Col("source"),
-]
-_AGENCY_COLS = [
-    Col("category"),
-    Col("name_sv"),
-    Col("name_en"),
-    Col("part_of", required=False),
-    Col("agency_share_target_pct", "float", required=False, lo=0, hi=100),
-    Col("source"),
-    Col("note", required=False),
-]
-_AGENCY_MONTH_COLS = [
-    Col("month", "month"),
-    Col("category"),
-    Col("cost_tkr", "float", hi=0),
-    Col("hours", "float", required=False, lo=0),
-    Col("basis"),
-    Col("source"),
-]
-_STAFF_COLS = [
-    Col("date"),
-    Col("employees", "float", required=False, lo=0),
-    Col("fte", "float", required=False, lo=0),
-    Col("source"),
-]
-_FIGURE_COLS = [
-    Col("key"),
-    Col("label_sv", required=False, optional=True),
-    Col("value", "float"),
-    Col("unit"),
-    Col("kind", "choice", choices=KINDS),
-    Col("source"),
-    Col("note", required=False),
-    Col("note_sv", required=False, optional=True),
-    Col("source_sv", required=False, optional=True),
-]
 
 # How balans import words a derived budget month (ledger.csv's basis), and the same in Swedish
 # for the board: the plan's file name is left out (the planners' text keeps it).
@@ -152,8 +90,6 @@ def load_ledger_case(
     """Read, check and reconcile a ledger case folder (see the module docstring) at the close
     ``cutoff`` (default: ``cutoff_month``, the ledger's last actual month): an earlier close
     takes the ledger's actuals through ``cutoff`` and forecasts the months after it."""
-    from .case import _PARAM_COLS  # the same parameters.csv as every case
-
     meta_path = str(folder / "case.yaml")
     months, latest = _months(meta_path, meta, cutoff_in_first_year=False)
     c = latest
@@ -173,46 +109,21 @@ def load_ledger_case(
     cut = months[c]
     ys = months.index((cut[0], 1))
 
-    # -- definitions
-    acc_file = str(folder / "accounts.csv")
-    acc_rows = _read_csv(folder, "accounts.csv", _ACCOUNT_COLS)
-    _unique(acc_file, acc_rows, "account")
-    for r in acc_rows:
-        if (r["side"] == "revenue") != (r["role"] == "revenue"):
-            raise DataError(
-                acc_file,
-                "side and role disagree",
-                row=r["_line"],
-                column="role",
-                value=r["role"],
-                allowed="role 'revenue' exactly on side 'revenue'",
-            )
-        need = {"agency": "agency", "personnel": "pay"}.get(r["role"])
-        if need and r["driver"] != need:
-            raise DataError(
-                acc_file,
-                f"the {r['role']} account must have driver '{need}'",
-                row=r["_line"],
-                column="driver",
-                value=r["driver"],
-            )
-    for role in REQUIRED_ROLES:
-        n = sum(r["role"] == role for r in acc_rows)
-        if n != 1:
-            raise DataError(
-                acc_file, f"exactly one account must have role '{role}' (found {n})", column="role"
-            )
+    # -- every file's rows and the rules every case keeps, all problems at once
+    files, problems = read_case_files(folder, meta, months, LEDGER_MODELS, REQUIRED_PARAMETERS)
+    found, skipped = check(files, LEDGER_RULES)
+    if problems or found:
+        raise DataError.every(str(folder), problems + found, skipped)
+    acc_rows = files.rows["accounts.csv"]
     acc_ids = [r["account"] for r in acc_rows]
     A = len(acc_ids)
-    div_file = str(folder / "divisions.csv")
-    div_rows = _read_csv(folder, "divisions.csv", _DIVISION_COLS)
-    _unique(div_file, div_rows, "division")
+    div_rows = files.rows["divisions.csv"]
     div_ids = [r["division"] for r in div_rows]
     D = len(div_ids)
 
     # -- the ledger
     led_file = str(folder / "ledger.csv")
-    led_rows = _read_csv(folder, "ledger.csv", _LEDGER_COLS)
+    led_rows = files.rows["ledger.csv"]
     first_ym = months[0]
     prior_year = cut[0] - 1
     actual = np.zeros((T, A, D))
@@ -223,45 +134,58 @@ def load_ledger_case(
     prior = np.zeros((12, A))
     have_prior = np.zeros((12, A, D), dtype=bool)
     seen: dict[tuple[str, str, str], int] = {}
+    row_problems: list[DataError] = []  # every bad ledger row at once
     for r in led_rows:
         line = r["_line"]
         key = (r["month"], r["account"], r["division"])
         if key in seen:
-            raise DataError(
-                led_file,
-                f"month, account and division repeat row {seen[key]}",
-                row=line,
-                value=", ".join(key),
+            row_problems.append(
+                DataError(
+                    led_file,
+                    f"month, account and division repeat row {seen[key]}",
+                    row=line,
+                    value=", ".join(key),
+                )
             )
+            continue
         seen[key] = line
         if r["account"] not in acc_ids:
-            raise DataError(
-                led_file,
-                "names an account accounts.csv does not have",
-                row=line,
-                column="account",
-                value=r["account"],
-                allowed=", ".join(acc_ids),
+            row_problems.append(
+                DataError(
+                    led_file,
+                    "names an account accounts.csv does not have",
+                    row=line,
+                    column="account",
+                    value=r["account"],
+                    allowed=", ".join(acc_ids),
+                )
             )
+            continue
         if r["division"] not in div_ids:
-            raise DataError(
-                led_file,
-                "names a division divisions.csv does not have",
-                row=line,
-                column="division",
-                value=r["division"],
-                allowed=", ".join(div_ids),
+            row_problems.append(
+                DataError(
+                    led_file,
+                    "names a division divisions.csv does not have",
+                    row=line,
+                    column="division",
+                    value=r["division"],
+                    allowed=", ".join(div_ids),
+                )
             )
+            continue
         basis = r["basis"]
         if basis != "ledger" and not basis.startswith("derived:"):
-            raise DataError(
-                led_file,
-                "not a basis",
-                row=line,
-                column="basis",
-                value=basis,
-                allowed="ledger | derived: <how>",
+            row_problems.append(
+                DataError(
+                    led_file,
+                    "not a basis",
+                    row=line,
+                    column="basis",
+                    value=basis,
+                    allowed="ledger | derived: <how>",
+                )
             )
+            continue
         ym = _parse_month(r["month"])
         a, d = acc_ids.index(r["account"]), div_ids.index(r["division"])
         if ym is not None and ym[0] == prior_year and r["actual_tkr"] is not None:
@@ -270,32 +194,40 @@ def load_ledger_case(
         if ym is None or ym < first_ym:
             continue  # before the horizon: the prior year only
         if ym > months[-1]:
-            raise DataError(
-                led_file,
-                "the month lies after the horizon",
-                row=line,
-                column="month",
-                value=r["month"],
-                allowed=f"up to {_ym(months[-1])} (case.yaml last_month)",
+            row_problems.append(
+                DataError(
+                    led_file,
+                    "the month lies after the horizon",
+                    row=line,
+                    column="month",
+                    value=r["month"],
+                    allowed=f"up to {_ym(months[-1])} (case.yaml last_month)",
+                )
             )
+            continue
         t = months.index(ym)
         if r["actual_tkr"] is not None and not c < t <= latest:  # later: forecast at this close
             if t > c:
-                raise DataError(
-                    led_file,
-                    "an actual after the cut-off",
-                    row=line,
-                    column="actual_tkr",
-                    value=r["actual_tkr"],
-                    allowed=f"actuals through {_ym(months[latest])} (case.yaml cutoff_month); "
-                    "move the cut-off to the ledger's last closed month",
+                row_problems.append(
+                    DataError(
+                        led_file,
+                        "an actual after the cut-off",
+                        row=line,
+                        column="actual_tkr",
+                        value=r["actual_tkr"],
+                        allowed=f"actuals through {_ym(months[latest])} (case.yaml cutoff_month); "
+                        "move the cut-off to the ledger's last closed month",
+                    )
                 )
+                continue
             actual[t, a, d] = r["actual_tkr"]
             have_actual[t, a, d] = True
         if r["budget_tkr"] is not None:
             budget[t, a, d] = r["budget_tkr"]
             have_budget[t, a, d] = True
             budget_derived[t] |= basis.startswith("derived:")
+    if row_problems:
+        raise DataError.every(str(folder), row_problems)
     for what, have, upto in (("an actual", have_actual, c), ("a budget", have_budget, T - 1)):
         missing = np.argwhere(~have[: upto + 1])
         if len(missing):
@@ -397,22 +329,10 @@ def load_ledger_case(
     )
 
     # -- agency categories and their months
-    ag_file = str(folder / "agency.csv")
-    ag_rows = _read_csv(folder, "agency.csv", _AGENCY_COLS)
-    _unique(ag_file, ag_rows, "category")
+    ag_rows = files.rows["agency.csv"]
     top_ids = [r["category"] for r in ag_rows if not r["part_of"]]
-    for r in ag_rows:
-        if r["part_of"] and r["part_of"] not in top_ids:
-            raise DataError(
-                ag_file,
-                "part_of names no top-level category",
-                row=r["_line"],
-                column="part_of",
-                value=r["part_of"],
-                allowed=" | ".join(top_ids),
-            )
     am_file = str(folder / "agency_months.csv")
-    am_rows = _read_csv(folder, "agency_months.csv", _AGENCY_MONTH_COLS)
+    am_rows = files.rows["agency_months.csv"]
     all_ids = [r["category"] for r in ag_rows]
     cost = {k: np.zeros(T) for k in all_ids}
     hours = {k: np.zeros(T) for k in all_ids}
@@ -481,17 +401,13 @@ def load_ledger_case(
         )
 
     # -- figures, parameters, staff
-    fig_rows = _read_csv(folder, "figures.csv", _FIGURE_COLS, allow_empty=True)
-    figures = _figures(folder, fig_rows)
-    par_rows = _read_csv(folder, "parameters.csv", _PARAM_COLS)
-    parameters = _parameters(folder, par_rows, months)
-    par_file = str(folder / "parameters.csv")
+    figures = figures_of(files.rows["figures.csv"])
+    parameters = parameters_of(files.rows["parameters.csv"])
     H = float(parameters["hours_per_fte_year"].value)
     n_ytd = c - ys + 1
-    _check_price_categories(par_file, parameters, set(top_ids))
 
     staff_file = str(folder / "staff.csv")
-    staff_rows = _read_csv(folder, "staff.csv", _STAFF_COLS, allow_empty=True)
+    staff_rows = files.rows["staff.csv"]
     if not staff_rows:
         raise DataError(
             staff_file,
@@ -601,7 +517,7 @@ def load_ledger_case(
     budget_rev = {
         y: float(acc_budget[[yy == y for yy, _ in months]][:, is_rev].sum()) / 1000.0 for y in years
     }
-    board, board_made = _board_forecasts(meta_path, meta, figures)
+    board, board_made = board_forecasts(files)
     rev_month = int(float(parameters["pay_revision_month"].value))
     paid = meta.get("pay_revision_paid")
     if paid is not None and not isinstance(paid, bool):
