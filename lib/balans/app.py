@@ -902,8 +902,8 @@ class BalansApp:
 
     def _sources_table(self) -> str:
         """Every default with its value, plausible range, kind and source, under headers, in
-        the language shown: the report's own table (:func:`balans.report.sources_frame`)."""
-        from .report import sources_frame, table_html
+        the language shown: the report's own table (:func:`balans.tables.sources_frame`)."""
+        from .tables import sources_frame, table_html
 
         return (
             f"<details><summary><b>{html.escape(self.L('sources_title'))}</b></summary>"
@@ -1424,106 +1424,11 @@ class BalansApp:
 
 def tables_html(r: Result, year: int, lang: str = "sv") -> str:
     """The year's accounts and divisions, each row with its basis mark (the budget's per
-    account, the whole row's per division) and the marks' explanation under the table."""
-    from .report import basis_notes_html, basis_word
+    account, the whole row's per division) and the marks' explanation under the table: the
+    rows the report prints too (:func:`balans.tables.year_tables_html`)."""
+    from .tables import year_tables_html
 
-    acc = r.accounts_frame()
-    acc = acc[acc.year == year]
-    div = r.divisions_frame()
-    div = div[div.year == year]
-    name = "name_sv" if lang == "sv" else "name_en"
-
-    def row(cells: list[str]) -> str:
-        return (
-            "<tr>"
-            + "".join(
-                f"<td style='text-align:{'left' if i == 0 else 'right'}'>{c}</td>"
-                for i, c in enumerate(cells)
-            )
-            + "</tr>"
-        )
-
-    head = [
-        label("lines.budget", lang),
-        label("lines.baseline", lang),
-        label("lines.forecast", lang),
-        label("lines.deviation", lang),
-    ]
-
-    def header(mark: str) -> str:
-        cells = "".join(f"<th>{html.escape(x)}</th>" for x in [*head, mark])
-        return f"<tr><th></th>{cells}</tr>"
-
-    rows = [
-        row(
-            [
-                html.escape(getattr(a, name)),
-                mkr(a.budget_mkr, 1, lang),
-                mkr(a.baseline_mkr, 1, lang),
-                mkr(a.forecast_mkr, 1, lang),
-                mkr(a.deviation_mkr, 1, lang, signed=True),
-                f'<span class="balans-basis">{html.escape(basis_word(a.budget_basis, lang))}</span>',
-            ]
-        )
-        for a in acc.itertuples()
-    ]
-    drows = [
-        row(
-            [
-                html.escape(d.name_sv),
-                mkr(d.budget_net_mkr, 1, lang),
-                "",
-                mkr(d.net_mkr, 1, lang),
-                mkr(d.deviation_mkr, 1, lang, signed=True),
-                f'<span class="balans-basis">{html.escape(basis_word(d.basis, lang))}</span>',
-            ]
-        )
-        for d in div.itertuples()
-    ]
-    acc_head = header(label("basis.budget_year", lang).format(year=year))
-    div_head = header(label("basis.column", lang))
-    acc_notes = basis_notes_html(r.case, "account", acc.budget_basis, lang)
-    div_notes = basis_notes_html(r.case, "division", div.basis, lang)
-    return (
-        f"<h4>{html.escape(label('report.accounts', lang))}</h4>"
-        f"<table><thead>{acc_head}</thead><tbody>{''.join(rows)}</tbody></table>"
-        f'<div class="balans-source balans-basis-notes">{acc_notes}</div>'
-        f"<h4>{html.escape(label('report.divisions', lang))}</h4>"
-        f"<table><thead>{div_head}</thead><tbody>{''.join(drows)}</tbody></table>"
-        f'<div class="balans-source balans-basis-notes">{div_notes}</div>'
-        + _division_bridge_html(r, year, lang)
-    )
-
-
-def _division_bridge_html(r: Result, year: int, lang: str) -> str:
-    """The year's bridge per division, where a lever is aimed at one or the divisions are
-    the ledger's own (else every step is the board's split by the same keys: nothing new)."""
-    from .report import division_bridge_table
-
-    if not r.case.divisions_real:
-        return ""
-    table = division_bridge_table(r, lang)
-    if table is None:
-        return ""
-    part = table[table[label("report.col.year", lang)] == str(year)].drop(
-        columns=[label("report.col.year", lang)]
-    )
-    cols = list(part.columns)
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td style='text-align:{'left' if i == 0 else 'right'}'>{html.escape(str(v))}</td>"
-            for i, v in enumerate(row)
-        )
-        + "</tr>"
-        for row in part.itertuples(index=False)
-    )
-    return (
-        f"<h4>{html.escape(label('report.division_bridge', lang))} {year}</h4>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        f'<div class="balans-source">{html.escape(label("report.division_bridge_note", lang))}</div>'
-    )
+    return year_tables_html(r, year, lang)
 
 
 def excel_bytes(r: Result, lang: str = "sv") -> bytes:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .api import Result
 from .engine import STEPS
-from .fmt import label, mkr, month_name, number
+from .fmt import label, mkr, month_name, pct
 
 # Okabe & Ito, "Color Universal Design": safe for the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, GREY, BLACK = (
@@ -381,7 +381,7 @@ def agency_share_chart(result: Result, lang: str = "sv") -> alt.TopLevelMixin:
         {"date": _month_dates(s.month), "share_pct": s.agency_share_pct, "actual": s.is_actual}
     )
     target = float(s.agency_share_target_pct.iloc[0])
-    df["text"] = [number(v, 1, lang) + " %" for v in df.share_pct]
+    df["text"] = [pct(v, 1, lang) for v in df.share_pct]
     line = (
         alt.Chart(df)
         .mark_line(color=BLUE, strokeWidth=2.5, point=True)
@@ -402,7 +402,7 @@ def agency_share_chart(result: Result, lang: str = "sv") -> alt.TopLevelMixin:
     rule_df = pd.DataFrame(
         {
             "target_pct": [target],
-            "text": [f"{label('staffing.target', lang)} {number(target, 1, lang)} %"],
+            "text": [f"{label('staffing.target', lang)} {pct(target, 1, lang)}"],
         }
     )
     rule = (

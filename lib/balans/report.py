@@ -24,14 +24,26 @@ import pandas as pd
 
 from . import charts
 from .api import Result, figure_basis, json_safe, run
-from .case import Case, load_case
+from .case import load_case
 from .engine import STEPS
 from .errors import BalansError
-from .fmt import LANGUAGES, label, labels, month_name, number, pct, short
-from .narrative import period_text, scenario_summary, summary_blocks
+from .fmt import LANGUAGES, label, month_name, number, pct
+from .narrative import scenario_summary, summary_blocks
 from .resources import scenarios_dir
 from .scenario import load_scenario, write_text_atomic
 from .summary import season_text
+from .tables import (  # the tables the app shows too, made once (balans.tables)
+    L,
+    accounts_table,
+    basis_note,
+    basis_notes_html,
+    basis_word,
+    division_bridge_table,
+    divisions_table,
+    figures_frame,
+    sources_frame,
+    table_html,
+)
 
 KEY_FIGURES_FORMAT = "balans.key_figures/1"
 KEY_FIGURES_SUFFIX = ".key_figures.json"
@@ -51,14 +63,6 @@ KEY_YEAR_FIELDS = (
 
 class ReportError(BalansError):
     """A report parameter is wrong (the message names it, its value and what is allowed)."""
-
-
-def L(key: str, lang: str) -> str:
-    """A report label, ``report.<key>``."""
-    return label(f"report.{key}", lang)
-
-
-# --------------------------------------------------------------------------- parameters
 
 
 @dataclass(frozen=True)
@@ -170,40 +174,6 @@ def read_key_figures(path: str | Path) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- basis marks
-
-
-def basis_word(code: str, lang: str = "sv") -> str:
-    """The short word that marks a figure's basis (``fördelad``, ``härledd``, ``dokument``)."""
-    return label(f"basis.word.{code}", lang)
-
-
-def basis_note(case: Case, kind: str, code: str, lang: str = "sv") -> str:
-    """What a mark means for a kind of figure (``division``, ``account`` budget, ``board``
-    budget, ``month``), starting with the mark's word: ``fördelad: …``."""
-    if code == "forecast":
-        key = "forecast"
-    elif kind == "division":
-        key = "division" if code == "allocated" else "board_document"
-        if case.divisions_real:
-            key = "ledger_division"
-    else:
-        key = f"{kind}_{code}"
-        if case.is_ledger and kind == "month":
-            key = f"ledger_month_{code}"
-        elif case.is_ledger and kind in ("board", "account") and code == "document":
-            key = "ledger_budget_document"
-    how = case.derivations.get(f"budget_months_{lang}") or case.derivations.get("budget_months", "")
-    return label(f"basis.note.{key}", lang).format(
-        period=period_text(case, lang), first_year=case.years[0], how=how
-    )
-
-
-def basis_notes_html(case: Case, kind: str, codes: Sequence[str], lang: str = "sv") -> str:
-    """The explanation of every mark in ``codes`` (each once, in order), as paragraphs."""
-    seen = list(dict.fromkeys(codes))
-    return "".join(
-        f'<p class="basis-note">{html.escape(basis_note(case, kind, c, lang))}</p>' for c in seen
-    )
 
 
 def basis_frame(result: Result, lang: str = "sv") -> pd.DataFrame:
@@ -378,146 +348,6 @@ def access_year_frame(result: Result, lang: str = "sv") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _per_year_table(
-    df: pd.DataFrame,
-    key: str,
-    name_col: str,
-    value_cols: Sequence[str],
-    lang: str,
-    row_basis: str | None = None,
-    budget_basis: str | None = None,
-) -> pd.DataFrame:
-    """Rows ``key`` (named by ``name_col``), and per year the forecast, budget, deviation;
-    the mark of ``row_basis`` (the whole row's basis) after the name, the mark of
-    ``budget_basis`` (the budget's, per year) after each year's budget."""
-    fc, bud, dev = value_cols
-    out = df[[key, name_col]].drop_duplicates(key).set_index(key)
-    table = pd.DataFrame({L("col.name", lang): out[name_col]})
-    if row_basis is not None:
-        first = df.drop_duplicates(key).set_index(key)
-        table[label("basis.column", lang)] = [
-            basis_word(c, lang) for c in first.loc[out.index, row_basis]
-        ]
-    for y, part in df.groupby("year", sort=True):
-        p = part.set_index(key)
-        table[L("col.forecast_year", lang).format(year=y)] = [
-            _mkr(v, 1, lang) for v in p.loc[out.index, fc]
-        ]
-        table[L("col.budget_year", lang).format(year=y)] = [
-            _mkr(v, 1, lang) for v in p.loc[out.index, bud]
-        ]
-        if budget_basis is not None:
-            table[label("basis.budget_year", lang).format(year=y)] = [
-                basis_word(c, lang) for c in p.loc[out.index, budget_basis]
-            ]
-        table[L("col.deviation_year", lang).format(year=y)] = [
-            _mkr(v, 1, lang, True) for v in p.loc[out.index, dev]
-        ]
-    return table.reset_index(drop=True)
-
-
-def divisions_table(result: Result, lang: str = "sv") -> pd.DataFrame:
-    """Per division: its mark (allocated), net cost forecast, budget and deviation per year
-    (mkr)."""
-    d = result.divisions_frame()
-    if lang != "sv":
-        names = {div.id: div.name_en for div in result.case.divisions}
-        d = d.assign(name_sv=d.division.map(names))
-    return _per_year_table(
-        d,
-        "division",
-        "name_sv",
-        ("net_mkr", "budget_net_mkr", "deviation_mkr"),
-        lang,
-        row_basis="basis",
-    )
-
-
-def division_bridge_table(result: Result, lang: str = "sv") -> pd.DataFrame | None:
-    """Per year and division, each step of the bridge that moves anything (mkr); a step
-    aimed at the division is marked. None when no step moves (the baseline)."""
-    b = result.division_bridge_frame()
-    moving = [s for s in STEPS if b[b.step == s].effect_mkr.abs().max() >= 0.05]
-    if not moving:
-        return None
-    names = {
-        div.id: (div.name_sv if lang == "sv" else div.name_en) for div in result.case.divisions
-    }
-    rows = []
-    for (y, d), part in b.groupby(["year", "division"], sort=False):
-        p = part.set_index("step")
-        row = {L("col.year", lang): str(y), L("col.name", lang): names[d]}
-        for s in moving:
-            mark = " *" if p.loc[s, "aimed"] else ""
-            row[label(f"steps.{s}", lang)] = (
-                _mkr(float(p.loc[s, "effect_mkr"]), 1, lang, True) + mark
-            )
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def accounts_table(result: Result, lang: str = "sv") -> pd.DataFrame:
-    """Per account: forecast, budget with its mark (allocated, derived) and deviation per
-    year (mkr)."""
-    a = result.accounts_frame()
-    name = "name_sv" if lang == "sv" else "name_en"
-    return _per_year_table(
-        a,
-        "account",
-        name,
-        ("forecast_mkr", "budget_mkr", "deviation_mkr"),
-        lang,
-        budget_basis="budget_basis",
-    )
-
-
-def _unit(unit: str, lang: str) -> str:
-    return str(labels(lang).get("units", {}).get(unit, unit))
-
-
-def _value(value: float | str, unit: str, lang: str) -> str:
-    if isinstance(value, str):
-        return value
-    return f"{short(value, lang)} {_unit(unit, lang)}".strip()
-
-
-def sources_frame(case: Case, lang: str = "sv") -> pd.DataFrame:
-    """Every default a scenario can leave out (``parameters.csv``): its value, unit, plausible
-    range, kind (document, derived, assumption), source and note, in ``lang``: the Swedish
-    columns (``source_sv``, ``note_sv``) for ``sv`` where the case has them, else the case's
-    one source and note as written (:meth:`balans.case.Figure.note_in`)."""
-    rows = []
-    for f in case.parameters.values():
-        rng = "" if f.low is None else f"{short(f.low, lang)}–{short(f.high, lang)}"
-        rows.append(
-            {
-                L("col.parameter", lang): (f.label_sv if lang == "sv" else f.label_en) or f.key,
-                L("col.value", lang): _value(f.value, f.unit, lang),
-                L("col.range", lang): rng,
-                L("col.kind", lang): L(f"kind.{f.kind}", lang),
-                L("col.source", lang): case.source_text(f.source_in(lang)),
-                L("col.note", lang): f.note_in(lang),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def figures_frame(case: Case, lang: str = "sv") -> pd.DataFrame:
-    """The documents' own figures the case is built and reconciled from, with sources; in
-    Swedish named by ``label_sv`` where figures.csv gives it (else by key)."""
-    rows = [
-        {
-            L("col.figure", lang): (f.label_sv if lang == "sv" else "") or f.key,
-            L("col.value", lang): _value(f.value, f.unit, lang),
-            L("col.kind", lang): L(f"kind.{f.kind}", lang),
-            L("col.source", lang): case.source_text(f.source_in(lang)),
-            L("col.note", lang): f.note_in(lang),
-        }
-        for f in case.figures.values()
-    ]
-    return pd.DataFrame(rows)
-
-
 # --------------------------------------------------------------------------- HTML blocks
 
 
@@ -549,17 +379,6 @@ class Html:
 
     def __str__(self) -> str:
         return self._repr_html_()
-
-
-def table_html(df: pd.DataFrame, text: bool = False) -> str:
-    """A plain HTML table, every cell escaped; ``text`` left-aligns every column."""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-        for row in df.itertuples(index=False)
-    )
-    cls = ' class="text"' if text else ""
-    return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def chart_svg(chart: Any, key: str | None = None, lang: str = "sv") -> str:
