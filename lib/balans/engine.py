@@ -47,6 +47,7 @@ from typing import ClassVar
 import numpy as np
 
 from .case import Case
+from .engine_data import CaseArrays, prepare
 from .errors import MISSING, ScenarioError
 from .scenario import Scenario
 
@@ -215,114 +216,7 @@ class Engine:
 
     def __init__(self, case: Case) -> None:
         self.case = case
-        months = case.months
-        self.T = len(months)
-        self.A = len(case.accounts)
-        self.C = len(case.agency)
-        self.years = case.years
-        self.Y = len(self.years)
-        c = case.cutoff_index
-        self.c = c
-        self.t = np.arange(self.T, dtype=float)
-        self.moy = np.array([m for _, m in months])
-        self.year_idx = np.array([self.years.index(y) for y, _ in months])
-        self.forecast = self.t > c  # (T,)
-        self.first_forecast = c + 1
-        # the run-rate's months: January of the cut-off year through the cut-off
-        self.ys = case.ytd_start_index
-        self.n_ytd = c - self.ys + 1
-        self.t0 = (self.ys + c) / 2.0  # the middle of the year-to-date months
-        # year x month one-hot, for sums per year
-        self.year_matrix = (self.year_idx[None, :] == np.arange(self.Y)[:, None]).astype(float)
-
-        acc = case.accounts
-        self.side = np.array([a.side for a in acc])
-        self.is_rev = self.side == "revenue"
-        self.is_cost = ~self.is_rev
-        self.ytd = np.array([a.actual_ytd_tkr for a in acc])
-        self.budget_ytd = np.array([a.budget_ytd_tkr for a in acc])
-        self.i_pers = case.account_index("personnel")
-        self.i_agency = case.account_index("agency")
-        self.i_drugs = case.account_index("drugs")
-        self.i_purchased = case.account_index("purchased_care")
-        self.price_accounts = np.array(
-            [i for i, a in enumerate(acc) if a.driver == "price"], dtype=int
-        )
-        self.rev_accounts = np.flatnonzero(self.is_rev)
-        self.budget_accounts = np.array([a.baseline_method == "budget" for a in acc])
-        self.account_ids = [a.id for a in acc]
-
-        self.budget = case.budget_tkr  # (T, A) tkr
-        self.actual = case.actual_tkr  # (T, A) tkr, zero after the cut-off
-        rev_month = int(case.param("pay_revision_month"))
-        self.rev_month = rev_month
-        self.season_basis, self.season = self._season()  # (T, A)
-        # the run-rate: the year-to-date level per month, net of the season in those months
-        # (personnel at the pay level of the cut-off, see _pay_level_ytd)
-        ytd_level = self.ytd.copy()
-        ytd_level[self.i_pers] = self._pay_level_ytd()
-        self.run_rate = ytd_level / self.season[self.ys : c + 1].sum(axis=0)  # tkr a month
-
-        # agency categories
-        H = case.param("hours_per_fte_year")
-        self.hours_per_fte_month = H / 12.0
-        cat_cost = np.array([-cat.cost_ytd_mkr for cat in case.agency])  # mkr, positive
-        self.cat_weight = cat_cost / cat_cost.sum()
-        fte = np.array([cat.fte_ytd for cat in case.agency])
-        ytd_hours = np.array(
-            [
-                cat.hours_ytd if cat.hours_ytd is not None else cat.fte_ytd * H * self.n_ytd / 12.0
-                for cat in case.agency
-            ]
-        )
-        agency_ytd_kr = -self.ytd[self.i_agency] * 1000.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            price = agency_ytd_kr * self.cat_weight / ytd_hours
-        mean_price = agency_ytd_kr / ytd_hours.sum()
-        self.agency_price = np.where(
-            ytd_hours > 0, price, mean_price
-        )  # kr per hour, at the cut-off
-        self.category_ids = [cat.id for cat in case.agency]
-        self.agency_price_path = self._agency_price_path()  # (T, C) kr per hour
-        rest_cat = case.parameters.get("rest_rule_agency_category")
-        self.i_rest_cat = (
-            self.category_ids.index(str(rest_cat.value))
-            if rest_cat is not None and str(rest_cat.value) in self.category_ids
-            else int(np.argmax(fte))
-        )
-        # own staff
-        self.own_fte = (
-            case.own_fte_given
-            if case.own_fte_given is not None
-            else case.employees * case.param("fte_per_employee")
-        )
-        own_share = []
-        for cat in case.agency:
-            if cat.agency_share_pct:
-                own_mkr = -cat.cost_ytd_mkr * (100.0 - cat.agency_share_pct) / cat.agency_share_pct
-                own_share.append(own_mkr * 1000.0 / -self.ytd[self.i_pers])
-            else:
-                own_share.append(np.nan)
-        self.own_cost_share = np.array(
-            own_share
-        )  # share of personnel cost per category (nan: unknown)
-
-        # pay factor: how many revisions beyond the year-to-date's pay level each month has.
-        # The level is the cut-off year's before its revision, or after it where the actuals
-        # already hold that revision (Case.pay_revision_paid; the run-rate is lifted to it).
-        cut_year_idx = self.year_idx[c]
-        self.pay_offset = cut_year_idx + int(case.pay_revision_paid)
-        cum = np.where(self.moy >= rev_month, self.year_idx + 1, self.year_idx)
-        self.cum_index = np.maximum(cum - self.pay_offset, 0)
-        cut_moy = months[c][1]
-        self.retro_months = 0 if case.pay_revision_paid else max(0, cut_moy - rev_month + 1)
-
-        # divisions: each division's share of each account (the ledger's own year-to-date
-        # where it has account x division, else allocation keys from the division totals)
-        divs = case.divisions
-        self.division_ids = [d.id for d in divs]
-        self.div_account_share = self._division_shares()  # (A, D)
-
+        self.data = prepare(case)  # the case arrays, read as self.<name>
         self._defaults = self._default_levers(1)
         self.baseline_pay_factor = pay_factor(
             self._defaults.pay_pct[:, self.pay_offset :],
@@ -332,7 +226,6 @@ class Engine:
         )
         # the run-rate baseline, then what was decided before the cut-off on top of it
         self.baseline_run_rate = self._evaluate(self._defaults, baseline_only=True)  # (T, A)
-        self.baseline_agency_hours = self._base_agency_hours()  # (T, C)
         self.baseline_parts: dict[str, np.ndarray] = {"run_rate": self.baseline_run_rate}
         base = self.baseline_run_rate.copy()
         pers = self.baseline_run_rate[None, :, self.i_pers]
@@ -345,159 +238,9 @@ class Engine:
         self._baseline_rest = rest
         self.baseline = base + decided  # (T, A) tkr
 
-    # ----------------------------------------------------------- data-derived arrays
-
-    # Swedish summer: the months in which own staff take their main holiday.
-    SUMMER_MONTHS: ClassVar[tuple[int, ...]] = (6, 7, 8)
-
-    def _season(self) -> tuple[str, np.ndarray]:
-        """Seasonal factor of the volume per month and account, and where it comes from.
-
-        - ``prior_year``: the ledger's months of the year before the cut-off year, per
-          account, divided by their mean; the drivers are taken out first, so that growth is
-          not counted twice: personnel months before the revision month are lifted by that
-          year's revision, drug and price accounts are detrended by their growth rate.
-        - ``budget``: the ledger's own monthly budget of the cut-off year (its phasing).
-        - ``flat``: neither (the shipped documents give no monthly actuals of an earlier
-          year nor the budget's own phasing): every account's volume is flat, and the
-          summer shows in the agency price (:meth:`_agency_price_path`).
-
-        An account whose months change sign or are about zero stays flat. The run-rate
-        divides the year-to-date actuals by the sum of the factors of the actual months, so a
-        cut-off after the summer is not inflated. Shape (T, A)."""
-        case = self.case
-        moy0 = self.moy - 1
-        prof: np.ndarray | None = None
-        basis = "flat"
-        cut_year = self.case.cutoff[0]
-        if case.prior_year_tkr is not None:
-            prof = self._without_drivers(case.prior_year_tkr, cut_year - 1)
-            basis = "prior_year"
-        else:
-            in_cut_year = self.year_idx == self.year_idx[self.c]
-            if all(
-                b == "document"
-                for b, on in zip(case.month_budget_basis, in_cut_year, strict=True)
-                if on
-            ):
-                prof = self._without_drivers(self.budget[in_cut_year], cut_year)
-                basis = "budget"
-        if prof is None:
-            return basis, np.ones((self.T, self.A))
-        mean = prof.mean(axis=0)
-        same_sign = (np.sign(prof) == np.sign(mean)[None, :]).all(axis=0)
-        ok = same_sign & (np.abs(mean) > 1.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.where(ok[None, :], prof / mean[None, :], 1.0)
-        return basis, factor[moy0]
-
-    def _without_drivers(self, months: np.ndarray, year: int) -> np.ndarray:
-        """A year's months per account (12, A) with the drivers taken out, so that a profile
-        made of them holds the season alone: personnel months before the revision month
-        lifted by that year's revision (its step is the pay driver's), drug and price
-        accounts detrended by their own growth rate (purchased care by its own index)."""
-        case = self.case
-        prof = months.copy()
-        fig = case.parameters.get(f"pay_revision_pct_{year}") or case.parameters.get(
-            f"pay_revision_pct_{case.cutoff[0]}"
-        )
-        r = float(fig.value) / 100.0 if fig is not None else 0.0
-        prof[: self.rev_month - 1, self.i_pers] *= 1.0 + r
-        mid = (np.arange(12) - 5.5) / 12.0
-        g_drug = case.param("drug_cost_growth_pct") / 100.0
-        prof[:, self.i_drugs] /= (1.0 + g_drug) ** mid
-        g_price = case.param("price_growth_pct") / 100.0
-        g_pur = (
-            self._param_or("purchased_care_price_growth_pct", case.param("price_growth_pct"))
-            / 100.0
-        )
-        for a in self.price_accounts:
-            g = g_pur if a == self.i_purchased else g_price
-            prof[:, a] /= (1.0 + g) ** mid
-        return prof
-
-    def _pay_level_ytd(self) -> float:
-        """The personnel account's year-to-date at the cut-off's pay level (tkr): where the
-        actuals already hold the cut-off year's revision, the months before the revision
-        month are lifted by it (the back pay, booked in a later month, then brings those
-        months to the new level exactly); else the year-to-date as it is."""
-        case = self.case
-        pers = self.actual[self.ys : self.c + 1, self.i_pers]
-        if not case.pay_revision_paid:
-            return float(pers.sum())
-        r = case.param(f"pay_revision_pct_{case.cutoff[0]}") / 100.0
-        before = self.moy[self.ys : self.c + 1] < self.rev_month
-        return float(np.where(before, pers * (1.0 + r), pers).sum())
-
-    def _division_shares(self) -> np.ndarray:
-        """Each division's share of each account's forecast, (A, D): the ledger's own
-        year-to-date per account and division where it has them, else (no account x division
-        in the data) the division's share of the year-to-date revenue or gross cost."""
-        case = self.case
-        if case.division_actual_tkr is not None:
-            ytd = case.division_actual_tkr[self.ys : self.c + 1].sum(axis=0)  # (A, D)
-            tot = ytd.sum(axis=1, keepdims=True)
-            D = ytd.shape[1]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.where(np.abs(tot) > 0, ytd / tot, 1.0 / D)
-        divs = case.divisions
-        rev = np.array([d.figures["revenue"]["ytd_actual_mkr"] for d in divs])
-        cost = np.array([d.figures["gross_cost"]["ytd_actual_mkr"] for d in divs])
-        share = {"revenue": rev / rev.sum(), "cost": cost / cost.sum()}
-        return np.array([share[side] for side in self.side])
-
     def division_budget(self) -> np.ndarray:
-        """Budget per month, account and division (T, A, D) tkr: the ledger's where it has
-        them, else each side's budget split by the division's share of the first year's
-        budget (the only division budget the documents give)."""
-        case = self.case
-        if case.division_budget_tkr is not None:
-            return case.division_budget_tkr
-        divs = case.divisions
-        brev = np.array([d.figures["revenue"]["budget_first_year_mkr"] for d in divs])
-        bcost = np.array([d.figures["gross_cost"]["budget_first_year_mkr"] for d in divs])
-        share = {"revenue": brev / brev.sum(), "cost": bcost / bcost.sum()}
-        keys = np.array([share[side] for side in self.side])  # (A, D)
-        return self.budget[:, :, None] * keys[None, :, :]
-
-    def _agency_price_path(self) -> np.ndarray:
-        """Agency price per hour, month and category (kr): the cut-off's derived price, in the
-        summer months (June-August) ``season_agency_summer_pct`` higher (summer rates and
-        premiums to staff the holidays, 002), and from ``agency_price_start`` changed by ``agency_price_change_pct_<category>`` (the national
-        framework agreement, FACTS.md) where the case gives one. Shape (T, C)."""
-        path = np.tile(self.agency_price, (self.T, 1))
-        summer = self.case.parameters.get("season_agency_summer_pct")
-        if summer is not None and self.season_basis == "flat":
-            path[np.isin(self.moy, self.SUMMER_MONTHS) & self.forecast] *= (
-                1.0 + float(summer.value) / 100.0
-            )
-        start = self.case.parameters.get("agency_price_start")
-        if start is None:
-            return path
-        idx = self.case.month_position(
-            str(start.value)
-        )  # up to the horizon's end (the loader checks)
-        # where the change took effect within the year-to-date, the cut-off's price already
-        # holds part of it: (1 + p) / (1 + p x share of the year-to-date months after it)
-        in_ytd = float(np.clip(self.c - max(idx, self.ys) + 1, 0, self.n_ytd)) / self.n_ytd
-        for ci, cid in enumerate(self.category_ids):
-            fig = self.case.parameters.get(f"agency_price_change_pct_{cid}")
-            if fig is not None:
-                p = float(fig.value) / 100.0
-                path[max(idx, self.first_forecast) :, ci] *= (1.0 + p) / (1.0 + p * in_ytd)
-        return path
-
-    def _base_agency_hours(self) -> np.ndarray:
-        """Agency hours per month and category: the agency account's cost at the cut-off's
-        prices (actuals, or the run-rate x season) split by category weight and divided by the
-        category's price per hour at the cut-off. Shape (T, C)."""
-        volume = np.where(
-            self.forecast,
-            self.run_rate[self.i_agency] * self.season[:, self.i_agency],
-            self.actual[:, self.i_agency],
-        )
-        cost = -volume * 1000.0  # kr, positive
-        return cost[:, None] * self.cat_weight[None, :] / self.agency_price[None, :]
+        """Budget per month, account and division (T, A, D) tkr (:meth:`CaseArrays.division_budget`)."""
+        return self.data.division_budget()
 
     # ----------------------------------------------------------- levers
 
@@ -836,7 +579,7 @@ class Engine:
             for a in self.price_accounts:
                 growth = pur_price[0] if a == self.i_purchased else price[0]
                 base[:, a] = np.where(fc, base[:, a] * growth, self.actual[:, a])
-            hours = self._base_agency_hours()
+            hours = self.baseline_agency_hours
             base[:, self.i_agency] = np.where(
                 fc, cost_tkr(hours, self.agency_price_path).sum(axis=1), base[:, self.i_agency]
             )
@@ -1111,6 +854,17 @@ class Engine:
             "rest_uncovered_hours": uncovered,
         }
         return effects, extra
+
+
+def _from_data(name: str) -> property:
+    return property(lambda self: getattr(self.data, name), doc=f"``data.{name}``")
+
+
+# every case array, read as engine.<name> (the compile step and the faces use these)
+for _f in fields(CaseArrays):
+    if _f.name != "case":
+        setattr(Engine, _f.name, _from_data(_f.name))
+del _f
 
 
 def _bound(x: float | None, missing: str) -> str:
