@@ -2,9 +2,22 @@
 
 Money is in tkr inside the engine (the documents' unit), mkr in outputs; hours are hours,
 staff are FTE. Arrays are shaped ``(S, T)`` (scenarios x months), ``(S, T, C)`` (x agency
-categories) or ``(T, A)`` (months x accounts). One :class:`Engine` per case precomputes the
-baseline; :meth:`Engine.evaluate` takes a :class:`LeverArrays` of S scenarios and returns a
-:class:`BatchResult` in one pass of array operations, with no Python loop over scenarios.
+categories) or ``(T, A)`` (months x accounts). :meth:`Engine.evaluate` takes a
+:class:`LeverArrays` of S scenarios and returns a :class:`BatchResult` in one pass of array
+operations, with no Python loop over scenarios.
+
+The engine is three rooms, in the order a figure passes through them:
+
+1. **Data preparation** (:mod:`balans.engine_data`): the case's arrays, built once per case
+   into a frozen :class:`~balans.engine_data.CaseArrays` (``engine.data``; each array is also
+   ``engine.<name>``): months, accounts, season, run-rate, agency prices and hours, pay level,
+   division shares. On them, once per case, the baseline (:func:`run_rate_baseline`, and what
+   was decided before the cut-off).
+2. **Compiling scenarios** (:meth:`Engine.compile`): scenario files into :class:`LeverArrays`,
+   in the files' units (per cent), checked against the case.
+3. **Evaluation** (:meth:`Engine.evaluate`): the levers' per cent turned into fractions once
+   (:func:`fractions`), the drivers (:func:`drivers`), then one function per bridge step in
+   ``STEPS`` order, each with its formula in its docstring.
 
 The baseline (no lever moved), per account, for a forecast month t:
 
@@ -24,22 +37,37 @@ What was decided before the cut-off is part of the baseline, as a named part of 
 parameters) is computed with its default assumptions and added to the run-rate, so a
 scenario states changes from there.
 
-The levers act on that baseline in a fixed order, each step's effect measured against the
-state left by the steps before it (``STEPS``). Savings the board plans (staffing reduction,
-agency reduction and its replacement, measures) enter at 100 % of plan, after every cap
-(attrition); the step ``realisation`` then takes away ``(1 - r)`` of each planned saving's
-effect, so at r % realisation every saving gives exactly r % of its effect at 100 %.
-Hours that are ordered and not delivered (the fill rate) are not a plan: they are removed
-hours, covered by the replacement mix like any removed hour (own staff through overtime in
-the short run), and not scaled by realisation. Care not delivered carries a cost
-(``care_not_delivered_cost_to_own_ratio``) booked on purchased care.
+The bridge: the levers act on that baseline in a fixed order (``STEPS``), each step's effect
+measured against the state left by the steps before it. Effects are tkr per account and
+month, (S, T), + = better; ``pers_paid`` is personnel cost at the scenario's pay level.
+
+1. :func:`pay_revision`: ``personnel run-rate x season x (pay factor - baseline pay factor)``
+2. :func:`revenue`: ``revenue account x change + mkr a year x 1000 / 12 x revenue weight``
+3. :func:`drug_cost_growth`: ``drugs run-rate x season x (growth index - baseline index)``
+4. :func:`price_growth`: the same on each price account (purchased care on its own index)
+5. :func:`staffing_reduction`: ``- share of own staff gone x pers_paid``
+6. :func:`agency_reduction`: ``(cut + short - added hours) x agency price per hour``
+7. :func:`agency_replacement`: ``- removed hours x mix share x price`` (own staff, overtime,
+   purchased care, care not delivered)
+8. :func:`rest_rule`: the rule's cost (:func:`rest_rule_hours`, :func:`rest_rule_cost`)
+   less the baseline's
+9. :func:`measures`: ``mkr a year x 1000 / 12 x ramp``, as planned
+10. :func:`realisation`: ``(r - 1) x each saving's planned part``
+
+Savings the board plans (staffing reduction, agency reduction and its replacement, measures)
+enter at 100 % of plan, after every cap (attrition); the step ``realisation`` then takes away
+``(1 - r)`` of each planned saving's effect, so at r % realisation every saving gives exactly
+r % of its effect at 100 %. Hours that are ordered and not delivered (the fill rate) are not
+a plan: they are removed hours, covered by the replacement mix like any removed hour (own
+staff through overtime in the short run), and not scaled by realisation. Care not delivered
+carries a cost (``care_not_delivered_cost_to_own_ratio``) booked on purchased care.
 The scenario forecast is the baseline plus the sum of the steps, so the bridge adds up to
 the change by construction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import ClassVar
@@ -47,6 +75,7 @@ from typing import ClassVar
 import numpy as np
 
 from .case import Case
+from .engine_data import CaseArrays, prepare
 from .errors import MISSING, ScenarioError
 from .levers import ASSUMPTIONS, BY_PATH, month_levers, scalar_levers
 from .scenario import Scenario
@@ -66,8 +95,13 @@ STEPS = (
 )
 SAVING_STEPS = ("staffing_reduction", "agency_reduction", "agency_replacement", "measures")
 
+# One step's effect: account index -> (S, T) tkr, + = better.
+Effects = dict[int, np.ndarray]
+
 
 # --------------------------------------------------------------------------- formulas
+# Shares here are fractions (0.05 for 5 %): the per cent of the levers is converted once,
+# by fractions(), before any step runs.
 
 
 def ramp_share(t: np.ndarray, start: np.ndarray, ramp_months: np.ndarray) -> np.ndarray:
@@ -76,22 +110,22 @@ def ramp_share(t: np.ndarray, start: np.ndarray, ramp_months: np.ndarray) -> np.
     return np.clip(steps / np.maximum(ramp_months, 1.0)[:, None], 0.0, 1.0)
 
 
-def growth_factor(pct_per_year: np.ndarray, t: np.ndarray, t0: float) -> np.ndarray:
-    """Monthly compounding: ``(1 + pct/100) ** ((t - t0) / 12)``, shape (S, T)."""
-    return (1.0 + pct_per_year[:, None] / 100.0) ** ((t[None, :] - t0) / 12.0)
+def growth_factor(rate_per_year: np.ndarray, t: np.ndarray, t0: float) -> np.ndarray:
+    """Monthly compounding: ``(1 + rate) ** ((t - t0) / 12)``, shape (S, T)."""
+    return (1.0 + rate_per_year[:, None]) ** ((t[None, :] - t0) / 12.0)
 
 
 def pay_factor(
-    pay_pct: np.ndarray, cum_index: np.ndarray, first_forecast: int, retro_months: int
+    pay: np.ndarray, cum_index: np.ndarray, first_forecast: int, retro_months: int
 ) -> np.ndarray:
     """Pay level against the year-to-date base: the product of every revision reached.
 
-    ``factor[s, t] = prod_{revisions up to t} (1 + pay_pct[s, y] / 100)``; the first forecast
+    ``factor[s, t] = prod_{revisions up to t} (1 + pay[s, y])``; the first forecast
     month also carries the back pay of the revision months already in the actuals:
     ``+ retro_months * (first year's factor - 1)``. Shape (S, T).
     """
-    cum = np.cumprod(1.0 + pay_pct / 100.0, axis=1)
-    cum = np.concatenate([np.ones((pay_pct.shape[0], 1)), cum], axis=1)
+    cum = np.cumprod(1.0 + pay, axis=1)
+    cum = np.concatenate([np.ones((pay.shape[0], 1)), cum], axis=1)
     factor = cum[:, cum_index]
     if retro_months:
         factor[:, first_forecast] += retro_months * (cum[:, 1] - 1.0)
@@ -100,24 +134,23 @@ def pay_factor(
 
 def staffing_reduction_share(
     t: np.ndarray,
-    target_pct: np.ndarray,
+    target: np.ndarray,
     start: np.ndarray,
     ramp_months: np.ndarray,
-    attrition_pct: np.ndarray,
+    attrition: np.ndarray,
 ) -> np.ndarray:
     """Share of own staff gone: ``min(target, pace * (t - start + 1))`` with
     ``pace = min(target / ramp_months, attrition / 12)``: attrition caps the pace. Shape (S, T)."""
-    target = target_pct / 100.0
-    pace = np.minimum(target / np.maximum(ramp_months, 1.0), attrition_pct / 100.0 / 12.0)
+    pace = np.minimum(target / np.maximum(ramp_months, 1.0), attrition / 12.0)
     months_in = np.maximum(t[None, :] - start[:, None] + 1.0, 0.0)
     return np.minimum(target[:, None], pace[:, None] * months_in)
 
 
 def agency_hours_ordered(
-    base_hours: np.ndarray, change_pct: np.ndarray, ramp: np.ndarray
+    base_hours: np.ndarray, change: np.ndarray, ramp: np.ndarray
 ) -> np.ndarray:
-    """Hours ordered: ``base_hours * (1 + change_pct / 100 * ramp)``, shape (S, T, C)."""
-    return base_hours[None, :, :] * (1.0 + change_pct[:, None, :] / 100.0 * ramp[:, :, None])
+    """Hours ordered: ``base_hours * (1 + change * ramp)``, shape (S, T, C)."""
+    return base_hours[None, :, :] * (1.0 + change[:, None, :] * ramp[:, :, None])
 
 
 def cost_tkr(hours: np.ndarray, kr_per_hour: np.ndarray) -> np.ndarray:
@@ -128,22 +161,31 @@ def cost_tkr(hours: np.ndarray, kr_per_hour: np.ndarray) -> np.ndarray:
 def rest_rule_need_hours(
     own_fte: float,
     hours_per_fte_year: float,
-    share_24_7_pct: np.ndarray,
-    extra_need_pct: np.ndarray,
-    weekend_mitigation_pct: np.ndarray,
+    share_24_7: np.ndarray,
+    extra_need: np.ndarray,
+    weekend_mitigation: np.ndarray,
     on: np.ndarray,
 ) -> np.ndarray:
     """Extra hours a month the rest rule needs in 24/7 care:
     ``own_fte * hours/12 * share_24_7 * extra_need * (1 - weekend_mitigation)``, shape (S, T)."""
     per_month = (
-        own_fte
-        * hours_per_fte_year
-        / 12.0
-        * (share_24_7_pct / 100.0)
-        * (extra_need_pct / 100.0)
-        * (1.0 - weekend_mitigation_pct / 100.0)
+        own_fte * hours_per_fte_year / 12.0 * share_24_7 * extra_need * (1.0 - weekend_mitigation)
     )
     return per_month[:, None] * on
+
+
+def own_price(d: CaseArrays, L: LeverArrays, pay: np.ndarray) -> np.ndarray:
+    """Own-staff cost per hour of each agency category, (S, T, C) kr: the category's
+    agency price at the cut-off / ``agency_to_own_cost_ratio``, raised by the pay factor."""
+    return d.agency_price[None, None, :] / L.agency_to_own_ratio[:, None, None] * pay[:, :, None]
+
+
+def purchased_price(d: CaseArrays, L: LeverArrays, index: np.ndarray) -> np.ndarray:
+    """Purchased care per hour of each category, (S, T, C) kr: the own-staff cost at the
+    cut-off x ``purchased_care_to_own_cost_ratio``, on purchased care's own price index
+    (the sellers' price lists), not the region's pay revision."""
+    own0 = d.agency_price[None, None, :] / L.agency_to_own_ratio[:, None, None]
+    return own0 * L.purchased_to_own_ratio[:, None, None] * index[:, :, None]
 
 
 # --------------------------------------------------------------------------- levers as arrays
@@ -208,297 +250,474 @@ class LeverArrays:
         )
 
 
+# --------------------------------------------------------------------------- per cent, once
+
+
+@dataclass(frozen=True, eq=False)
+class Fractions:
+    """The per-cent levers of a :class:`LeverArrays` as fractions (``x_pct / 100``): built
+    once per evaluation by :func:`fractions`, so that no step divides by 100. The steps read
+    shares here, and months, ratios and tkr from the LeverArrays. Shapes as there."""
+
+    pay: np.ndarray  # (S, Y) pay revision per year
+    revenue_change: np.ndarray
+    drug_growth: np.ndarray  # a year
+    price_growth: np.ndarray  # a year
+    purchased_price_growth: np.ndarray  # a year
+    staff_target: np.ndarray
+    attrition: np.ndarray  # a year
+    agency_change: np.ndarray  # (S, C) of the board's hours (a division's scaled to it)
+    replace_own: np.ndarray  # the replacement mix of removed hours
+    replace_purchased: np.ndarray
+    replace_none: np.ndarray
+    fill_rate: np.ndarray
+    rest_need: np.ndarray
+    rest_mitigation: np.ndarray
+    rest_overtime: np.ndarray
+    rest_agency: np.ndarray
+    rest_covered: np.ndarray  # overtime + agency: the share of the need covered at all
+    share_24_7: np.ndarray
+    realisation: np.ndarray
+
+
+def fractions(L: LeverArrays) -> Fractions:
+    """``x = x_pct / 100`` for every per-cent lever; ``agency_change`` is the change of the
+    board's hours, ``agency_change_pct x agency_scale / 100`` where the lever is aimed at a
+    division; ``rest_covered = (rest_overtime_pct + rest_agency_pct) / 100``."""
+    change = L.agency_change_pct
+    if L.agency_scale is not None:  # aimed at a division: its share of the agency account
+        change = change * L.agency_scale[:, None]
+    return Fractions(
+        pay=L.pay_pct / 100.0,
+        revenue_change=L.revenue_change_pct / 100.0,
+        drug_growth=L.drug_growth_pct / 100.0,
+        price_growth=L.price_growth_pct / 100.0,
+        purchased_price_growth=L.purchased_price_growth_pct / 100.0,
+        staff_target=L.staff_target_pct / 100.0,
+        attrition=L.attrition_pct / 100.0,
+        agency_change=change / 100.0,
+        replace_own=L.replace_own_pct / 100.0,
+        replace_purchased=L.replace_purchased_pct / 100.0,
+        replace_none=L.replace_none_pct / 100.0,
+        fill_rate=L.fill_rate_pct / 100.0,
+        rest_need=L.rest_need_pct / 100.0,
+        rest_mitigation=L.rest_mitigation_pct / 100.0,
+        rest_overtime=L.rest_overtime_pct / 100.0,
+        rest_agency=L.rest_agency_pct / 100.0,
+        rest_covered=(L.rest_overtime_pct + L.rest_agency_pct) / 100.0,
+        share_24_7=L.share_24_7_pct / 100.0,
+        realisation=L.realisation_pct / 100.0,
+    )
+
+
+# --------------------------------------------------------------------------- the drivers
+
+
+@dataclass(frozen=True, eq=False)
+class Drivers:
+    """The drivers per month, (S, T): the pay factor and the growth indices."""
+
+    pay: np.ndarray
+    drug: np.ndarray
+    price: np.ndarray
+    purchased_price: np.ndarray
+
+
+def drivers(d: CaseArrays, f: Fractions) -> Drivers:
+    """``pay_factor`` of the revisions beyond the year-to-date's pay level, and
+    ``growth_factor`` of drug, price and purchased-care growth from the middle of the
+    year-to-date (``t0``)."""
+    return Drivers(
+        pay=pay_factor(f.pay[:, d.pay_offset :], d.cum_index, d.first_forecast, d.retro_months),
+        drug=growth_factor(f.drug_growth, d.t, d.t0),
+        price=growth_factor(f.price_growth, d.t, d.t0),
+        purchased_price=growth_factor(f.purchased_price_growth, d.t, d.t0),
+    )
+
+
+def run_rate_baseline(d: CaseArrays, base: Drivers) -> np.ndarray:
+    """The run-rate baseline per month and account, (T, A) tkr: actuals to the cut-off, then
+    ``run_rate x season x driver`` (personnel x pay factor, drugs x drug index, a price
+    account x its price index, the rest x 1); agency ``= cost_tkr(baseline hours, price
+    path)`` per category; a budget account its budget. ``base``: the case's own drivers."""
+    fc = d.forecast
+    base_tkr = np.where(fc[:, None], d.run_rate[None, :] * d.season, d.actual)
+    base_tkr[:, d.i_pers] = np.where(fc, base_tkr[:, d.i_pers] * base.pay[0], d.actual[:, d.i_pers])
+    base_tkr[:, d.i_drugs] = np.where(
+        fc, base_tkr[:, d.i_drugs] * base.drug[0], d.actual[:, d.i_drugs]
+    )
+    for a in d.price_accounts:
+        growth = base.purchased_price[0] if a == d.i_purchased else base.price[0]
+        base_tkr[:, a] = np.where(fc, base_tkr[:, a] * growth, d.actual[:, a])
+    base_tkr[:, d.i_agency] = np.where(
+        fc,
+        cost_tkr(d.baseline_agency_hours, d.agency_price_path).sum(axis=1),
+        base_tkr[:, d.i_agency],
+    )
+    return np.where(d.budget_accounts[None, :] & fc[:, None], d.budget, base_tkr)
+
+
+# --------------------------------------------------------------------------- hours and shares
+# What the staffing and agency levers do to staff and hours, before any money.
+
+
+def staff_share_gone(d: CaseArrays, L: LeverArrays, f: Fractions) -> np.ndarray:
+    """Share of own staff gone at 100 % of plan, (S, T): :func:`staffing_reduction_share`
+    in forecast months, x ``staff_scale`` (a division's share of personnel cost) if aimed."""
+    share = staffing_reduction_share(
+        d.t, f.staff_target, L.staff_start, L.staff_ramp_months, f.attrition
+    )
+    share = share * d.forecast
+    if L.staff_scale is not None:  # aimed at a division: its share of the personnel cost
+        share = share * L.staff_scale[:, None]
+    return share
+
+
+@dataclass(frozen=True, eq=False)
+class AgencyHours:
+    """Agency hours per month and category, (S, T, C) (``base``: (1, T, C))."""
+
+    base: np.ndarray  # the baseline's hours
+    cut: np.ndarray  # the planned reduction
+    add: np.ndarray  # an increase: not a saving, never scaled
+    short: np.ndarray  # ordered and not delivered: not a plan, never scaled
+
+
+def agency_hours(d: CaseArrays, L: LeverArrays, f: Fractions) -> AgencyHours:
+    """``ordered = base x (1 + change x ramp)``; ``cut = max(base - ordered, 0)``,
+    ``add = max(ordered - base, 0)`` and, from the agency lever's start month,
+    ``short = ordered x (1 - fill rate)``."""
+    fc, t = d.forecast, d.t
+    ramp = ramp_share(t, L.agency_start, L.agency_ramp_months) * fc
+    base = d.baseline_agency_hours[None]
+    ordered = agency_hours_ordered(d.baseline_agency_hours, f.agency_change, ramp)
+    fill_on = (t[None, :] >= L.agency_start[:, None]) & fc
+    fill = 1.0 - (1.0 - f.fill_rate[:, None]) * fill_on  # (S, T)
+    return AgencyHours(
+        base=base,
+        cut=np.maximum(base - ordered, 0.0),
+        add=np.maximum(ordered - base, 0.0),
+        short=ordered * (1.0 - fill[:, :, None]),
+    )
+
+
+def realised_hours(f: Fractions, share: np.ndarray, h: AgencyHours) -> dict[str, np.ndarray]:
+    """What realisation ``r`` leaves of the planned cuts, in staff and hours:
+    ``staff gone = share x r``, ``cut_real = cut x r``, ``delivered = base - cut_real + add
+    - short``; own staff cover ``cut_real x own`` (re-hired or reallocated) and
+    ``short x own`` (overtime), purchased care ``(cut_real + short) x purchased``, and
+    ``cut_real x none`` and ``short x none`` are not delivered. (S, T), delivered (S, T, C)."""
+    r = f.realisation
+    cut_real = h.cut * r[:, None, None]
+    s_own = f.replace_own[:, None, None]
+    s_pur = f.replace_purchased[:, None, None]
+    s_none = f.replace_none[:, None, None]
+    return {
+        "staff_share_gone": share * r[:, None],
+        "agency_delivered_hours": h.base - cut_real + h.add - h.short,
+        "agency_replaced_own_hours": (cut_real * s_own).sum(axis=2),  # re-hired or reallocated
+        "agency_replaced_overtime_hours": (h.short * s_own).sum(axis=2),  # own staff's overtime
+        "agency_replaced_purchased_hours": ((cut_real + h.short) * s_pur).sum(axis=2),
+        "agency_not_replaced_hours": (cut_real * s_none).sum(axis=2),  # a planned cut
+        "agency_fill_shortfall_hours": (h.short * s_none).sum(axis=2),  # ordered, not delivered
+        "agency_ordered_not_delivered_hours": h.short.sum(axis=2),
+    }
+
+
+def rest_rule_hours(
+    d: CaseArrays, L: LeverArrays, f: Fractions, delivered: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The rest rule's hours, (S, T). From the start month,
+    ``need = rest_rule_need_hours(...) x (1 - share of the year-to-date it was in force)``
+    (a rule in force in the year-to-date is in the run-rate already for those months).
+    Cover: ``overtime = need x overtime``; ``asked = need x agency`` of the rest rule's
+    agency category, of which it covers ``asked x clip(delivered / base hours, 0, 1)`` (no
+    more than the scenario keeps of that category); the hours displaced go through the
+    replacement mix (own staff on overtime, purchased care, none);
+    ``uncovered = need x max(1 - overtime - agency, 0) + displaced x none``."""
+    fc, t = d.forecast, d.t
+    on_rest = L.rest_on[:, None] & (t[None, :] >= L.rest_start[:, None]) & fc
+    in_ytd = np.clip(d.c - np.maximum(L.rest_start, d.ys) + 1, 0, d.n_ytd) / d.n_ytd
+    need = (
+        rest_rule_need_hours(
+            d.own_fte,
+            d.hours_per_fte_month * 12.0,
+            f.share_24_7,
+            f.rest_need,
+            f.rest_mitigation,
+            on_rest,
+        )
+        * (1.0 - in_ytd)[:, None]
+    )
+    k = d.i_rest_cat
+    base_k = d.baseline_agency_hours[:, k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kept = np.where(base_k > 0, delivered[:, :, k] / base_k, 1.0)
+    kept = np.clip(kept, 0.0, 1.0)
+    overtime_hours = need * f.rest_overtime[:, None]
+    asked = need * f.rest_agency[:, None]
+    rest_agency_hours = asked * kept
+    displaced = asked - rest_agency_hours
+    uncovered = (
+        need * np.maximum(1.0 - f.rest_covered[:, None], 0.0) + displaced * f.replace_none[:, None]
+    )
+    return {
+        "rest_need_hours": need,
+        "rest_overtime_hours": overtime_hours + displaced * f.replace_own[:, None],
+        "rest_agency_hours": rest_agency_hours,
+        "rest_purchased_hours": displaced * f.replace_purchased[:, None],
+        "rest_uncovered_hours": uncovered,
+    }
+
+
+def rest_rule_cost(
+    d: CaseArrays,
+    L: LeverArrays,
+    hours: dict[str, np.ndarray],
+    pers_paid: np.ndarray,
+    purchased_index: np.ndarray,
+) -> Effects:
+    """The rest rule's cost per account, (S, T) tkr: with ``own = -pers_paid x 1000 /
+    (own FTE x hours a month)`` kr an hour, personnel ``cost_tkr(overtime, own x overtime
+    factor)``, agency ``cost_tkr(agency hours, agency price)``, purchased care
+    ``cost_tkr(purchased, purchased price) + cost_tkr(uncovered, own x not-delivered ratio)``."""
+    own_kr_per_hour = -pers_paid * 1000.0 / (d.own_fte * d.hours_per_fte_month)  # (S, T)
+    own_kr_per_hour = np.broadcast_to(own_kr_per_hour, (L.n, d.T))
+    k = d.i_rest_cat
+    pur_p = purchased_price(d, L, purchased_index)[:, :, k]
+    ot_price = own_kr_per_hour * L.overtime_cost_factor[:, None]
+    nd_price = own_kr_per_hour * L.not_delivered_cost_ratio[:, None]
+    return {
+        d.i_pers: cost_tkr(hours["rest_overtime_hours"], ot_price),
+        d.i_agency: cost_tkr(hours["rest_agency_hours"], d.agency_price_path[None, :, k]),
+        d.i_purchased: cost_tkr(hours["rest_purchased_hours"], pur_p)
+        + cost_tkr(hours["rest_uncovered_hours"], nd_price),
+    }
+
+
+# --------------------------------------------------------------------------- the bridge steps
+# One function per step, in STEPS order; each returns its effect per account, (S, T) tkr.
+
+
+def pay_revision(d: CaseArrays, drv: Drivers, base: Drivers) -> Effects:
+    """1. Personnel: ``run_rate x season x (pay factor - baseline pay factor)``, forecast
+    months."""
+    pers_rr = d.run_rate[d.i_pers] * d.season[:, d.i_pers]  # (T,)
+    return {d.i_pers: pers_rr[None, :] * (drv.pay - base.pay) * d.forecast.astype(float)}
+
+
+def revenue(d: CaseArrays, L: LeverArrays, f: Fractions, B: np.ndarray) -> Effects:
+    """2. Each revenue account from the start month: ``baseline x change + mkr a year x
+    1000 / 12 x the account's share of the year-to-date revenue``. ``B``: the run-rate
+    baseline (T, A)."""
+    on_rev = (d.t[None, :] >= L.revenue_start[:, None]) & d.forecast
+    return {
+        a: on_rev
+        * (
+            B[None, :, a] * f.revenue_change[:, None]
+            + (L.revenue_mkr_per_year[:, None] * 1000.0 / 12.0) * d.revenue_weight[k]
+        )
+        for k, a in enumerate(d.rev_accounts)
+    }
+
+
+def drug_cost_growth(d: CaseArrays, drv: Drivers, base: Drivers) -> Effects:
+    """3. Drugs: ``run_rate x season x (drug index - baseline drug index)``, forecast months."""
+    drug_rr = d.run_rate[d.i_drugs] * d.season[:, d.i_drugs]
+    return {d.i_drugs: drug_rr[None, :] * (drv.drug - base.drug) * d.forecast.astype(float)}
+
+
+def price_growth(d: CaseArrays, drv: Drivers, base: Drivers) -> Effects:
+    """4. Each price-driven run-rate account: ``run_rate x season x (price index - baseline
+    price index)``, purchased care on its own index; forecast months."""
+    fcf = d.forecast.astype(float)
+    dprice = (drv.price - base.price) * fcf
+    dpur = (drv.purchased_price - base.purchased_price) * fcf
+    out: Effects = {}
+    for a in d.price_accounts:
+        if not d.budget_accounts[a]:
+            g = dpur if a == d.i_purchased else dprice
+            out[a] = (d.run_rate[a] * d.season[:, a])[None, :] * g
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Saving:
+    """A saving step: its effect per account at 100 % of plan, the planned part of it (what
+    :func:`realisation` scales), and the parts a division's bridge needs apart."""
+
+    effects: Effects
+    planned: Effects
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def staffing_reduction(d: CaseArrays, share: np.ndarray, pers_paid: np.ndarray) -> Saving:
+    """5. Personnel: ``- share of own staff gone x pers_paid`` (:func:`staff_share_gone`,
+    the attrition cap first); all of it planned."""
+    effect = -share * pers_paid
+    return Saving({d.i_pers: effect}, {d.i_pers: effect})
+
+
+def agency_reduction(d: CaseArrays, h: AgencyHours) -> Saving:
+    """6. Agency: ``-cost_tkr(cut + short - add, price per hour)`` per category, summed;
+    only the cut is planned (``extra['fill_agency']``: the shortfall's part)."""
+    price = d.agency_price_path[None]  # (1, T, C)
+    cut_saving = -cost_tkr(h.cut, price).sum(axis=2)
+    other_saving = -cost_tkr(h.short - h.add, price).sum(axis=2)
+    return Saving(
+        {d.i_agency: cut_saving + other_saving},
+        {d.i_agency: cut_saving},
+        {"fill_agency": -cost_tkr(h.short, price).sum(axis=2)},
+    )
+
+
+def replacement_cost(
+    hours: np.ndarray,
+    f: Fractions,
+    own_kr: np.ndarray,
+    purchased_kr: np.ndarray,
+    not_delivered_kr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Removed hours (S, T, C) covered by the mix, summed over categories, (S, T) tkr each:
+    personnel ``cost_tkr(hours x own, own_kr)``, purchased care ``cost_tkr(hours x purchased,
+    purchased_kr) + cost_tkr(hours x none, not_delivered_kr)``."""
+    s_own = f.replace_own[:, None, None]
+    s_pur = f.replace_purchased[:, None, None]
+    s_none = f.replace_none[:, None, None]
+    pers = cost_tkr(hours * s_own, own_kr).sum(axis=2)
+    pur = cost_tkr(hours * s_pur, purchased_kr).sum(axis=2) + cost_tkr(
+        hours * s_none, not_delivered_kr
+    ).sum(axis=2)
+    return pers, pur
+
+
+def agency_replacement(
+    d: CaseArrays, L: LeverArrays, f: Fractions, h: AgencyHours, drv: Drivers
+) -> Saving:
+    """7. Every removed hour covered by the mix (:func:`replacement_cost`): a cut at
+    own-staff cost (:func:`own_price`), a short hour at own-staff cost x the overtime
+    factor; purchased care at :func:`purchased_price`, care not delivered at own-staff cost
+    x ``care_not_delivered_cost_to_own_ratio``. Only the cut's replacement is planned."""
+    own_p = own_price(d, L, drv.pay)
+    pur_p = purchased_price(d, L, drv.purchased_price)
+    nd_p = own_p * L.not_delivered_cost_ratio[:, None, None]
+    ot = L.overtime_cost_factor[:, None, None]
+    cut_pers, cut_pur = replacement_cost(h.cut, f, own_p, pur_p, nd_p)
+    short_pers, short_pur = replacement_cost(h.short, f, own_p * ot, pur_p, nd_p)
+    return Saving(
+        {d.i_pers: cut_pers + short_pers, d.i_purchased: cut_pur + short_pur},
+        {d.i_pers: cut_pers, d.i_purchased: cut_pur},
+        {
+            "planned_agency_pers": cut_pers,
+            "planned_agency_purchased": cut_pur,
+            "fill_pers": short_pers,
+            "fill_purchased": short_pur,
+        },
+    )
+
+
+def rest_rule(
+    d: CaseArrays,
+    L: LeverArrays,
+    hours: dict[str, np.ndarray],
+    pers_paid: np.ndarray,
+    drv: Drivers,
+    baseline_cost: Effects,
+) -> Effects:
+    """8. ``rest_rule_cost(scenario) - rest_rule_cost(baseline)`` per account (``hours``:
+    :func:`rest_rule_hours`): zero when the scenario keeps the baseline's rule, which is in
+    the baseline already."""
+    cost = rest_rule_cost(d, L, hours, pers_paid, drv.purchased_price)
+    out = {a: arr - baseline_cost.get(a, 0.0) for a, arr in cost.items()}
+    for a, arr in baseline_cost.items():
+        if a not in cost:
+            out[a] = -np.broadcast_to(arr, (L.n, d.T))
+    return out
+
+
+def measures(L: LeverArrays) -> Saving:
+    """9. Each measure's planned monthly effect per account (``measure_tkr``: ``mkr a year x
+    1000 / 12 x ramp``, compiled into ``measures_tkr``); all of it planned."""
+    out: Effects = {}
+    if L.measures_tkr is not None:
+        for a in np.flatnonzero(np.any(L.measures_tkr != 0, axis=(0, 1))):
+            out[int(a)] = L.measures_tkr[:, :, a]
+    return Saving(out, out)
+
+
+def planned_parts(savings: Iterable[Saving]) -> Effects:
+    """The planned part of every saving per account, summed in step order."""
+    planned: Effects = {}
+    for s in savings:
+        for a, arr in s.planned.items():
+            planned[a] = planned[a] + arr if a in planned else arr
+    return planned
+
+
+def planned_by_step(savings: dict[str, Saving], n: int, T: int) -> dict[str, np.ndarray]:
+    """Each saving step's planned part summed over accounts, ``planned_<step>``, (S, T) tkr:
+    what :attr:`BatchResult.realised_bridge_mkr` scales."""
+    out = {}
+    for name, s in savings.items():
+        arrs = list(s.planned.values())
+        if arrs:
+            total = arrs[0]
+            for arr in arrs[1:]:
+                total = total + arr
+            out[f"planned_{name}"] = np.broadcast_to(total, (n, T))
+    return out
+
+
+def realisation(f: Fractions, planned: Effects) -> Effects:
+    """10. ``(r - 1) x planned`` per account: at r % realisation each saving gives r % of
+    its effect at 100 % of plan (``planned``: :func:`planned_parts`)."""
+    r = f.realisation
+    return {a: (r[:, None] - 1.0) * arr for a, arr in planned.items()}
+
+
 # --------------------------------------------------------------------------- the engine
 
 
 class Engine:
-    """Baseline and lever arithmetic for one case. Cheap to call many times."""
+    """One case's engine: its arrays, its baseline, and the bridge for S scenarios at once.
+
+    ``Engine(case)`` prepares the case's arrays once (``data``, a
+    :class:`~balans.engine_data.CaseArrays`; each is also ``engine.<name>``, e.g.
+    ``engine.season``) and builds the baseline on them; :meth:`compile` turns scenarios
+    into :class:`LeverArrays`; :meth:`evaluate` runs the bridge. Cheap to call many times.
+    """
+
+    data: CaseArrays
 
     def __init__(self, case: Case) -> None:
         self.case = case
-        months = case.months
-        self.T = len(months)
-        self.A = len(case.accounts)
-        self.C = len(case.agency)
-        self.years = case.years
-        self.Y = len(self.years)
-        c = case.cutoff_index
-        self.c = c
-        self.t = np.arange(self.T, dtype=float)
-        self.moy = np.array([m for _, m in months])
-        self.year_idx = np.array([self.years.index(y) for y, _ in months])
-        self.forecast = self.t > c  # (T,)
-        self.first_forecast = c + 1
-        # the run-rate's months: January of the cut-off year through the cut-off
-        self.ys = case.ytd_start_index
-        self.n_ytd = c - self.ys + 1
-        self.t0 = (self.ys + c) / 2.0  # the middle of the year-to-date months
-        # year x month one-hot, for sums per year
-        self.year_matrix = (self.year_idx[None, :] == np.arange(self.Y)[:, None]).astype(float)
-
-        acc = case.accounts
-        self.side = np.array([a.side for a in acc])
-        self.is_rev = self.side == "revenue"
-        self.is_cost = ~self.is_rev
-        self.ytd = np.array([a.actual_ytd_tkr for a in acc])
-        self.budget_ytd = np.array([a.budget_ytd_tkr for a in acc])
-        self.i_pers = case.account_index("personnel")
-        self.i_agency = case.account_index("agency")
-        self.i_drugs = case.account_index("drugs")
-        self.i_purchased = case.account_index("purchased_care")
-        self.price_accounts = np.array(
-            [i for i, a in enumerate(acc) if a.driver == "price"], dtype=int
-        )
-        self.rev_accounts = np.flatnonzero(self.is_rev)
-        self.budget_accounts = np.array([a.baseline_method == "budget" for a in acc])
-        self.account_ids = [a.id for a in acc]
-
-        self.budget = case.budget_tkr  # (T, A) tkr
-        self.actual = case.actual_tkr  # (T, A) tkr, zero after the cut-off
-        rev_month = int(case.param("pay_revision_month"))
-        self.rev_month = rev_month
-        self.season_basis, self.season = self._season()  # (T, A)
-        # the run-rate: the year-to-date level per month, net of the season in those months
-        # (personnel at the pay level of the cut-off, see _pay_level_ytd)
-        ytd_level = self.ytd.copy()
-        ytd_level[self.i_pers] = self._pay_level_ytd()
-        self.run_rate = ytd_level / self.season[self.ys : c + 1].sum(axis=0)  # tkr a month
-
-        # agency categories
-        H = case.param("hours_per_fte_year")
-        self.hours_per_fte_month = H / 12.0
-        cat_cost = np.array([-cat.cost_ytd_mkr for cat in case.agency])  # mkr, positive
-        self.cat_weight = cat_cost / cat_cost.sum()
-        fte = np.array([cat.fte_ytd for cat in case.agency])
-        ytd_hours = np.array(
-            [
-                cat.hours_ytd if cat.hours_ytd is not None else cat.fte_ytd * H * self.n_ytd / 12.0
-                for cat in case.agency
-            ]
-        )
-        agency_ytd_kr = -self.ytd[self.i_agency] * 1000.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            price = agency_ytd_kr * self.cat_weight / ytd_hours
-        mean_price = agency_ytd_kr / ytd_hours.sum()
-        self.agency_price = np.where(
-            ytd_hours > 0, price, mean_price
-        )  # kr per hour, at the cut-off
-        self.category_ids = [cat.id for cat in case.agency]
-        self.agency_price_path = self._agency_price_path()  # (T, C) kr per hour
-        rest_cat = case.parameters.get("rest_rule_agency_category")
-        self.i_rest_cat = (
-            self.category_ids.index(str(rest_cat.value))
-            if rest_cat is not None and str(rest_cat.value) in self.category_ids
-            else int(np.argmax(fte))
-        )
-        # own staff
-        self.own_fte = (
-            case.own_fte_given
-            if case.own_fte_given is not None
-            else case.employees * case.param("fte_per_employee")
-        )
-        own_share = []
-        for cat in case.agency:
-            if cat.agency_share_pct:
-                own_mkr = -cat.cost_ytd_mkr * (100.0 - cat.agency_share_pct) / cat.agency_share_pct
-                own_share.append(own_mkr * 1000.0 / -self.ytd[self.i_pers])
-            else:
-                own_share.append(np.nan)
-        self.own_cost_share = np.array(
-            own_share
-        )  # share of personnel cost per category (nan: unknown)
-
-        # pay factor: how many revisions beyond the year-to-date's pay level each month has.
-        # The level is the cut-off year's before its revision, or after it where the actuals
-        # already hold that revision (Case.pay_revision_paid; the run-rate is lifted to it).
-        cut_year_idx = self.year_idx[c]
-        self.pay_offset = cut_year_idx + int(case.pay_revision_paid)
-        cum = np.where(self.moy >= rev_month, self.year_idx + 1, self.year_idx)
-        self.cum_index = np.maximum(cum - self.pay_offset, 0)
-        cut_moy = months[c][1]
-        self.retro_months = 0 if case.pay_revision_paid else max(0, cut_moy - rev_month + 1)
-
-        # divisions: each division's share of each account (the ledger's own year-to-date
-        # where it has account x division, else allocation keys from the division totals)
-        divs = case.divisions
-        self.division_ids = [d.id for d in divs]
-        self.div_account_share = self._division_shares()  # (A, D)
-
+        self.data = d = prepare(case)
         self._defaults = self._default_levers(1)
-        self.baseline_pay_factor = pay_factor(
-            self._defaults.pay_pct[:, self.pay_offset :],
-            self.cum_index,
-            self.first_forecast,
-            self.retro_months,
-        )
-        # the run-rate baseline, then what was decided before the cut-off on top of it
-        self.baseline_run_rate = self._evaluate(self._defaults, baseline_only=True)  # (T, A)
-        self.baseline_agency_hours = self._base_agency_hours()  # (T, C)
+        f0 = fractions(self._defaults)
+        # the case's own drivers: what a scenario's drivers are measured against
+        self.baseline_drivers = drivers(d, f0)
+        self.baseline_pay_factor = self.baseline_drivers.pay
+        # the run-rate baseline, then what was decided before the cut-off on top of it: the
+        # rest rule's cost at its default assumptions (kept, so a scenario's rest_rule step
+        # is measured against it)
+        self.baseline_run_rate = run_rate_baseline(d, self.baseline_drivers)  # (T, A)
         self.baseline_parts: dict[str, np.ndarray] = {"run_rate": self.baseline_run_rate}
-        base = self.baseline_run_rate.copy()
-        pers = self.baseline_run_rate[None, :, self.i_pers]
-        rest, _ = self._rest_rule(self._defaults, pers, self.baseline_agency_hours[None])
-        decided = np.zeros_like(base)
+        pers = self.baseline_run_rate[None, :, d.i_pers]
+        rest_hours = rest_rule_hours(d, self._defaults, f0, d.baseline_agency_hours[None])
+        rest = rest_rule_cost(
+            d, self._defaults, rest_hours, pers, self.baseline_drivers.purchased_price
+        )
+        decided = np.zeros_like(self.baseline_run_rate)
         for a, arr in rest.items():
             decided[:, a] += arr[0]
         if self._defaults.rest_on[0]:
             self.baseline_parts["rest_rule"] = decided
         self._baseline_rest = rest
-        self.baseline = base + decided  # (T, A) tkr
-
-    # ----------------------------------------------------------- data-derived arrays
-
-    # Swedish summer: the months in which own staff take their main holiday.
-    SUMMER_MONTHS: ClassVar[tuple[int, ...]] = (6, 7, 8)
-
-    def _season(self) -> tuple[str, np.ndarray]:
-        """Seasonal factor of the volume per month and account, and where it comes from.
-
-        - ``prior_year``: the ledger's months of the year before the cut-off year, per
-          account, divided by their mean; the drivers are taken out first, so that growth is
-          not counted twice: personnel months before the revision month are lifted by that
-          year's revision, drug and price accounts are detrended by their growth rate.
-        - ``budget``: the ledger's own monthly budget of the cut-off year (its phasing).
-        - ``flat``: neither (the shipped documents give no monthly actuals of an earlier
-          year nor the budget's own phasing): every account's volume is flat, and the
-          summer shows in the agency price (:meth:`_agency_price_path`).
-
-        An account whose months change sign or are about zero stays flat. The run-rate
-        divides the year-to-date actuals by the sum of the factors of the actual months, so a
-        cut-off after the summer is not inflated. Shape (T, A)."""
-        case = self.case
-        moy0 = self.moy - 1
-        prof: np.ndarray | None = None
-        basis = "flat"
-        cut_year = self.case.cutoff[0]
-        if case.prior_year_tkr is not None:
-            prof = self._without_drivers(case.prior_year_tkr, cut_year - 1)
-            basis = "prior_year"
-        else:
-            in_cut_year = self.year_idx == self.year_idx[self.c]
-            if all(
-                b == "document"
-                for b, on in zip(case.month_budget_basis, in_cut_year, strict=True)
-                if on
-            ):
-                prof = self._without_drivers(self.budget[in_cut_year], cut_year)
-                basis = "budget"
-        if prof is None:
-            return basis, np.ones((self.T, self.A))
-        mean = prof.mean(axis=0)
-        same_sign = (np.sign(prof) == np.sign(mean)[None, :]).all(axis=0)
-        ok = same_sign & (np.abs(mean) > 1.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.where(ok[None, :], prof / mean[None, :], 1.0)
-        return basis, factor[moy0]
-
-    def _without_drivers(self, months: np.ndarray, year: int) -> np.ndarray:
-        """A year's months per account (12, A) with the drivers taken out, so that a profile
-        made of them holds the season alone: personnel months before the revision month
-        lifted by that year's revision (its step is the pay driver's), drug and price
-        accounts detrended by their own growth rate (purchased care by its own index)."""
-        case = self.case
-        prof = months.copy()
-        fig = case.parameters.get(f"pay_revision_pct_{year}") or case.parameters.get(
-            f"pay_revision_pct_{case.cutoff[0]}"
-        )
-        r = float(fig.value) / 100.0 if fig is not None else 0.0
-        prof[: self.rev_month - 1, self.i_pers] *= 1.0 + r
-        mid = (np.arange(12) - 5.5) / 12.0
-        g_drug = case.param("drug_cost_growth_pct") / 100.0
-        prof[:, self.i_drugs] /= (1.0 + g_drug) ** mid
-        g_price = case.param("price_growth_pct") / 100.0
-        g_pur = (
-            self._param_or("purchased_care_price_growth_pct", case.param("price_growth_pct"))
-            / 100.0
-        )
-        for a in self.price_accounts:
-            g = g_pur if a == self.i_purchased else g_price
-            prof[:, a] /= (1.0 + g) ** mid
-        return prof
-
-    def _pay_level_ytd(self) -> float:
-        """The personnel account's year-to-date at the cut-off's pay level (tkr): where the
-        actuals already hold the cut-off year's revision, the months before the revision
-        month are lifted by it (the back pay, booked in a later month, then brings those
-        months to the new level exactly); else the year-to-date as it is."""
-        case = self.case
-        pers = self.actual[self.ys : self.c + 1, self.i_pers]
-        if not case.pay_revision_paid:
-            return float(pers.sum())
-        r = case.param(f"pay_revision_pct_{case.cutoff[0]}") / 100.0
-        before = self.moy[self.ys : self.c + 1] < self.rev_month
-        return float(np.where(before, pers * (1.0 + r), pers).sum())
-
-    def _division_shares(self) -> np.ndarray:
-        """Each division's share of each account's forecast, (A, D): the ledger's own
-        year-to-date per account and division where it has them, else (no account x division
-        in the data) the division's share of the year-to-date revenue or gross cost."""
-        case = self.case
-        if case.division_actual_tkr is not None:
-            ytd = case.division_actual_tkr[self.ys : self.c + 1].sum(axis=0)  # (A, D)
-            tot = ytd.sum(axis=1, keepdims=True)
-            D = ytd.shape[1]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.where(np.abs(tot) > 0, ytd / tot, 1.0 / D)
-        divs = case.divisions
-        rev = np.array([d.figures["revenue"]["ytd_actual_mkr"] for d in divs])
-        cost = np.array([d.figures["gross_cost"]["ytd_actual_mkr"] for d in divs])
-        share = {"revenue": rev / rev.sum(), "cost": cost / cost.sum()}
-        return np.array([share[side] for side in self.side])
+        self.baseline = self.baseline_run_rate + decided  # (T, A) tkr
 
     def division_budget(self) -> np.ndarray:
-        """Budget per month, account and division (T, A, D) tkr: the ledger's where it has
-        them, else each side's budget split by the division's share of the first year's
-        budget (the only division budget the documents give)."""
-        case = self.case
-        if case.division_budget_tkr is not None:
-            return case.division_budget_tkr
-        divs = case.divisions
-        brev = np.array([d.figures["revenue"]["budget_first_year_mkr"] for d in divs])
-        bcost = np.array([d.figures["gross_cost"]["budget_first_year_mkr"] for d in divs])
-        share = {"revenue": brev / brev.sum(), "cost": bcost / bcost.sum()}
-        keys = np.array([share[side] for side in self.side])  # (A, D)
-        return self.budget[:, :, None] * keys[None, :, :]
-
-    def _agency_price_path(self) -> np.ndarray:
-        """Agency price per hour, month and category (kr): the cut-off's derived price, in the
-        summer months (June-August) ``season_agency_summer_pct`` higher (summer rates and
-        premiums to staff the holidays, 002), and from ``agency_price_start`` changed by ``agency_price_change_pct_<category>`` (the national
-        framework agreement, FACTS.md) where the case gives one. Shape (T, C)."""
-        path = np.tile(self.agency_price, (self.T, 1))
-        summer = self.case.parameters.get("season_agency_summer_pct")
-        if summer is not None and self.season_basis == "flat":
-            path[np.isin(self.moy, self.SUMMER_MONTHS) & self.forecast] *= (
-                1.0 + float(summer.value) / 100.0
-            )
-        start = self.case.parameters.get("agency_price_start")
-        if start is None:
-            return path
-        idx = self.case.month_position(
-            str(start.value)
-        )  # up to the horizon's end (the loader checks)
-        # where the change took effect within the year-to-date, the cut-off's price already
-        # holds part of it: (1 + p) / (1 + p x share of the year-to-date months after it)
-        in_ytd = float(np.clip(self.c - max(idx, self.ys) + 1, 0, self.n_ytd)) / self.n_ytd
-        for ci, cid in enumerate(self.category_ids):
-            fig = self.case.parameters.get(f"agency_price_change_pct_{cid}")
-            if fig is not None:
-                p = float(fig.value) / 100.0
-                path[max(idx, self.first_forecast) :, ci] *= (1.0 + p) / (1.0 + p * in_ytd)
-        return path
-
-    def _base_agency_hours(self) -> np.ndarray:
-        """Agency hours per month and category: the agency account's cost at the cut-off's
-        prices (actuals, or the run-rate x season) split by category weight and divided by the
-        category's price per hour at the cut-off. Shape (T, C)."""
-        volume = np.where(
-            self.forecast,
-            self.run_rate[self.i_agency] * self.season[:, self.i_agency],
-            self.actual[:, self.i_agency],
-        )
-        cost = -volume * 1000.0  # kr, positive
-        return cost[:, None] * self.cat_weight[None, :] / self.agency_price[None, :]
+        """Budget per month, account and division (T, A, D) tkr (:meth:`CaseArrays.division_budget`)."""
+        return self.data.division_budget()
 
     # ----------------------------------------------------------- levers
 
@@ -784,308 +1003,66 @@ class Engine:
         """Evaluate S scenarios at once."""
         if not isinstance(levers, LeverArrays):
             levers = self.compile(levers)
-        effects, extra = self._evaluate(levers, baseline_only=False)
+        effects, extra = self._evaluate(levers)
         return BatchResult(self, levers, effects, extra)
 
-    def _evaluate(self, L: LeverArrays, baseline_only: bool):
-        fc = self.forecast
-        t = self.t
-        season = self.season
-        rr = self.run_rate
-
-        # ---- the baseline drivers (also the scenario's, step by step)
-        pf = pay_factor(
-            L.pay_pct[:, self.pay_offset :], self.cum_index, self.first_forecast, self.retro_months
-        )
-        drug = growth_factor(L.drug_growth_pct, t, self.t0)
-        price = growth_factor(L.price_growth_pct, t, self.t0)
-        pur_price = growth_factor(L.purchased_price_growth_pct, t, self.t0)
-        if baseline_only:
-            base = np.where(fc[:, None], rr[None, :] * season, self.actual)
-            base[:, self.i_pers] = np.where(
-                fc, base[:, self.i_pers] * pf[0], self.actual[:, self.i_pers]
-            )
-            base[:, self.i_drugs] = np.where(
-                fc, base[:, self.i_drugs] * drug[0], self.actual[:, self.i_drugs]
-            )
-            for a in self.price_accounts:
-                growth = pur_price[0] if a == self.i_purchased else price[0]
-                base[:, a] = np.where(fc, base[:, a] * growth, self.actual[:, a])
-            hours = self._base_agency_hours()
-            base[:, self.i_agency] = np.where(
-                fc, cost_tkr(hours, self.agency_price_path).sum(axis=1), base[:, self.i_agency]
-            )
-            base = np.where(self.budget_accounts[None, :] & fc[:, None], self.budget, base)
-            return base
-
-        B = self.baseline_run_rate
-        fcf = fc.astype(float)
-        eff: dict[str, dict[int, np.ndarray]] = {s: {} for s in STEPS}
-
-        # 1 pay revision: personnel x (scenario pay factor - baseline pay factor)
-        pers_rr = rr[self.i_pers] * season[:, self.i_pers]  # (T,)
-        eff["pay_revision"][self.i_pers] = pers_rr[None, :] * (pf - self.baseline_pay_factor) * fcf
-        pers_paid = B[None, :, self.i_pers] + eff["pay_revision"][self.i_pers]  # (S, T), negative
-
-        # 2 revenue: a change in per cent of each revenue account, plus mkr a year by revenue weight
-        on_rev = (t[None, :] >= L.revenue_start[:, None]) & fc
-        rv = self.rev_accounts
-        w = self.ytd[rv] / self.ytd[rv].sum()
-        for k, a in enumerate(rv):
-            eff["revenue"][a] = on_rev * (
-                B[None, :, a] * (L.revenue_change_pct[:, None] / 100.0)
-                + (L.revenue_mkr_per_year[:, None] * 1000.0 / 12.0) * w[k]
-            )
-
-        # 3 drug cost growth
-        base_drug = growth_factor(self._defaults.drug_growth_pct, t, self.t0)
-        drug_rr = rr[self.i_drugs] * season[:, self.i_drugs]
-        eff["drug_cost_growth"][self.i_drugs] = drug_rr[None, :] * (drug - base_drug) * fcf
-
-        # 4 price growth on price-driven run-rate accounts (purchased care on its own index)
-        base_price = growth_factor(self._defaults.price_growth_pct, t, self.t0)
-        base_pur = growth_factor(self._defaults.purchased_price_growth_pct, t, self.t0)
-        dprice = (price - base_price) * fcf
-        dpur = (pur_price - base_pur) * fcf
-        for a in self.price_accounts:
-            if not self.budget_accounts[a]:
-                d = dpur if a == self.i_purchased else dprice
-                eff["price_growth"][a] = (rr[a] * season[:, a])[None, :] * d
-
-        # 5-6, 9 savings at 100 % of plan (after the attrition cap), and the unplanned fill
-        # shortfall; 10 realisation takes (1 - r) of each planned effect away
-        sav = self._savings(L, pf, pers_paid, pur_price)
-        r = L.realisation_pct / 100.0
-        for step in SAVING_STEPS:
-            for a, arr in sav["effects"][step].items():
-                eff[step][a] = arr
-        for a, arr in sav["planned"].items():
-            eff["realisation"][a] = (r[:, None] - 1.0) * arr
-
-        # 7 rest rule: the scenario's cost of the rule minus the baseline's (zero when the
-        # scenario keeps the baseline's rule), covered by overtime and the agency hours kept
-        rest, rx = self._rest_rule(L, pers_paid, sav["delivered"], pur_price)
-        for a, arr in rest.items():
-            eff["rest_rule"][a] = arr - self._baseline_rest.get(a, 0.0)
-        for a, arr in self._baseline_rest.items():
-            if a not in rest:
-                eff["rest_rule"][a] = -np.broadcast_to(arr, (L.n, self.T))
-
-        extra = {
-            "staff_share_gone": sav["staff_share"],
-            "agency_delivered_hours": sav["delivered"],
-            "agency_replaced_own_hours": sav["own_hours"],
-            "agency_replaced_overtime_hours": sav["overtime_hours"],
-            "agency_replaced_purchased_hours": sav["purchased_hours"],
-            "agency_not_replaced_hours": sav["lost_hours"],
-            "agency_fill_shortfall_hours": sav["fill_lost"],
-            "agency_ordered_not_delivered_hours": sav["fill_short"],
-            **{
-                k: sav[k]
-                for k in (
-                    "planned_agency_pers",
-                    "planned_agency_purchased",
-                    "fill_agency",
-                    "fill_pers",
-                    "fill_purchased",
-                )
-            },
-            **rx,
-            **{
-                f"planned_{k}": np.broadcast_to(v, (L.n, self.T))
-                for k, v in sav["planned_step"].items()
-            },
+    def _evaluate(self, L: LeverArrays) -> tuple[dict[str, Effects], dict[str, np.ndarray]]:
+        """The bridge: every step's effect per account, in ``STEPS`` order, and the hours and
+        parts the results show (``extra``)."""
+        d, base, B = self.data, self.baseline_drivers, self.baseline_run_rate
+        f = fractions(L)  # per cent to fractions: the only place
+        drv = drivers(d, f)  # the scenario's pay factor and growth indices
+        # staff and hours: what the staffing and agency levers remove, and what realisation
+        # leaves of it (the rest rule's agency cover is capped by the hours kept)
+        share = staff_share_gone(d, L, f)
+        hours = agency_hours(d, L, f)
+        realised = realised_hours(f, share, hours)
+        rest_hours = rest_rule_hours(d, L, f, realised["agency_delivered_hours"])
+        # the bridge, step by step
+        pay = pay_revision(d, drv, base)
+        pers_paid = B[None, :, d.i_pers] + pay[d.i_pers]  # (S, T), negative: what savings act on
+        staff = staffing_reduction(d, share, pers_paid)
+        cut = agency_reduction(d, hours)
+        replaced = agency_replacement(d, L, f, hours, drv)
+        measure = measures(L)
+        savings = {
+            "staffing_reduction": staff,
+            "agency_reduction": cut,
+            "agency_replacement": replaced,
+            "measures": measure,
         }
-        return eff, extra
-
-    def _own_price(self, L: LeverArrays, pf: np.ndarray) -> np.ndarray:
-        """Own-staff cost per hour of each agency category, (S, T, C) kr: the category's
-        agency price at the cut-off / ``agency_to_own_cost_ratio``, raised by the pay factor."""
-        return (
-            self.agency_price[None, None, :] / L.agency_to_own_ratio[:, None, None] * pf[:, :, None]
-        )
-
-    def _purchased_price(self, L: LeverArrays, pur_price: np.ndarray) -> np.ndarray:
-        """Purchased care per hour of each category, (S, T, C) kr: the own-staff cost at the
-        cut-off x ``purchased_care_to_own_cost_ratio``, on purchased care's own price index
-        (the sellers' price lists), not the region's pay revision."""
-        own0 = self.agency_price[None, None, :] / L.agency_to_own_ratio[:, None, None]
-        return own0 * L.purchased_to_own_ratio[:, None, None] * pur_price[:, :, None]
-
-    def _savings(
-        self, L: LeverArrays, pf: np.ndarray, pers_paid: np.ndarray, pur_price: np.ndarray
-    ) -> dict:
-        """Staffing reduction, agency hours with their replacement, and measures.
-
-        Returns each step's effect at 100 % of plan (``effects``), the planned part of those
-        effects per account (``planned``, what realisation scales), and the realised hours.
-        Per category, with ``cut = max(base - ordered, 0)`` the planned reduction,
-        ``add = max(ordered - base, 0)`` an increase (not a saving, never scaled) and
-        ``short = ordered x (1 - fill rate)`` hours ordered and not delivered (not a plan,
-        never scaled): every removed hour (cut or short) is covered by the replacement mix,
-        own staff at own-staff cost (re-hired) for a cut and at overtime cost for a short
-        hour, purchased care at its own price, and the rest not delivered at the cost of care
-        not delivered."""
-        fc = self.forecast
-        t = self.t
-        r = L.realisation_pct / 100.0
-        out: dict[str, dict[int, np.ndarray]] = {s: {} for s in SAVING_STEPS}
-        planned: dict[int, np.ndarray] = {}
-        planned_step: dict[str, np.ndarray] = {}
-
-        def add_planned(a: int, arr: np.ndarray, step: str) -> None:
-            planned[a] = planned[a] + arr if a in planned else arr
-            planned_step[step] = planned_step[step] + arr if step in planned_step else arr
-
-        # staffing reduction by attrition: the cap first, realisation after it
-        share = staffing_reduction_share(
-            t, L.staff_target_pct, L.staff_start, L.staff_ramp_months, L.attrition_pct
-        )
-        share = share * fc
-        if L.staff_scale is not None:  # aimed at a division: its share of the personnel cost
-            share = share * L.staff_scale[:, None]
-        out["staffing_reduction"][self.i_pers] = -share * pers_paid
-        add_planned(self.i_pers, out["staffing_reduction"][self.i_pers], "staffing_reduction")
-
-        # agency hours: ordered, delivered, replaced
-        ramp = ramp_share(t, L.agency_start, L.agency_ramp_months) * fc
-        base_h = self.baseline_agency_hours[None]  # (1, T, C)
-        change = L.agency_change_pct
-        if L.agency_scale is not None:  # aimed at a division: its share of the agency account
-            change = change * L.agency_scale[:, None]
-        ordered = agency_hours_ordered(self.baseline_agency_hours, change, ramp)
-        fill_on = (t[None, :] >= L.agency_start[:, None]) & fc
-        fill = 1.0 - (1.0 - L.fill_rate_pct[:, None] / 100.0) * fill_on  # (S, T)
-        cut = np.maximum(base_h - ordered, 0.0)
-        add = np.maximum(ordered - base_h, 0.0)
-        short = ordered * (1.0 - fill[:, :, None])
-        price = self.agency_price_path[None]  # (1, T, C)
-        own_p = self._own_price(L, pf)
-        pur_p = self._purchased_price(L, pur_price)
-        nd_p = own_p * L.not_delivered_cost_ratio[:, None, None]
-        s_own = (L.replace_own_pct / 100.0)[:, None, None]
-        s_pur = (L.replace_purchased_pct / 100.0)[:, None, None]
-        s_none = (L.replace_none_pct / 100.0)[:, None, None]
-        ot = L.overtime_cost_factor[:, None, None]
-
-        def replacement(hours: np.ndarray, own_factor: np.ndarray | float):
-            pers = cost_tkr(hours * s_own, own_p * own_factor).sum(axis=2)
-            pur = cost_tkr(hours * s_pur, pur_p).sum(axis=2) + cost_tkr(hours * s_none, nd_p).sum(
-                axis=2
-            )
-            return pers, pur
-
-        cut_saving = -cost_tkr(cut, price).sum(axis=2)
-        other_saving = -cost_tkr(short - add, price).sum(axis=2)
-        out["agency_reduction"][self.i_agency] = cut_saving + other_saving
-        add_planned(self.i_agency, cut_saving, "agency_reduction")
-        cut_pers, cut_pur = replacement(cut, 1.0)
-        short_pers, short_pur = replacement(short, ot)
-        out["agency_replacement"][self.i_pers] = cut_pers + short_pers
-        out["agency_replacement"][self.i_purchased] = cut_pur + short_pur
-        add_planned(self.i_pers, cut_pers, "agency_replacement")
-        add_planned(self.i_purchased, cut_pur, "agency_replacement")
-
-        # measures
-        if L.measures_tkr is not None:
-            for a in np.flatnonzero(np.any(L.measures_tkr != 0, axis=(0, 1))):
-                out["measures"][int(a)] = L.measures_tkr[:, :, a]
-                add_planned(int(a), L.measures_tkr[:, :, a], "measures")
-
-        # the realised hours (what realisation leaves of the planned cut)
-        cut_real = cut * r[:, None, None]
-        return {
-            "effects": out,
-            "planned": planned,
-            "planned_step": planned_step,
-            "staff_share": share * r[:, None],
-            "delivered": base_h - cut_real + add - short,
-            "own_hours": (cut_real * s_own).sum(axis=2),  # re-hired or reallocated
-            "overtime_hours": (short * s_own).sum(axis=2),  # short hours: own staff's overtime
-            "purchased_hours": ((cut_real + short) * s_pur).sum(axis=2),
-            "lost_hours": (cut_real * s_none).sum(axis=2),  # a planned cut, not replaced
-            "fill_lost": (short * s_none).sum(axis=2),  # ordered, not delivered, not replaced
-            "fill_short": short.sum(axis=2),
-            # the parts a division's bridge needs apart: the planned replacement per account
-            # and the fill shortfall's effect per account (never aimed at a division)
-            "planned_agency_pers": cut_pers,
-            "planned_agency_purchased": cut_pur,
-            "fill_agency": -cost_tkr(short, price).sum(axis=2),
-            "fill_pers": short_pers,
-            "fill_purchased": short_pur,
-        }
-
-    def _rest_rule(
-        self,
-        L: LeverArrays,
-        pers_paid: np.ndarray,
-        delivered: np.ndarray,
-        pur_price: np.ndarray | None = None,
-    ) -> tuple[dict[int, np.ndarray], dict[str, np.ndarray]]:
-        """The cost of the stricter rest rule per account, (S, T) tkr each, and its hours.
-
-        ``need = own FTE x hours x share in 24/7 care x extra need x (1 - weekend mitigation)``
-        from the start month; ``overtime_pct`` of it is own-staff overtime, ``agency_pct`` is
-        asked of agency. The agency cover cannot exceed what the scenario keeps: it is scaled
-        by the share of the category's baseline hours still delivered, and the hours the
-        agency no longer covers go through the replacement mix (own staff on overtime,
-        purchased care, or not delivered). The rest is not covered: care not delivered, at
-        its cost."""
-        fc = self.forecast
-        t = self.t
-        n = L.n
-        if pur_price is None:
-            pur_price = growth_factor(L.purchased_price_growth_pct, t, self.t0)
-        on_rest = L.rest_on[:, None] & (t[None, :] >= L.rest_start[:, None]) & fc
-        # a rule in force during the year-to-date is in the run-rate already for the share of
-        # those months it was in force: only the rest is new need
-        in_ytd = np.clip(self.c - np.maximum(L.rest_start, self.ys) + 1, 0, self.n_ytd) / self.n_ytd
-        need = (
-            rest_rule_need_hours(
-                self.own_fte,
-                self.hours_per_fte_month * 12.0,
-                L.share_24_7_pct,
-                L.rest_need_pct,
-                L.rest_mitigation_pct,
-                on_rest,
-            )
-            * (1.0 - in_ytd)[:, None]
-        )
-        own_kr_per_hour = -pers_paid * 1000.0 / (self.own_fte * self.hours_per_fte_month)  # (S, T)
-        own_kr_per_hour = np.broadcast_to(own_kr_per_hour, (n, self.T))
-        k = self.i_rest_cat
-        base_k = self.baseline_agency_hours[:, k]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            kept = np.where(base_k > 0, delivered[:, :, k] / base_k, 1.0)
-        kept = np.clip(kept, 0.0, 1.0)
-        overtime_hours = need * (L.rest_overtime_pct[:, None] / 100.0)
-        asked = need * (L.rest_agency_pct[:, None] / 100.0)
-        rest_agency_hours = asked * kept
-        displaced = asked - rest_agency_hours
-        s_own = L.replace_own_pct[:, None] / 100.0
-        s_pur = L.replace_purchased_pct[:, None] / 100.0
-        s_none = L.replace_none_pct[:, None] / 100.0
-        uncovered = (
-            need * np.maximum(1.0 - (L.rest_overtime_pct + L.rest_agency_pct)[:, None] / 100.0, 0.0)
-            + displaced * s_none
-        )
-        overtime_all = overtime_hours + displaced * s_own
-        pur_p = self._purchased_price(L, pur_price)[:, :, k]
-        ot_price = own_kr_per_hour * L.overtime_cost_factor[:, None]
-        nd_price = own_kr_per_hour * L.not_delivered_cost_ratio[:, None]
         effects = {
-            self.i_pers: cost_tkr(overtime_all, ot_price),
-            self.i_agency: cost_tkr(rest_agency_hours, self.agency_price_path[None, :, k]),
-            self.i_purchased: cost_tkr(displaced * s_pur, pur_p) + cost_tkr(uncovered, nd_price),
+            "pay_revision": pay,
+            "revenue": revenue(d, L, f, B),
+            "drug_cost_growth": drug_cost_growth(d, drv, base),
+            "price_growth": price_growth(d, drv, base),
+            "staffing_reduction": staff.effects,
+            "agency_reduction": cut.effects,
+            "agency_replacement": replaced.effects,
+            "rest_rule": rest_rule(d, L, rest_hours, pers_paid, drv, self._baseline_rest),
+            "measures": measure.effects,
+            "realisation": realisation(f, planned_parts(savings.values())),
         }
+        assert tuple(effects) == STEPS
         extra = {
-            "rest_need_hours": need,
-            "rest_overtime_hours": overtime_all,
-            "rest_agency_hours": rest_agency_hours,
-            "rest_purchased_hours": displaced * s_pur,
-            "rest_uncovered_hours": uncovered,
+            **realised,
+            **cut.extra,
+            **replaced.extra,
+            **rest_hours,
+            **planned_by_step(savings, L.n, d.T),
         }
         return effects, extra
+
+
+def _from_data(name: str) -> property:
+    return property(lambda self: getattr(self.data, name), doc=f"``data.{name}``")
+
+
+# every case array, read as engine.<name> (the compile step and the faces use these)
+for _f in fields(CaseArrays):
+    if _f.name != "case":
+        setattr(Engine, _f.name, _from_data(_f.name))
+del _f
 
 
 def _bound(x: float | None, missing: str) -> str:
