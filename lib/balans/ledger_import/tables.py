@@ -102,11 +102,11 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from . import yamlsafe
-from .case import DRIVERS, METHODS, REQUIRED_PARAMETERS, ROLES
-from .errors import BalansError, DataError, shown
+from .. import yamlsafe
+from ..case import DRIVERS, METHODS, REQUIRED_PARAMETERS, ROLES
+from ..errors import BalansError, DataError, shown
 
-TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "ledger_case"
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "ledger_case"
 MAX_PROBLEMS = 20
 _ID = r"^[a-z][a-z0-9_]*$"
 _MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
@@ -1374,7 +1374,7 @@ def _check_out(out: Path, force: bool, shown: str | None = None) -> None:
 def _load_back(tmp: Path, out: Path) -> None:
     """Load the written folder as every face will, before it goes into place: a case the
     loader refuses (e.g. a sign convention the mapping got wrong) is never written."""
-    from .case import load_case
+    from ..case import load_case
 
     try:
         load_case(tmp)
@@ -2475,7 +2475,7 @@ def _scenarios(m: Mapping, base: Path, mname: str) -> list[Path]:
             value=m.scenarios,
             allowed="a folder of scenario YAML files",
         )
-    from .scenario import load_scenario
+    from ..scenario import load_scenario
 
     files = sorted(folder.glob("*.yaml"))
     accounts = {a.id for a in m.accounts}
@@ -2648,7 +2648,7 @@ def _write_case(tmp: Path, m: Mapping, b: _Built, mapping_path: Path) -> None:
         (tmp / "scenarios").mkdir()
         for f in b.scenario_files:
             shutil.copyfile(f, tmp / "scenarios" / f.name)
-    from . import __version__
+    from .. import __version__
 
     prov: dict[str, Any] = {
         "imported_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
