@@ -61,12 +61,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from .atomic import atomic_path, write_text_atomic
 from .case import load_case
 from .errors import BalansError, ScenarioError, cut
 from .fmt import label, number
 from .report import KEY_FIGURES_SUFFIX, read_key_figures
 from .resources import notebook, scenarios_dir
-from .scenario import follow_umask, load_scenario, path_problem, write_text_atomic
+from .scenario import load_scenario, path_problem
 
 DEFAULT_NOTEBOOK = notebook("report")  # package data: balans/notebooks/report.ipynb
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -139,22 +140,6 @@ def source_hash(package_dir: Path = PACKAGE_DIR) -> str:
 
 
 # --------------------------------------------------------------------------- atomic files
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` to write to; moved into place when the block ends
-    without an exception, removed otherwise."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        follow_umask(tmp)
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

@@ -24,13 +24,14 @@ import pandas as pd
 
 from . import charts
 from .api import Result, figure_basis, json_safe, run
+from .atomic import write_text_atomic
 from .case import Case, load_case
 from .engine import STEPS
 from .errors import BalansError
 from .fmt import LANGUAGES, label, labels, month_name, number, pct, short
 from .narrative import period_text, scenario_summary, summary_blocks
 from .resources import scenarios_dir
-from .scenario import load_scenario, write_text_atomic
+from .scenario import load_scenario
 from .summary import season_text
 
 KEY_FIGURES_FORMAT = "balans.key_figures/1"
