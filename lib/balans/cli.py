@@ -275,9 +275,9 @@ def _positive_int(text: str) -> int:
 def _reimport(mapping: str, case: str) -> None:
     """Import the ledger again into ``case`` (the new month's actuals), keeping the case's
     vintages: the forecasts made at earlier closes stay as they were made."""
+    from .atomic import write_text_atomic
     from .closes import VINTAGES_FILE
     from .ledger_import import import_ledger
-    from .scenario import write_text_atomic
 
     kept = Path(case) / VINTAGES_FILE
     text = kept.read_text(encoding="utf-8") if kept.is_file() else None

@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 
 from .api import run
+from .atomic import write_text_atomic
 from .case import Case, load_case
 from .errors import DataError
-from .scenario import Scenario, baseline_scenario, write_text_atomic
+from .scenario import Scenario, baseline_scenario
 
 VINTAGES_FILE = "vintages.csv"
 VINTAGE_COLUMNS = (

@@ -144,7 +144,7 @@ def paper_pdf(rep: Report, made: date | None = None) -> bytes:
 
 def write_paper(rep: Report, path: str | Path) -> Path:
     """Write the board paper to ``path`` atomically."""
-    from .scenario import write_bytes_atomic
+    from .atomic import write_bytes_atomic
 
     path = Path(path)
     write_bytes_atomic(path, paper_pdf(rep))

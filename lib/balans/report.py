@@ -24,13 +24,14 @@ import pandas as pd
 
 from . import charts
 from .api import Result, figure_basis, json_safe, run
+from .atomic import write_text_atomic
 from .case import load_case
 from .engine import STEPS
 from .errors import BalansError
 from .fmt import LANGUAGES, label, month_name, number, pct
 from .narrative import scenario_summary, summary_blocks
 from .resources import scenarios_dir
-from .scenario import load_scenario, write_text_atomic
+from .scenario import load_scenario
 from .summary import season_text
 from .tables import (  # the tables the app shows too, made once (balans.tables)
     L,

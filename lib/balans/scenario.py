@@ -29,9 +29,7 @@ import difflib
 import hashlib
 import json
 import math
-import os
 import re
-import tempfile
 import typing
 from pathlib import Path
 from typing import Annotated, Any
@@ -49,6 +47,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from . import yamlsafe
+from .atomic import follow_umask, write_bytes_atomic, write_text_atomic  # noqa: F401 (their old home)
 from .errors import MISSING, BalansError, ScenarioError, cut, shown
 from .levers import MAX_MEASURES, field, lever
 
@@ -395,36 +394,6 @@ def path_problem(path: Path, exc: OSError) -> str:
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return "permission denied (a read-only folder, or a file or folder not yours)"
     return exc.strerror or type(exc).__name__
-
-
-def follow_umask(path: str | Path) -> None:
-    """Give a file made by ``mkstemp`` (always 0600) the mode an ordinary new file gets,
-    0666 less the umask, so that colleagues can read a report or a saved scenario where
-    the folder lets them."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename it into place."""
-    write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        follow_umask(tmp)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def json_schema() -> dict[str, Any]:

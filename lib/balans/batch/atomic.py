@@ -1,33 +1,16 @@
-"""Writing outputs atomically: complete files or none, whatever stops the batch."""
+"""The batch's outputs whole or not at all (through :mod:`balans.atomic`), and the leftovers
+of a killed batch."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..scenario import follow_umask, write_text_atomic
+from ..atomic import atomic_path, write_text_atomic
 
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` to write to; moved into place when the block ends
-    without an exception, removed otherwise."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        follow_umask(tmp)
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+__all__ = ["atomic_path", "remove_leftovers", "write_json_atomic"]
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

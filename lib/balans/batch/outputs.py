@@ -9,9 +9,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_text_atomic
 from ..fmt import label, number
 from ..report import read_key_figures
-from ..scenario import write_text_atomic
 from .atomic import atomic_path, write_json_atomic
 from .outcomes import BatchResult
 
