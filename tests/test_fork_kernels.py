@@ -91,10 +91,13 @@ def test_a_forked_kernel_starts_executes_is_interrupted_and_shuts_down(zygote, t
             kc,
             "import os, sys, threading, random\n"
             "print(os.environ.get('BALANS_FORK_TEST'), os.getcwd(), 'balans.app' in sys.modules)\n"
-            "print(random.random())",
+            "print(random.random())\n"
+            "print(sorted(get_ipython().kernel.comm_manager.targets))",
         )
         assert r["status"] == "ok"
-        line, rnd = r["out"].splitlines()
+        line, rnd, targets = r["out"].splitlines()
+        # ipywidgets' comm targets (the page's widget manager asks for the states by them)
+        assert "'jupyter.widget.control'" in targets and "'jupyter.widget'" in targets
         assert line == f"yes {tmp_path} True"  # its env, its folder, the app preloaded
         # interrupt a running cell: KeyboardInterrupt, and the kernel keeps working
         msg_id = kc.execute("import time\nfor _ in range(600): time.sleep(0.1)")

@@ -270,7 +270,15 @@ class Zygote:
         try:
             from ipykernel import kernelapp
 
-            kernelapp.launch_new_instance(argv=[*args, f"--IPKernelApp.parent_handle={zygote_pid}"])
+            # ipywidgets registers its comm targets when it is imported inside a kernel; here
+            # it was imported before there was one, so it registers them as an extension
+            kernelapp.launch_new_instance(
+                argv=[
+                    *args,
+                    f"--IPKernelApp.parent_handle={zygote_pid}",
+                    "--IPKernelApp.extensions=ipywidgets",
+                ]
+            )
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         except BaseException:
