@@ -25,7 +25,7 @@ from balans import fork_provisioner
 from balans.serve import write_fork_kernelspec
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_serve_lifecycle import Server, get  # noqa: E402
+from test_serve_lifecycle import Server, get
 
 
 @pytest.fixture(scope="module")
