@@ -17,6 +17,11 @@ board member's machine) per visitor, all pages opened at the same moment. Prints
                                    figure; kernel memory per idle viewer (USS: the kernel's
                                    own pages, and RSS), and the kernels left 60 s after the
                                    pages closed (the pool's refill not counted)
+  light_N_MODE (--light N)         N visitors at once without a browser, each fetching the page
+                                   and talking to its kernel over Voilà's websocket as the
+                                   page does, until the headline's widget state arrives: the
+                                   server's share of a meeting (each member's own device
+                                   draws); CPU of the server and its kernels, of the clients
   storm (--storm)                  200 page loads in 2 minutes against --max-kernels M: the
                                    peak of the server's memory (Voilà and every kernel, RSS
                                    and USS) and of its kernels, against M x a kernel's memory
@@ -37,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -105,7 +111,12 @@ class App:
         """Until the pool's kernels have started and run the notebook up to the point where
         they wait for a viewer (their CPU falls quiet), as a server is before a meeting."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.status().get("pool_ready", 0) < self.pool:
+        while time.monotonic() < deadline:
+            try:  # Voilà may be too busy starting 20 kernels to answer within 5 s
+                if self.status().get("pool_ready", 0) >= self.pool:
+                    break
+            except OSError:
+                pass
             time.sleep(0.5)
         self.wait_quiet(deadline)
 
@@ -292,9 +303,156 @@ async def visit(browser, url: str, t0: float, timeout_s: float) -> dict:
     return out
 
 
-async def meeting(browser, n: int, want: float, timeout_s: float, release_wait_s: float) -> dict:
+def light_visit(url: str, t0: float, timeout_s: float) -> dict:
+    """One visitor without a browser: what a page asks of the server, up to its headline.
+    GET the page (Voilà renders it with a preheated kernel; the kernel id is in
+    ``#jupyter-config-data``), open the kernel's websocket (``api/kernels/ID/channels``, the
+    JSON protocol), ask for the kernel's info and, as the page's widget manager does, open
+    the ``jupyter.widget.control`` comm and send ``request_states``; done when the
+    ``update_states`` answer arrives holding the headline's widget. The page's scripts,
+    styles and the charts' bundle are fetched too (static files, as a browser would on
+    its first visit), not drawn."""
+    import re
+    import uuid
+    from http.cookiejar import CookieJar
+
+    import websocket
+
+    out: dict = {}
+    try:
+        jar = CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        with opener.open(url, timeout=timeout_s) as r:
+            page = r.read().decode()
+        out["page_s"] = time.perf_counter() - t0
+        cfg = page.split('id="jupyter-config-data" type="application/json">')[1]
+        kernel = json.loads(cfg.split("</script>")[0])["kernelId"]
+        out["kernel"] = kernel
+        for src in re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', page)[:20]:
+            full = urllib.parse.urljoin(url, src)
+            if full.startswith(url):
+                with contextlib.suppress(OSError), opener.open(full, timeout=timeout_s) as r:
+                    r.read()
+        cookies = "; ".join(f"{c.name}={c.value}" for c in jar)
+        ws = websocket.create_connection(
+            url.replace("http", "ws", 1)
+            + f"api/kernels/{kernel}/channels?session_id={uuid.uuid4().hex}",
+            timeout=timeout_s,
+            header=[f"Cookie: {cookies}"] if cookies else [],
+        )
+        session = uuid.uuid4().hex
+
+        def send(channel: str, msg_type: str, content: dict, metadata: dict | None = None) -> None:
+            ws.send(
+                json.dumps(
+                    {
+                        "header": {
+                            "msg_id": uuid.uuid4().hex,
+                            "msg_type": msg_type,
+                            "session": session,
+                            "username": "bench",
+                            "version": "5.3",
+                            "date": "",
+                        },
+                        "parent_header": {},
+                        "metadata": metadata or {},
+                        "content": content,
+                        "channel": channel,
+                        "buffers": [],
+                    }
+                )
+            )
+
+        send("shell", "kernel_info_request", {})
+        comm = uuid.uuid4().hex
+        send(
+            "shell",
+            "comm_open",
+            {"comm_id": comm, "target_name": "jupyter.widget.control", "data": {}},
+            {"version": "1.0.0"},
+        )
+        send("shell", "comm_msg", {"comm_id": comm, "data": {"method": "request_states"}})
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            msg = json.loads(ws.recv())
+            c = msg.get("content", {})
+            if msg.get("msg_type") == "comm_msg" and c.get("comm_id") == comm:
+                data = c.get("data", {})
+                if data.get("method") == "update_states":
+                    text = json.dumps(data.get("states", {}))
+                    if "balans-headline" in text:
+                        out["headline_s"] = time.perf_counter() - t0
+                        m = re.search(r'balans-headline[^>]*data-value=\\"([-0-9.e]+)', text)
+                        if m is None:
+                            m = re.search(r'data-value=\\"([-0-9.e]+)\\"[^>]*balans-headline', text)
+                        out["value"] = float(m.group(1)) if m else None
+                        out["state_kb"] = round(len(text) / 1024)
+                    break
+        out["ws"] = ws
+        if "headline_s" not in out:
+            out["error"] = "no headline in the widget state"
+    except Exception as exc:  # a visitor who sees nothing counts as failed
+        out["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return out
+
+
+async def light_meeting(n: int, want: float, timeout_s: float, flags: tuple[str, ...]) -> dict:
+    """n light visitors at once (:func:`light_visit`, one thread each) against a server whose
+    pool holds n kernels: the server's capacity, the browsers' drawing left out."""
+    app = App(*flags, pool=n)
+    try:
+        before = app.status()
+        load = [round(x, 2) for x in os.getloadavg()]
+        me = psutil.Process()
+        cpu0 = cpu_seconds(app.processes()), cpu_seconds([me])
+        t0 = time.perf_counter()
+        visits = await asyncio.gather(
+            *(asyncio.to_thread(light_visit, app.url, t0, timeout_s) for _ in range(n))
+        )
+        took = time.perf_counter() - t0
+        cpu1 = cpu_seconds(app.processes()), cpu_seconds([me])
+        heads = [v["headline_s"] for v in visits if "headline_s" in v]
+        res = {
+            "visitors": n,
+            "kernels": flags[1] if flags[:1] == ("--kernels",) else "default",
+            "load_avg_at_start": load,
+            "status_before": before,
+            "headline_all_s": round(max(heads), 1) if len(heads) == n else None,
+            "headline_s": summary(heads, 2),
+            "page_s": summary([v["page_s"] for v in visits if "page_s" in v], 2),
+            "seen": len(heads),
+            "right_figure": sum(1 for v in visits if v.get("value") == want),
+            "state_kb": summary([v["state_kb"] for v in visits if "state_kb" in v], 0),
+            "errors": sorted({v["error"] for v in visits if "error" in v})[:3],
+            "cpu_s_server_and_kernels": round(cpu1[0] - cpu0[0], 1),
+            "cpu_s_clients": round(cpu1[1] - cpu0[1], 1),
+            "took_s": round(took, 1),
+            "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
+        }
+        await asyncio.sleep(5)
+        kernels = app.kernels()
+        mem = []
+        for v in visits:
+            p = kernels.get(v.get("kernel", ""))
+            if p is not None:
+                with contextlib.suppress(psutil.Error):
+                    mem.append(p.memory_full_info())
+        res["idle_viewer_uss_mb"] = summary([m.uss / MB for m in mem], 0)
+        res["idle_viewer_pss_mb"] = summary([m.pss / MB for m in mem], 0)
+        res["idle_viewer_rss_mb"] = summary([m.rss / MB for m in mem], 0)
+        for v in visits:
+            with contextlib.suppress(Exception):
+                v["ws"].close()
+        return res
+    finally:
+        app.stop()
+
+
+async def meeting(
+    browser, n: int, want: float, timeout_s: float, release_wait_s: float, flags=()
+) -> dict:
     """n first visits at the same moment, against a server whose pool holds n kernels."""
-    app = App(pool=n)
+    app = App(*flags, pool=n)
     try:
         before = app.status()
         cpu0 = cpu_seconds(app.processes()), cpu_seconds(browser_processes())
@@ -405,6 +563,15 @@ async def main_async(args) -> dict:
     out["cpus"] = os.cpu_count()
     out["memory_gb"] = round(psutil.virtual_memory().total / 2**30, 1)
     want = expected_headline()
+    modes = [("--kernels", k) if k else () for k in args.kernels]
+    for n in args.light:  # old and new kernels back to back, for each count
+        for flags in modes:
+            key = f"light_{n}_{flags[1] if flags else 'default'}"
+            out[key] = await light_meeting(n, want, args.visit_timeout, flags)
+            print(json.dumps({key: out[key]}), file=sys.stderr)
+    if args.only_light:
+        out["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
+        return out
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         if not (args.only_storm or args.no_single):
@@ -423,9 +590,11 @@ async def main_async(args) -> dict:
                 app.stop()
         if not args.only_storm:
             for n in args.meeting:
-                wait = args.release_wait if n == args.meeting[0] else 0  # once is enough
-                out[f"meeting_{n}"] = await meeting(browser, n, want, args.visit_timeout, wait)
-                print(json.dumps({f"meeting_{n}": out[f"meeting_{n}"]}), file=sys.stderr)
+                for flags in modes:
+                    wait = args.release_wait if n == args.meeting[0] else 0  # once is enough
+                    key = f"meeting_{n}" + (f"_{flags[1]}" if flags else "")
+                    out[key] = await meeting(browser, n, want, args.visit_timeout, wait, flags)
+                    print(json.dumps({key: out[key]}), file=sys.stderr)
         if args.storm or args.only_storm:
             out["storm"] = await storm(
                 browser, args.storm_loads, args.storm_seconds, args.storm_max_kernels, 4
@@ -459,11 +628,25 @@ def main() -> None:
     ap.add_argument("--storm-loads", type=int, default=200)
     ap.add_argument("--storm-seconds", type=float, default=120)
     ap.add_argument("--storm-max-kernels", type=int, default=10)
+    ap.add_argument(
+        "--light",
+        default="",
+        help="visitors at once without a browser (the server's capacity), comma-separated",
+    )
+    ap.add_argument("--only-light", action="store_true", help="only the light meetings")
+    ap.add_argument(
+        "--kernels",
+        default="",
+        help="balans app --kernels for the meetings, comma-separated (fork,spawn: both, "
+        "back to back); empty: the app's default",
+    )
     ap.add_argument("--quick", action="store_true", help="10 moves, 4 visitors, 45 s release")
     args = ap.parse_args()
     if args.quick:
         args.moves, args.meeting, args.release_wait = 10, "4", 45
     args.meeting = [int(x) for x in str(args.meeting).split(",") if x.strip()]
+    args.light = [int(x) for x in str(args.light).split(",") if x.strip()]
+    args.kernels = [x.strip() for x in str(args.kernels).split(",") if x.strip()] or [""]
     print(json.dumps(asyncio.run(main_async(args))))
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -42,6 +43,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# BALANS_TEST_KERNELS=fork|spawn runs these tests with that --kernels (default: the app's)
+KERNELS = os.environ.get("BALANS_TEST_KERNELS", "")
+
+
 class Server:
     """``balans app`` in a subprocess, its console (stdout and stderr) kept in a file."""
 
@@ -59,6 +64,7 @@ class Server:
                 "--port",
                 str(self.port),
                 "--no-browser",
+                *(["--kernels", KERNELS] if KERNELS else []),
                 *list(args),
             ],
             stdout=self._out,

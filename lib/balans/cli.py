@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .api import json_safe
 from .errors import BalansError, cut, shown
+from .serve import DEFAULT_KERNELS, KERNEL_MODES
 
 INTERNAL_ERROR = 70
 """Exit code of a bug (EX_SOFTWARE): not the user's input; never 0 or 2."""
@@ -74,6 +75,14 @@ def _serving_flags(p: argparse.ArgumentParser, pool_size: int, max_kernels: int 
         metavar="S",
         help="a kernel whose page has closed is shut down after S seconds without activity "
         "(default 30)",
+    )
+    p.add_argument(
+        "--kernels",
+        choices=KERNEL_MODES,
+        default=DEFAULT_KERNELS,
+        help="fork: every kernel is forked from one process that has imported the app "
+        "(faster to start, less memory each); spawn: each kernel a fresh Python "
+        f"(default {DEFAULT_KERNELS})",
     )
     p.add_argument(
         "--case",
@@ -363,6 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 max_kernels=args.max_kernels,
                 idle_timeout_min=args.idle_timeout,
                 release_after_s=args.release_after,
+                kernels=args.kernels,
             )
         if args.command == "close":
             from .closes import close_text, record_close

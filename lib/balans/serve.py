@@ -97,6 +97,9 @@ class BalansKernelManager(ServerKernelManager):  # type: ignore[misc,valid-type]
     traceback_replacement_message = "Ett fel inträffade. Detaljerna finns i serverns logg."
 
 
+KERNEL_MODES = ("fork", "spawn")  # balans app --kernels: forked from the zygote, or spawned
+DEFAULT_KERNELS = "spawn"
+
 KERNEL_MB = 300  # a kernel's memory with the app loaded (about 275 MB measured), rounded up
 RESERVED_MB = 2048  # left to the server, the system and the rest
 STOP_GRACE_S = 6.0  # the child's own clean stop; then what is left is killed (10 s in all)
@@ -119,11 +122,16 @@ def voila_config(
     idle_timeout_s: int = 1800,
     release_after_s: int = 30,
     hub_prefix: str | None = None,
+    kernels: str = "spawn",
 ) -> dict[str, Any]:
     """The Voilà settings, as a ``voila.json`` config. ``max_kernels`` 0 means no cap;
     ``idle_timeout_s`` 0 means an open page keeps its kernel however long it is idle.
     ``hub_prefix`` (``/user/NAME/``) serves the app there as a JupyterHub user's server:
-    only to a browser the hub has signed in with access to that server."""
+    only to a browser the hub has signed in with access to that server. ``kernels``
+    ``"fork"``: every kernel is started with the ``balans-fork`` kernelspec (forked from the
+    zygote, :mod:`balans.fork_provisioner`); ``"spawn"``: with the notebook's own."""
+    if kernels not in KERNEL_MODES:
+        raise BalansError(f"--kernels {kernels}: allowed {' or '.join(KERNEL_MODES)}")
     if max_kernels > 0:
         pool_size = min(pool_size, max_kernels)
     # check often enough that a closed page's kernel goes within release_after + 10 s
@@ -178,10 +186,26 @@ def voila_config(
             "max_kernels": max(max_kernels, 0),
             "release_after": release_after_s,
             "idle_timeout": max(idle_timeout_s, 0),
+            "kernel_spec_name": FORK_KERNEL_NAME if kernels == "fork" else "",
         },
         # a kernel asked to shut down gets 3 s before it is killed (jupyter_client: 5 s)
         "BalansKernelManager": {"shutdown_wait_time": 3.0},
     }
+
+
+FORK_KERNEL_NAME = "balans-fork"  # balans.fork_provisioner.KERNEL_NAME
+ZYGOTE_SOCKET_ENV = "BALANS_ZYGOTE_SOCKET"  # balans.fork_provisioner.SOCKET_ENV
+
+
+def write_fork_kernelspec(folder: Path) -> Path:
+    """The ``balans-fork`` kernelspec in ``folder``/kernels (a Jupyter data folder, put
+    first on JUPYTER_PATH), with the Python of this server. Returns the data folder."""
+    from .fork_provisioner import kernelspec
+
+    spec = folder / "kernels" / FORK_KERNEL_NAME
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps(kernelspec(sys.executable), indent=1))
+    return folder
 
 
 HUB_IDENTITY_PROVIDER = "jupyterhub.singleuser.extension.JupyterHubIdentityProvider"
@@ -279,11 +303,15 @@ def make_vega_bundle(folder: Path) -> Path | None:
 
 
 def voila_env(
-    case_dir: Path | None = None, cutoff: str | None = None, vega_bundle: Path | None = None
+    case_dir: Path | None = None,
+    cutoff: str | None = None,
+    vega_bundle: Path | None = None,
+    fork_dir: Path | None = None,
 ) -> dict[str, str]:
     """The environment for Voilà: our template folder first on JUPYTER_PATH, the case
     folder in ``BALANS_CASE`` and the charts' bundle in ``BALANS_VEGA_BUNDLE`` (the kernels
-    inherit them)."""
+    inherit them); with ``fork_dir`` (``--kernels fork``) the zygote's socket in it and its
+    ``balans-fork`` kernelspec on JUPYTER_PATH."""
     from .vega_bundle import ENV as BUNDLE_ENV
 
     env = dict(os.environ)
@@ -299,9 +327,12 @@ def voila_env(
         env[CUTOFF_ENV] = cutoff
     else:
         env.pop(CUTOFF_ENV, None)
-    env["JUPYTER_PATH"] = os.pathsep.join(
-        p for p in (str(JUPYTER_DATA), env.get("JUPYTER_PATH", "")) if p
-    )
+    env.pop(ZYGOTE_SOCKET_ENV, None)
+    paths = [str(JUPYTER_DATA), env.get("JUPYTER_PATH", "")]
+    if fork_dir is not None:
+        env[ZYGOTE_SOCKET_ENV] = str(write_fork_kernelspec(fork_dir) / "zygote.sock")
+        paths.insert(0, str(fork_dir))
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in paths if p)
     return env
 
 
@@ -401,6 +432,7 @@ def serve(
     idle_timeout_min: float = 30,
     release_after_s: int = 30,
     hub: bool = False,
+    kernels: str = DEFAULT_KERNELS,
 ) -> int:
     """Start Voilà and wait; return its exit code (0 after SIGTERM or Ctrl-C). Raises
     BalansError for bad settings. ``hub``: as a JupyterHub user's server (``balans hub-app``),
@@ -429,7 +461,7 @@ def serve(
     if not APP_NOTEBOOK.is_file():
         raise BalansError(f"{APP_NOTEBOOK}: the app notebook is missing")
     config = voila_config(
-        ip, port, pool_size, max_kernels, idle_timeout_s, release_after_s, hub_prefix
+        ip, port, pool_size, max_kernels, idle_timeout_s, release_after_s, hub_prefix, kernels
     )
     with tempfile.TemporaryDirectory(prefix="balans-voila-") as tmp:
         cfg = Path(tmp)
@@ -437,14 +469,14 @@ def serve(
         idle = f"{idle_timeout_min:g} min" if idle_timeout_s else "never"
         print(
             f"Balans: http://{ip}:{port}{hub_prefix or '/'}  (Ctrl-C stops; at most {max_kernels} kernels, "
-            f"idle pages released after {idle})",
+            f"idle pages released after {idle}; kernels {kernels})",
             file=sys.stderr,
             flush=True,
         )
         bundle = make_vega_bundle(cfg)
         proc = subprocess.Popen(
             voila_command(cfg, open_browser),
-            env=voila_env(case_dir, cutoff, bundle),
+            env=voila_env(case_dir, cutoff, bundle, cfg / "fork" if kernels == "fork" else None),
             cwd=APP_NOTEBOOK.parent,
             start_new_session=True,  # Ctrl-C reaches only balans app, which stops Voilà
             preexec_fn=_die_with_parent,

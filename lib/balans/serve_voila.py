@@ -42,7 +42,7 @@ from jupyter_server._tz import utcnow
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from jupyter_server.utils import url_path_join
-from traitlets import Integer
+from traitlets import Integer, Unicode
 from voila import app as voila_app
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
@@ -110,6 +110,13 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
         help="Seconds: a connected page idle this long loses its kernel (0: never).",
     )
 
+    kernel_spec_name = Unicode(
+        "",
+        config=True,
+        help="Start every kernel with this kernelspec, not the notebook's ('balans-fork': "
+        "forked from the zygote, balans.fork_provisioner); empty: the notebook's.",
+    )
+
     def __init__(self, **kwargs: Any) -> None:
         self._tickets: set[str] = set()  # visitors let in whose kernel has not started yet
         self._pool_kernel_ids: set[str] = set()  # kernels started for the preheated pool
@@ -173,6 +180,8 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
             raise RuntimeError("the server is stopping")
         kernel_id = kwargs.get("kernel_id") or str(uuid.uuid4())
         kwargs["kernel_id"] = kernel_id
+        if self.kernel_spec_name:
+            kwargs["kernel_name"] = self.kernel_spec_name
         env = kwargs.get("env") or {}
         if env.get("VOILA_PREHEAT") == "True":  # Voilà's pool starts it
             self._pool_kernel_ids.add(kernel_id)
@@ -575,6 +584,10 @@ class BalansVoila(voila_app.Voila):
         super().initialize(argv)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._handle_signal_stop)
+        from balans import fork_provisioner
+
+        if fork_provisioner.socket_path():  # --kernels fork: its imports run meanwhile
+            fork_provisioner.start_zygote()
 
     def _handle_signal_stop(self, sig: int, frame: Any) -> None:
         ioloop = getattr(self, "ioloop", None)
@@ -632,6 +645,9 @@ class BalansVoila(voila_app.Voila):
         BalansKernelWebsocketHandler.close_all(STOP_CLOSE_CODE, "stopping")
         shutil.rmtree(self.connection_dir, ignore_errors=True)
         run_sync(self.kernel_manager.shutdown_all)(now=True)
+        from balans import fork_provisioner
+
+        fork_provisioner.stop_zygote()  # and any kernel of its still running
         self.log.info("Balans: stopped, every kernel shut down")
 
 
