@@ -608,6 +608,7 @@ def test_every_required_parameter_is_read_where_the_loader_says():
         m: (src / f"{m}.py").read_text(encoding="utf-8")
         for m in ("engine", "app", "narrative", "analysis", "feasibility", "api", "compare")
     }
+    text["engine"] += (src / "engine_data.py").read_text(encoding="utf-8")  # its preparation
     for key, rooms in PARAMETER_READERS.items():
         quoted = (f'"{key}"', f"'{key}'")
         for room in rooms:
