@@ -277,7 +277,7 @@ async def redraw_latencies(browser, url: str, moves: int) -> tuple[list[float], 
 def expected_headline() -> float:
     """The figure a first visitor's headline shows: the baseline's forecast for the shown
     year (the engine's own, not the app's)."""
-    from balans.app import BalansApp
+    from balans.faces.app import BalansApp
 
     app = BalansApp()
     return float(app.cards.value.split('data-value="')[1].split('"')[0])
@@ -549,7 +549,7 @@ async def storm(browser, loads: int, seconds: float, max_kernels: int, tabs: int
             "peak_server_rss_mb": round(peak["rss_mb"]),
             "peak_server_uss_mb": round(peak["uss_mb"]),
             "server_at_start_rss_mb": round(base_rss),
-            "cap_worth_mb": round(max_kernels * 300),  # balans.serve.KERNEL_MB per kernel
+            "cap_worth_mb": round(max_kernels * 300),  # balans.faces.serve.KERNEL_MB per kernel
             "kernel_rss_mb_measured": round(rss_k),
         }
     finally:

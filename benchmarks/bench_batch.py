@@ -1,6 +1,6 @@
 """Batch reports: sequential against parallel, and where the time of one report goes.
 
-Runs ``balans batch`` (through :func:`balans.batch.run_batch`, every report made anew) over
+Runs ``balans batch`` (through :func:`balans.faces.batch.run_batch`, every report made anew) over
 the shipped scenarios and over 20 generated scenario files (written to
 ``build/bench_batch/generated``), once with one worker and once with two. Prints one JSON
 line:
@@ -24,9 +24,9 @@ line:
                               the SVG rendering; the first of them starts vl-convert's V8
   <set>.fixed_s               the batch's own time beyond its reports: starting the worker
                               processes, validating, the summaries, the chart and the index
-  import_report_s             a fresh Python importing balans.report (what a kernel does)
+  import_report_s             a fresh Python importing balans.presentation.report (what a kernel does)
   import_deferred_s           what that import would cost more without the deferral of
-                              rfc3987_syntax in balans.report (its parser, built at import)
+                              rfc3987_syntax in balans.presentation.report (its parser, built at import)
 
     python benchmarks/bench_batch.py [--quick]
 """
@@ -47,7 +47,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from balans.batch import run_batch, timings_frame
+from balans.faces.batch import run_batch, timings_frame
 from balans.resources import scenarios_dir
 
 BUILD = Path(__file__).resolve().parents[1] / "build" / "bench_batch"  # the checkout's build/
@@ -162,7 +162,7 @@ def main() -> None:
         "python": platform.python_version(),
         "shipped": bench_set(shipped, "shipped"),
         "generated": bench_set(generated, "generated"),
-        "import_report_s": round(import_seconds("import balans.report", repeats), 2),
+        "import_report_s": round(import_seconds("import balans.presentation.report", repeats), 2),
         "import_deferred_s": round(import_seconds("import rfc3987_syntax", repeats), 2),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }

@@ -9,12 +9,12 @@ import re
 import pytest
 from conftest import REPO
 
-from balans import a11y, charts
 from balans.analysis import monte_carlo, tornado
-from balans.analysis_charts import fan_chart, tornado_chart
-from balans.api import run
-from balans.closes import curve_frame
-from balans.scenario import load_scenario
+from balans.analysis.closes import curve_frame
+from balans.inputs.scenario import load_scenario
+from balans.model.api import run
+from balans.presentation import a11y, charts
+from balans.presentation.analysis_charts import fan_chart, tornado_chart
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def all_charts(r, lang):
 
 def entries(r):
     """The compare tab's charts: the setting beside the baseline."""
-    from balans.compare import Entry
+    from balans.analysis.compare import Entry
 
     return [
         Entry("Din inställning", r, "din inställning"),
@@ -90,7 +90,7 @@ def test_the_tables_hold_the_figures_the_charts_draw(result):
 
 
 def test_the_app_gives_each_chart_its_name_and_table():
-    from balans.app import BalansApp
+    from balans.faces.app import BalansApp
 
     app = BalansApp()
     for key in ("forecast", "bridge"):
@@ -110,7 +110,7 @@ def test_the_app_gives_each_chart_its_name_and_table():
 
 @pytest.mark.parametrize("sig", ["green", "yellow", "red"])
 def test_the_signal_is_said_in_words_not_colour_alone(monkeypatch, sig):
-    import balans.app as app_module
+    import balans.faces.app as app_module
 
     app = app_module.BalansApp()
     monkeypatch.setattr(app_module, "signal", lambda *a: sig)
@@ -123,7 +123,7 @@ def test_the_signal_is_said_in_words_not_colour_alone(monkeypatch, sig):
 
 
 def test_the_report_charts_are_images_with_a_name_and_a_table(result):
-    from balans.report import chart_svg
+    from balans.presentation.report import chart_svg
 
     block = chart_svg(charts.bridge_chart(result, 2024, "sv"), "bridge", "sv")
     assert re.search(r'<div class="chart-image" role="img" aria-label="Diagram: [^"]+">', block)
@@ -134,7 +134,7 @@ def test_the_report_charts_are_images_with_a_name_and_a_table(result):
 
 
 def test_the_paper_leaves_the_chart_tables_to_its_appendix():
-    from balans.paper import PAPER_STYLE
+    from balans.presentation.paper import PAPER_STYLE
 
     assert ".balans-chart-table { display: none; }" in PAPER_STYLE
 
@@ -175,7 +175,7 @@ def test_the_statement_follows_diggs_model_and_is_honest():
 
 
 def test_the_contact_is_a_case_setting(tmp_path):
-    from balans.case import meta_problems
+    from balans.inputs.case import meta_problems
 
     assert meta_problems({"accessibility_contact": "balans@region.example"}) == []
     assert meta_problems({"accessibility_contact": ""})  # text, not empty

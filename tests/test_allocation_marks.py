@@ -17,11 +17,11 @@ import yaml
 from conftest import REPO, TINY
 
 from balans import load_case, parse_scenario, run, run_file
-from balans import report as rep
-from balans.api import BASES, figure_basis
-from balans.app import excel_bytes, tables_html
-from balans.charts import forecast_frame, forecast_vs_budget_chart
-from balans.fmt import label
+from balans.faces.app import excel_bytes, tables_html
+from balans.model.api import BASES, figure_basis
+from balans.presentation import report as rep
+from balans.presentation.charts import forecast_frame, forecast_vs_budget_chart
+from balans.presentation.fmt import label
 
 
 def note(case, kind: str, code: str, lang: str = "sv") -> str:
@@ -228,7 +228,7 @@ def test_the_apps_excel_has_the_basis_columns_and_a_sheet_that_explains_them(pac
 
 
 def test_the_batch_summary_excel_says_what_its_figures_are(tmp_path, tiny):
-    from balans.batch import BatchResult, Outcome, write_outputs
+    from balans.faces.batch import BatchResult, Outcome, write_outputs
 
     reports = tmp_path / "reports"
     reports.mkdir()

@@ -27,8 +27,8 @@ from balans.analysis import (
     uncertainties,
     uniform_draws,
 )
-from balans.analysis_charts import fan_chart, tornado_chart
-from balans.cli import main
+from balans.faces.cli import main
+from balans.presentation.analysis_charts import fan_chart, tornado_chart
 
 SCEN = REPO / "scenarios"
 
@@ -447,7 +447,7 @@ def test_tornado_chart_spec():
 @pytest.mark.parametrize("target", [float("nan"), float("inf"), -float("inf")])
 def test_goal_seek_refuses_a_target_that_is_not_a_number_of_mkr(target):
     from balans.analysis import AnalysisError, goal_seek
-    from balans.scenario import baseline_scenario
+    from balans.inputs.scenario import baseline_scenario
 
     with pytest.raises(AnalysisError, match="not a finite number of mkr"):
         goal_seek(baseline_scenario(), "measures.mkr_per_year", 2024, target)
@@ -456,7 +456,7 @@ def test_goal_seek_refuses_a_target_that_is_not_a_number_of_mkr(target):
 def test_a_saved_goal_seek_says_what_it_set_before_the_old_description():
     """Issue 12: the answer scenario kept the old description ("inköp sparar 30 mkr")
     under settings that contradict it; it now begins with what the goal seek set."""
-    from balans.narrative import goal_seek_text
+    from balans.presentation.narrative import goal_seek_text
 
     sc = load_scenario(REPO / "scenarios" / "hyrstopp.yaml")
     gs = goal_seek(sc, "measures.mkr_per_year", 2024, 0.0)

@@ -205,7 +205,7 @@ def test_the_page_runs_no_inline_script_but_the_templates_own(app_url, browser):
     only by its hash, and the page still draws: no violation in the browser's console."""
     import urllib.request
 
-    from balans.serve import CSP, INLINE_SCRIPTS_SHA256, inline_script_hashes
+    from balans.faces.serve import CSP, INLINE_SCRIPTS_SHA256, inline_script_hashes
 
     with urllib.request.urlopen(app_url) as resp:
         page_html = resp.read().decode("utf-8")

@@ -6,14 +6,14 @@ import pytest
 from conftest import REPO, by_year
 
 from balans import get_engine, load_scenario, run
-from balans.app import (
+from balans.faces.app import (
     BalansApp,
     parse_query,
     scenario_from_values,
     signal,
     widget_values_from_scenario,
 )
-from balans.fmt import label
+from balans.presentation.fmt import label
 
 
 def test_signal_follows_the_deviation():
@@ -129,7 +129,7 @@ def test_a_failure_in_the_app_is_logged_for_the_server_not_streamed_to_the_viewe
 ):
     import sys
 
-    import balans.app as app_module
+    import balans.faces.app as app_module
 
     app = BalansApp()
 
@@ -177,7 +177,7 @@ def test_the_sources_are_swedish_in_swedish_and_english_in_english():
 
 
 def test_every_control_says_what_it_means_in_both_languages():
-    from balans.app import CONTROLS
+    from balans.faces.app import CONTROLS
 
     for lang in ("sv", "en"):
         app = BalansApp(lang=lang)
@@ -218,7 +218,7 @@ def test_the_downloads_are_named_in_words_and_hold_the_board_paper():
 
 def count_runs(monkeypatch) -> list[str]:
     """Every engine run the app makes from now on, by scenario name."""
-    import balans.app as app_module
+    import balans.faces.app as app_module
 
     calls: list[str] = []
     real = app_module.run

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from balans import run
-from balans.backtest import backtest_frame, backtest_tornado, model_figures, what_happened
+from balans.analysis.backtest import backtest_frame, backtest_tornado, model_figures, what_happened
 
 
 @pytest.fixture(scope="module")

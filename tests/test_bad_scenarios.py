@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO
 
 from balans import DEFAULT_CASE_DIR, ScenarioError, load_scenario, parse_scenario, run_file
-from balans.cli import main
+from balans.faces.cli import main
 
 CASES = {
     "unknown_top_key": ("name: x\nlever: {}\n", ["lever", "unknown key", "did you mean 'levers'"]),
@@ -343,7 +343,7 @@ def test_hostile_yaml_in_a_case_or_mapping_file_is_a_data_error(tmp_path, which,
     """case.yaml and the import's mapping file are read with the same bounded loader."""
     from balans import load_case
     from balans.errors import DataError
-    from balans.ledger_import import load_mapping
+    from balans.inputs.ledger_import import load_mapping
 
     text = HOSTILE[name][0]
     if which == "case.yaml":
@@ -378,7 +378,7 @@ def test_a_full_disk_under_stdout_is_a_message_not_a_traceback():
 
 def test_the_json_schema_keeps_the_ranges_of_optional_levers():
     """Editors read the ranges from the schema: a check on true/false must not hide them."""
-    from balans.scenario import json_schema
+    from balans.inputs.scenario import json_schema
 
     levers = json_schema()["$defs"]["Levers"]["properties"]
     number = levers["realisation_pct"]["anyOf"][0]

@@ -29,9 +29,9 @@ import papermill as pm
 import pytest
 from conftest import REPO, SCENARIOS
 
-from balans import report
-from balans.batch import BatchError, IsolatedKernelManager, find_scenarios, run_batch
-from balans.cli import main
+from balans.faces.batch import BatchError, IsolatedKernelManager, find_scenarios, run_batch
+from balans.faces.cli import main
+from balans.presentation import report
 
 NOTEBOOK = REPO / "notebooks" / "report.ipynb"
 BALANS = [sys.executable, "-m", "balans"]
@@ -110,7 +110,7 @@ def test_report_notebook_is_a_clean_parameterised_artefact():
             continue
         for line in "".join(c["source"]).splitlines():
             assert re.fullmatch(
-                r"from balans import report|(rep = )?(rep|report)\.[\w.]+\(.*\)", line
+                r"from balans.presentation import report|(rep = )?(rep|report)\.[\w.]+\(.*\)", line
             ), line
 
 
@@ -234,7 +234,7 @@ def test_the_html_report_is_swedish_without_code_and_opens_offline(batch):
     ):
         assert heading in page, heading
     assert "sannolikheten att nå balans" in page  # the Monte Carlo result in words
-    assert "from balans import report" not in page and "rep.summary()" not in page
+    assert "from balans.presentation import report" not in page and "rep.summary()" not in page
     assert not re.search(r"<script[^>]+src=", page)  # no CDN, nothing loaded
     assert page.count("<svg") >= 6  # the charts are static images
     figures = report.read_key_figures(batch["out"] / "reports" / "hyrstopp.key_figures.json")
@@ -370,7 +370,7 @@ def test_one_malformed_file_of_each_kind_does_not_stop_the_good_ones(tmp_path, c
     """Issue 13: a list as a key, a 10 000-deep list or an unreadable file stopped the whole
     batch with a traceback and no report. Every malformed file is listed with its short
     message, the good scenarios get their reports, and nothing is huge."""
-    import balans.batch
+    import balans.faces.batch
 
     scen = scenario_dir(tmp_path / "scenarios", ["baseline", "hyrstopp"])
     for name, (data, _) in MALFORMED.items():
@@ -378,14 +378,14 @@ def test_one_malformed_file_of_each_kind_does_not_stop_the_good_ones(tmp_path, c
             (scen / name).mkdir()
         else:
             (scen / name).write_bytes(data)
-    real_load = balans.batch.load_scenario
+    real_load = balans.faces.batch.load_scenario
 
     def load(path):  # any exception at all while a file is read is that file's failure
         if Path(path).name == "ovantat.yaml":
             raise RuntimeError("ett fel ingen har tänkt på")
         return real_load(path)
 
-    monkeypatch.setattr(balans.batch, "load_scenario", load)
+    monkeypatch.setattr(balans.faces.batch, "load_scenario", load)
     # a short report notebook: the parameters, the run and its key figures
     full = nbformat.read(NOTEBOOK, as_version=4)
     nb = nbformat.v4.new_notebook(metadata=full.metadata)
@@ -544,7 +544,7 @@ def test_ci_batch_over_the_shipped_scenarios():
 
 
 def test_kernel_sockets_fit_even_under_a_long_temporary_folder(monkeypatch, tmp_path):
-    from balans.batch import _short_tmp
+    from balans.faces.batch import _short_tmp
 
     long_dir = tmp_path / ("a-long-folder-name-" * 4)
     long_dir.mkdir()
@@ -556,7 +556,7 @@ def test_kernel_sockets_fit_even_under_a_long_temporary_folder(monkeypatch, tmp_
 
 def test_a_report_of_0_bytes_is_not_counted_as_cached(tmp_path):
     """Issue 13: a report emptied by a full disk (or by hand) was taken as made."""
-    from balans.batch import _is_complete
+    from balans.faces.batch import _is_complete
 
     out = tmp_path / "out"
     (out / "reports").mkdir(parents=True)

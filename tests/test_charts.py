@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import REPO
 
-from balans import charts, run_file
+from balans import run_file
+from balans.presentation import charts
 
 
 @pytest.fixture(scope="module")

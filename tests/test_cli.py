@@ -9,7 +9,7 @@ import sys
 import pytest
 from conftest import REPO, SCENARIOS
 
-from balans.cli import main
+from balans.faces.cli import main
 
 BASELINE = str(REPO / "scenarios" / "baseline.yaml")
 

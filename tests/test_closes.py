@@ -18,15 +18,15 @@ import pytest
 from conftest import REPO, TINY
 
 from balans import load_case
-from balans.api import run
-from balans.closes import (
+from balans.analysis.closes import (
     close_bridge,
     read_vintages,
     record_close,
     vintages_frame,
 )
 from balans.errors import DataError
-from balans.scenario import baseline_scenario
+from balans.inputs.scenario import baseline_scenario
+from balans.model.api import run
 
 EXEMPEL = REPO / "tests" / "cases" / "exempel"
 
@@ -155,8 +155,8 @@ def test_the_command_line_closes_and_lists_the_vintages(exempel: Path) -> None:
 
 
 def test_the_app_and_the_report_draw_the_forecast_curve(exempel: Path) -> None:
-    from balans import report
-    from balans.app import BalansApp
+    from balans.faces.app import BalansApp
+    from balans.presentation import report
 
     record_close(exempel, cutoff="2025-06")
     record_close(exempel)
@@ -188,8 +188,8 @@ def test_the_app_and_the_report_draw_the_forecast_curve(exempel: Path) -> None:
 
 
 def test_a_case_with_one_close_draws_no_curve(tmp_path: Path) -> None:
-    from balans import report
-    from balans.app import BalansApp
+    from balans.faces.app import BalansApp
+    from balans.presentation import report
 
     app = BalansApp(case=TINY)
     app._draw_chart("curve")
@@ -203,7 +203,7 @@ def test_a_case_with_one_close_draws_no_curve(tmp_path: Path) -> None:
 
 
 def test_a_close_that_cannot_be_kept_says_so_and_writes_nothing(exempel: Path, monkeypatch) -> None:
-    import balans.closes as closes
+    import balans.analysis.closes as closes
 
     def refuse(path: Path, text: str) -> None:
         raise PermissionError(13, "Permission denied")
@@ -216,7 +216,7 @@ def test_a_close_that_cannot_be_kept_says_so_and_writes_nothing(exempel: Path, m
 
 def test_a_pay_revision_already_in_the_actuals_cannot_be_changed(exempel: Path) -> None:
     from balans.errors import ScenarioError
-    from balans.scenario import Scenario
+    from balans.inputs.scenario import Scenario
 
     case = load_case(exempel)
     assert case.pay_revision_paid  # 2025's revision was paid in May, before the August close

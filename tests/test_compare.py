@@ -11,9 +11,7 @@ import pytest
 from conftest import REPO, by_year, step
 
 from balans import load_case, load_scenario, run
-from balans.app import BalansApp
-from balans.charts import compare_bridge_chart, compare_monthly_chart, spec
-from balans.compare import (
+from balans.analysis.compare import (
     Entry,
     bridge_frame,
     check_entries,
@@ -22,7 +20,9 @@ from balans.compare import (
     monthly_frame,
     table_html,
 )
-from balans.engine import STEPS
+from balans.faces.app import BalansApp
+from balans.model.engine import STEPS
+from balans.presentation.charts import compare_bridge_chart, compare_monthly_chart, spec
 
 
 def result(stem: str):
@@ -180,7 +180,7 @@ def test_the_app_compares_the_baseline_with_the_scenario_it_started_from():
 
 
 def test_picking_a_scenario_to_compare_does_not_recompute_the_setting(monkeypatch):
-    import balans.app as app_module
+    import balans.faces.app as app_module
 
     app = BalansApp()
     app.tabs.selected_index = 1

@@ -12,7 +12,7 @@ import pytest
 from conftest import TINY
 
 from balans import DataError, get_engine, load_case, parse_scenario, run
-from balans.case import DEFAULT_CASE_DIR
+from balans.inputs.case import DEFAULT_CASE_DIR
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
@@ -593,32 +593,40 @@ def test_every_required_parameter_is_read_where_the_loader_says():
     engine never reads. Each key now names the rooms that read it; each must read it (its
     key appears in that module's source) and no room reading it goes unnamed among the
     engine, the app, the warnings and the narrative. A lever's default, reference or
-    uncertain input is read through the lever registry (balans.levers) by the rooms that
+    uncertain input is read through the lever registry (balans.model.levers) by the rooms that
     import it."""
     import balans
-    from balans.case import PARAMETER_READERS
-    from balans.levers import LEVERS
+    from balans.inputs.case import PARAMETER_READERS
+    from balans.model.levers import LEVERS
 
     via_registry = {
         k for lv in LEVERS for k in (lv.default_param, lv.reference_param, lv.uncertainty) if k
     }
 
     src = Path(balans.__file__).parent
-    text = {
-        m: (src / f"{m}.py").read_text(encoding="utf-8")
-        for m in ("engine", "app", "narrative", "analysis", "feasibility", "api", "compare")
+    rooms_files = {
+        "engine": ("model/engine.py", "model/engine_data.py"),  # with its data preparation
+        "app": ("faces/app.py",),
+        "narrative": ("presentation/narrative.py",),
+        "analysis": ("analysis/__init__.py",),
+        "feasibility": ("analysis/feasibility.py",),
+        "api": ("model/api.py",),
+        "compare": ("analysis/compare.py",),
     }
-    text["engine"] += (src / "engine_data.py").read_text(encoding="utf-8")  # its preparation
+    text = {
+        room: "".join((src / f).read_text(encoding="utf-8") for f in files)
+        for room, files in rooms_files.items()
+    }
     for key, rooms in PARAMETER_READERS.items():
         quoted = (f'"{key}"', f"'{key}'")
         for room in rooms:
             reads = any(q in text[room] for q in quoted) or (
-                key in via_registry and "from .levers import" in text[room]
+                key in via_registry and "from balans.model.levers import" in text[room]
             )
-            assert reads, f"{room}.py does not read {key}"
+            assert reads, f"{rooms_files[room][0]} does not read {key}"
         for room in ("engine", "app", "feasibility", "narrative"):
             if room not in rooms:
-                assert not any(q in text[room] for q in quoted), f"{room}.py reads {key} unnamed"
+                assert not any(q in text[room] for q in quoted), f"{rooms_files[room][0]} reads {key} unnamed"
 
 
 # --------------------------------------------------------------------------- every problem at once
@@ -704,7 +712,7 @@ def test_rules_over_clean_files_all_speak(case_copy):
 def test_every_rule_states_itself_in_one_sentence():
     """Each rule's docstring says what it holds in one sentence: the message that skips a
     rule quotes it."""
-    from balans.case_rules import CASE_RULES, LEDGER_RULES
+    from balans.inputs.case_rules import CASE_RULES, LEDGER_RULES
 
     for rule in {*CASE_RULES, *LEDGER_RULES}:
         doc = rule.says

@@ -10,10 +10,10 @@ import pytest
 from conftest import REPO, TINY
 
 from balans import DEFAULT_CASE_DIR, load_case, run_file
-from balans.api import run
-from balans.excel import SHEET_FRAMES, _column, result_workbook, summary_workbook
-from balans.scenario import baseline_scenario
-from balans.summary import standing_text
+from balans.inputs.scenario import baseline_scenario
+from balans.model.api import run
+from balans.presentation.excel import SHEET_FRAMES, _column, result_workbook, summary_workbook
+from balans.presentation.summary import standing_text
 
 EXEMPEL = REPO / "tests" / "cases" / "exempel"
 

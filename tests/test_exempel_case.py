@@ -19,8 +19,8 @@ import pytest
 from conftest import REPO
 
 from balans import load_case
-from balans.api import run
-from balans.scenario import baseline_scenario, load_scenario
+from balans.inputs.scenario import baseline_scenario, load_scenario
+from balans.model.api import run
 
 EXEMPEL = REPO / "tests" / "cases" / "exempel"
 SHIPPED_WORDS = ("Jämtland", "other_costs", "januari–april 2023", "april 2023", "2023-04")

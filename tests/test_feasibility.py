@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO
 
 from balans import run_file
-from balans.feasibility import check_feasibility, feasibility_frame
+from balans.analysis.feasibility import check_feasibility, feasibility_frame
 
 
 def codes(result) -> dict[str, object]:

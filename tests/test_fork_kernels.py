@@ -1,5 +1,5 @@
-"""Kernels forked from the zygote (``balans app --kernels fork``; balans.zygote and
-balans.fork_provisioner).
+"""Kernels forked from the zygote (``balans app --kernels fork``; balans.faces.zygote and
+balans.faces.fork_provisioner).
 
 Through jupyter_client itself (the provisioner as Voilà's kernel manager uses it): a forked
 kernel starts, executes, is interrupted mid-cell and keeps working, and shuts down; it is
@@ -21,8 +21,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from balans import fork_provisioner
-from balans.serve import write_fork_kernelspec
+from balans.faces import fork_provisioner
+from balans.faces.serve import write_fork_kernelspec
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_serve_lifecycle import Server, get
@@ -90,7 +90,7 @@ def test_a_forked_kernel_starts_executes_is_interrupted_and_shuts_down(zygote, t
         r = await execute(
             kc,
             "import os, sys, threading, random\n"
-            "print(os.environ.get('BALANS_FORK_TEST'), os.getcwd(), 'balans.app' in sys.modules)\n"
+            "print(os.environ.get('BALANS_FORK_TEST'), os.getcwd(), 'balans.faces.app' in sys.modules)\n"
             "print(random.random())\n"
             "print(sorted(get_ipython().kernel.comm_manager.targets))",
         )
@@ -147,7 +147,7 @@ def test_sigterm_stops_the_zygote_and_every_forked_kernel(tmp_path):
         status, body = get(server.url)  # a visitor takes one
         assert status == 200 and "kernelId" in body
         tree = psutil.Process(server.proc.pid).children(recursive=True)
-        zygotes = [p for p in tree if "balans.zygote" in " ".join(p.cmdline())]
+        zygotes = [p for p in tree if "balans.faces.zygote" in " ".join(p.cmdline())]
         assert len(zygotes) == 1, tree
         assert all(p.ppid() == zygotes[0].pid for p in kernels.values())  # forked
         everything = [*zygotes, *kernels.values()]

@@ -1,6 +1,6 @@
 """Property tests: whatever a scenario file or a command line holds, Balans answers.
 
-For every generated input the command line (called in-process, ``balans.cli.main``) either
+For every generated input the command line (called in-process, ``balans.faces.cli.main``) either
 exits 0 with finite figures (no NaN, no null where a figure belongs, no "– mkr") or exits 2
 with a message under 2 kB that names the file (and, for a scenario, the field or line);
 never a traceback, never another exit code. ``BALANS_TRACEBACK=1`` is set, so a bug shows
@@ -42,10 +42,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from balans import DEFAULT_CASE_DIR, yamlsafe
-from balans.cli import main
+from balans import DEFAULT_CASE_DIR
 from balans.errors import BalansError
-from balans.scenario import Levers, load_scenario
+from balans.faces.cli import main
+from balans.inputs import yamlsafe
+from balans.inputs.scenario import Levers, load_scenario
 
 COUNTS: dict[str, Counter] = {}
 EXAMPLES = int(os.environ.get("BALANS_FUZZ_EXAMPLES", "200"))  # more, to hunt: 5000
@@ -230,7 +231,7 @@ def model_dict(model: type, depth: int = 0) -> st.SearchStrategy:
 
 
 def field_value(name: str, field: Any, depth: int) -> st.SearchStrategy:
-    from balans.scenario import _unwrap
+    from balans.inputs.scenario import _unwrap
 
     inner = _unwrap(field.annotation)
     text = str(field.annotation)
@@ -261,7 +262,7 @@ def field_value(name: str, field: Any, depth: int) -> st.SearchStrategy:
 
 def _assumption_ranges() -> dict[str, tuple[float | None, float | None]]:
     from balans import load_case
-    from balans.engine import Engine
+    from balans.model.engine import Engine
 
     params = load_case(DEFAULT_CASE_DIR).parameters
     return {k: (params[k].low, params[k].high) for k in Engine.ASSUMPTION_FIELDS if k in params}
@@ -577,7 +578,7 @@ def damage(data: Any, text: str) -> str:
 @settings(FUZZ, max_examples=EXAMPLES // 2)
 @given(data=st.data())
 def test_a_damaged_mapping_file_gives_a_data_error(case_and_mapping, data):
-    from balans.ledger_import import load_mapping
+    from balans.inputs.ledger_import import load_mapping
 
     mapping = case_and_mapping[2]
     target = mapping.parent / "fuzz_mapping.yaml"
@@ -593,7 +594,7 @@ def test_a_damaged_mapping_file_gives_a_data_error(case_and_mapping, data):
 @settings(FUZZ, max_examples=EXAMPLES // 2)
 @given(data=st.data())
 def test_a_damaged_case_yaml_gives_a_data_error(case_and_mapping, data):
-    from balans.case import load_case
+    from balans.inputs.case import load_case
 
     case, case_text, _ = case_and_mapping
     target = case / "case.yaml"

@@ -20,10 +20,10 @@ import pytest
 import yaml
 from conftest import REPO, TESTS
 
-from balans.case import REQUIRED_PARAMETERS
-from balans.cli import main
 from balans.errors import DataError
-from balans.ledger_import import (
+from balans.faces.cli import main
+from balans.inputs.case import REQUIRED_PARAMETERS
+from balans.inputs.ledger_import import (
     TEMPLATE_DIR,
     import_ledger,
     load_mapping,
@@ -418,9 +418,9 @@ def test_the_committed_example_case_is_what_the_import_writes(tmp_path):
 
 
 def test_the_case_loader_reads_the_example_with_the_ledger_s_own_totals():
-    import balans.case
+    import balans.inputs.case
 
-    case = balans.case.load_case(EXEMPEL_CASE)
+    case = balans.inputs.case.load_case(EXEMPEL_CASE)
     figures = {k: float(f.value) for k, f in case.figures.items()}
     y2025 = [t for t, (y, _m) in enumerate(case.months) if y == 2025]
     actual = case.actual_tkr[y2025].sum()

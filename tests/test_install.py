@@ -31,8 +31,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from balans import load_scenario, report, resources
-from balans.cli import main
+from balans import load_scenario, resources
+from balans.faces.cli import main
+from balans.presentation import report
 
 pytestmark = pytest.mark.slow
 
@@ -193,7 +194,9 @@ def test_the_wheel_holds_every_file_of_the_package(installed):
 def test_balans_is_imported_from_the_install_and_finds_its_files_there(installed):
     code = """if True:
         import json, balans
-        from balans import app, batch, case, resources, serve
+        from balans.faces import app, batch, serve
+        from balans.inputs import case
+        from balans import resources
         print(json.dumps({
             "package": balans.__file__,
             "case": str(case.DEFAULT_CASE_DIR),

@@ -31,7 +31,7 @@ import psutil
 import pytest
 from conftest import REPO
 
-from balans.serve import CSP
+from balans.faces.serve import CSP
 
 CHROMIUM = Path("/usr/bin/chromium")
 BUILD = REPO / "build"
@@ -284,7 +284,7 @@ def test_a_users_server_holds_one_kernel_within_the_pods_memory_limit(hub, viewe
     mem = {p.pid: p.memory_full_info() for p in procs}
     rss = sum(m.rss for m in mem.values()) / 2**20
     uss = sum(m.uss for m in mem.values()) / 2**20
-    voila = [p for p in procs if "balans.serve_voila" in " ".join(p.cmdline())]
+    voila = [p for p in procs if "balans.faces.serve_voila" in " ".join(p.cmdline())]
     assert len(voila) == 1
 
     def mb(ps, kind="rss"):
@@ -309,7 +309,7 @@ def test_a_users_server_holds_one_kernel_within_the_pods_memory_limit(hub, viewe
     # kernels (balans hub-app --max-kernels): one page's server and two more kernels
     import yaml
 
-    from balans.cli import HUB_MAX_KERNELS
+    from balans.faces.cli import HUB_MAX_KERNELS
 
     values = yaml.safe_load((REPO / "deploy" / "z2jh" / "config.yaml").read_text())
     limit_mb = float(values["singleuser"]["memory"]["limit"].rstrip("G")) * 1000

@@ -12,9 +12,9 @@ import yaml
 from conftest import REPO
 from traitlets.config.loader import PyFileConfigLoader
 
-from balans.cli import HUB_MAX_KERNELS
 from balans.errors import BalansError
-from balans.serve import HUB_IDENTITY_PROVIDER, hub_address, voila_config
+from balans.faces.cli import HUB_MAX_KERNELS
+from balans.faces.serve import HUB_IDENTITY_PROVIDER, hub_address, voila_config
 
 CONFIG = REPO / "deploy" / "jupyterhub" / "jupyterhub_config.py"
 SSO = {

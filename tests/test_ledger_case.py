@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from balans import load_case
-from balans.api import run as run_scenario
 from balans.errors import DataError
-from balans.scenario import Scenario
+from balans.inputs.scenario import Scenario
+from balans.model.api import run as run_scenario
 
 TINY = Path(__file__).parent / "cases" / "tiny"
 SPLIT = {"north": 0.6, "south": 0.4}
@@ -362,7 +362,7 @@ def test_a_lever_aimed_at_an_unknown_or_allocated_division_is_refused(tiny_ledge
 
 
 def test_the_app_aims_a_lever_at_a_division_and_shares_it_in_the_link(tiny_ledger: Path) -> None:
-    from balans.app import BalansApp
+    from balans.faces.app import BalansApp
 
     app = BalansApp(case=tiny_ledger)
     options = dict((v, k) for k, v in app.controls["staff_division"].options)
@@ -383,7 +383,7 @@ def test_the_app_aims_a_lever_at_a_division_and_shares_it_in_the_link(tiny_ledge
 
 
 def test_the_app_on_a_case_without_real_divisions_offers_no_division() -> None:
-    from balans.app import BalansApp
+    from balans.faces.app import BalansApp
 
     app = BalansApp(case=TINY)
     shown = {id(x) for box in app.accordion.children for x in _walk(box)}
@@ -521,7 +521,7 @@ def test_a_wrong_unit_or_sign_convention_is_named_not_silently_accepted(tiny_led
 
 
 def test_importing_the_same_data_again_keeps_the_data_version(tmp_path: Path) -> None:
-    from balans.case import data_hash
+    from balans.inputs.case import data_hash
 
     case = tmp_path / "exempel"
     shutil.copytree(EXEMPEL, case)
@@ -540,7 +540,7 @@ def test_importing_the_same_data_again_keeps_the_data_version(tmp_path: Path) ->
 def test_the_app_s_tables_show_the_bridge_per_division_for_an_aimed_lever(
     tiny_ledger: Path,
 ) -> None:
-    from balans.app import tables_html
+    from balans.faces.app import tables_html
 
     r = run_scenario(
         _scenario(staffing_reduction={"target_pct": 5, "division": "north"}), case=tiny_ledger

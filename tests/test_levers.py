@@ -1,4 +1,4 @@
-"""The lever registry (balans.levers) is the one description of every lever, and every face
+"""The lever registry (balans.model.levers) is the one description of every lever, and every face
 reads it: the scenario format and its JSON Schema, the engine's compile step, the bridge,
 the app's controls, the narrative's names, the analyses' ranges and the feasibility checks.
 
@@ -16,15 +16,15 @@ import pytest
 
 from balans import load_case, run
 from balans.analysis import GOAL_LEVERS, uncertainties
-from balans.api import get_engine
-from balans.app import CONTROLS, BalansApp, scenario_from_values, widget_values_from_scenario
-from balans.engine import STEPS
+from balans.analysis.feasibility import check_feasibility
 from balans.errors import ScenarioError
-from balans.feasibility import check_feasibility
-from balans.fmt import LANGUAGES, label
-from balans.levers import ASSUMPTIONS, BY_CONTROL, BY_PATH, LEVERS, Lever, goal_seek_levers
-from balans.narrative import lever_name
-from balans.scenario import json_schema, parse_scenario
+from balans.faces.app import CONTROLS, BalansApp, scenario_from_values, widget_values_from_scenario
+from balans.inputs.scenario import json_schema, parse_scenario
+from balans.model.api import get_engine
+from balans.model.engine import STEPS
+from balans.model.levers import ASSUMPTIONS, BY_CONTROL, BY_PATH, LEVERS, Lever, goal_seek_levers
+from balans.presentation.fmt import LANGUAGES, label
+from balans.presentation.narrative import lever_name
 
 CASE = load_case()
 EXEMPEL = Path(__file__).parent / "cases" / "exempel"

@@ -12,8 +12,8 @@ from conftest import REPO, TINY, by_year
 
 from balans import load_scenario, parse_scenario, run
 from balans.analysis import goal_seek, monte_carlo
-from balans.fmt import label
-from balans.narrative import (
+from balans.presentation.fmt import label
+from balans.presentation.narrative import (
     goal_seek_text,
     join_words,
     largest_effects_sentence,
@@ -162,8 +162,8 @@ def test_the_summary_is_kept_as_parts_so_no_face_guesses_a_heading():
     """Issue 14: the report turned the summary's text back into HTML by guessing that a
     short first line was a heading. A description whose first line is short now stays a
     paragraph, and the risks stay a list."""
-    from balans.narrative import summary_blocks
-    from balans.report import Report, check_parameters
+    from balans.presentation.narrative import summary_blocks
+    from balans.presentation.report import Report, check_parameters
 
     sc = parse_scenario(
         {

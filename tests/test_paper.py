@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from conftest import REPO
 
-from balans import report
-from balans.paper import main_pages, paper_html, render
+from balans.presentation import report
+from balans.presentation.paper import main_pages, paper_html, render
 
 LOOK = REPO / "build" / "look"
 A4_PX = (793.7, 1122.5)  # 210 x 297 mm at 96 CSS px per inch

@@ -178,7 +178,7 @@ def test_a_signal_stops_the_server_and_every_kernel(tmp_path, sig, request):
 
 
 def test_the_cap_and_the_settings():
-    from balans.serve import default_max_kernels, voila_config
+    from balans.faces.serve import default_max_kernels, voila_config
 
     gb = 2**30
     assert default_max_kernels(24 * gb) == (24 * 1024 - 2048) // 300 == 75
@@ -203,7 +203,7 @@ def test_bad_serving_flags_are_named(flag, value, message):
     import contextlib
     import io
 
-    from balans.cli import main
+    from balans.faces.cli import main
 
     err = io.StringIO()
     with contextlib.redirect_stderr(err):

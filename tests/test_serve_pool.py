@@ -1,5 +1,5 @@
-"""The preheated pool's refill (``balans.serve_voila.BalansPool``) and the charts' bundle
-made once per server (``balans.vega_bundle``), without a server.
+"""The preheated pool's refill (``balans.faces.serve_voila.BalansPool``) and the charts' bundle
+made once per server (``balans.faces.vega_bundle``), without a server.
 
 The pool runs on a stand-in for Voilà's ``VoilaKernelManager`` that behaves as Voilà 0.5.13
 does where it matters: ``fill_if_needed`` appends one task per missing kernel to the pool
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from jupyter_server._tz import utcnow
 
-from balans.serve_voila import BalansPool
+from balans.faces.serve_voila import BalansPool
 
 NB = "app.ipynb"
 
@@ -184,7 +184,7 @@ def test_the_bundle_file_is_altairs_own_and_kernels_never_load_vl_convert(tmp_pa
     # altair's own enable_offline, and the file made from it, are the same text
     same = run_py(
         "import altair as alt; from pathlib import Path;"
-        "from balans.vega_bundle import write_bundle;"
+        "from balans.faces.vega_bundle import write_bundle;"
         f"p = write_bundle(Path({str(tmp_path)!r}));"
         "print(p, p.read_text(encoding='utf-8') == alt.JupyterChart._esm)"
     )
@@ -193,7 +193,7 @@ def test_the_bundle_file_is_altairs_own_and_kernels_never_load_vl_convert(tmp_pa
     assert Path(path).name.startswith("jupyterchart-")
     # a kernel given the file: the widget imports the served file; vl-convert never loads
     out = run_py(
-        "import sys, altair as alt; from balans.vega_bundle import enable_offline;"
+        "import sys, altair as alt; from balans.faces.vega_bundle import enable_offline;"
         "print(enable_offline(alt)); print('vl_convert' in sys.modules);"
         "print(alt.JupyterChart._esm)",
         BALANS_VEGA_BUNDLE=path,
@@ -203,7 +203,7 @@ def test_the_bundle_file_is_altairs_own_and_kernels_never_load_vl_convert(tmp_pa
     assert f'base + "balans/{Path(path).name}"' in stub and len(stub) < 400
     # without it (the workbench): altair's enable_offline, through vl-convert, as before
     out = run_py(
-        "import sys, altair as alt; from balans.vega_bundle import enable_offline;"
+        "import sys, altair as alt; from balans.faces.vega_bundle import enable_offline;"
         "print(enable_offline(alt), 'vl_convert' in sys.modules, len(alt.JupyterChart._esm))"
     )
     how, loaded, size = out.split()

@@ -20,10 +20,10 @@ import pytest
 from conftest import REPO
 
 from balans import DEFAULT_CASE_DIR, load_case
-from balans.api import run
-from balans.closes import close_bridge, latest_close, vintages_frame
+from balans.analysis.closes import close_bridge, latest_close, vintages_frame
 from balans.errors import DataError
-from balans.scenario import baseline_scenario
+from balans.inputs.scenario import baseline_scenario
+from balans.model.api import run
 
 SEPTEMBER = "2024-09"
 
@@ -177,7 +177,7 @@ def test_the_september_document_figures_are_in_the_documents_they_name(september
 
 
 def test_the_app_draws_the_curve_for_a_year_two_closes_forecast(september) -> None:
-    from balans.app import BalansApp
+    from balans.faces.app import BalansApp
 
     app = BalansApp()  # the April 2023 close: 2023 has one close, 2024 two
     app.year.value = 2023

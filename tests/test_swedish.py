@@ -39,9 +39,9 @@ import yaml
 
 import balans
 from balans.analysis import GOAL_LEVERS, goal_seek, monte_carlo
-from balans.fmt import label
-from balans.narrative import goal_seek_text, scenario_summary
-from balans.summary import summary_text
+from balans.presentation.fmt import label
+from balans.presentation.narrative import goal_seek_text, scenario_summary
+from balans.presentation.summary import summary_text
 
 LOCALE = Path(balans.__file__).parent / "locale"
 REPO = Path(__file__).parent.parent
@@ -240,7 +240,7 @@ def sources_texts(case, lang: str) -> dict[str, str]:
     """Every name, note and source of the sources panel (the report's table) and of the
     report's table of the documents' figures, the case's document titles taken out (they are
     the case's own names, 'HSN/1237/2023' among them)."""
-    from balans.report import figures_frame, sources_frame
+    from balans.presentation.report import figures_frame, sources_frame
 
     titles = sorted(case.documents.values(), key=len, reverse=True)
     out = {}
@@ -274,7 +274,7 @@ def test_the_english_check_finds_an_english_note():
 
 
 def test_english_mode_shows_the_planners_english_notes():
-    from balans.report import sources_frame
+    from balans.presentation.report import sources_frame
 
     case = balans.load_case(balans.DEFAULT_CASE_DIR)
     en = sources_frame(case, "en")
@@ -292,7 +292,7 @@ def test_english_mode_shows_the_planners_english_notes():
 def test_a_case_with_only_note_shows_its_note_in_both_languages():
     """A case folder without note_sv/source_sv (the tiny test case, examples, the ledger
     template, every imported case) keeps its one note and source, shown as written."""
-    from balans.report import sources_frame
+    from balans.presentation.report import sources_frame
 
     case = balans.load_case(REPO / "tests" / "cases" / "tiny")
     notes = [p.note for p in case.parameters.values()]
@@ -308,7 +308,7 @@ def test_a_case_with_only_note_shows_its_note_in_both_languages():
 def test_a_ledger_cases_derived_budget_months_are_explained_in_swedish():
     """balans import words a plan year's phased budget in English ('derived: the 2026 annual
     budget (plan_2026_2027.csv) phased by …'); the Swedish report says it in Swedish."""
-    from balans.report import basis_note
+    from balans.presentation.report import basis_note
 
     case = balans.load_case(REPO / "tests" / "cases" / "exempel")
     sv = basis_note(case, "month", "derived", "sv")

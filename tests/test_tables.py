@@ -1,4 +1,4 @@
-"""The account and division tables are made once (balans.tables): the app's table for a
+"""The account and division tables are made once (balans.presentation.tables): the app's table for a
 year and the report's column for that year hold the same rows, in the same order, with
 the same figures and marks."""
 
@@ -11,9 +11,9 @@ import pytest
 from conftest import REPO
 
 from balans import run_file
-from balans.app import tables_html
-from balans.fmt import NBSP, label
-from balans.report import accounts_table, divisions_table
+from balans.faces.app import tables_html
+from balans.presentation.fmt import NBSP, label
+from balans.presentation.report import accounts_table, divisions_table
 
 
 def _cells(table: str) -> list[list[str]]:

@@ -8,12 +8,18 @@ papermill report and the command line)::
     result.years_frame()
 """
 
-from . import _imports  # noqa: F401  (first: it makes the altair import cheaper)
-from .api import Result, get_engine, json_safe, run, run_file
-from .case import DEFAULT_CASE_DIR, Case, load_case
-from .engine import STEPS, BatchResult, Engine, LeverArrays
-from .errors import BalansError, DataError, ScenarioError
-from .scenario import Scenario, json_schema, load_scenario, parse_scenario, save_scenario
+from balans import _imports  # noqa: F401  (first: it makes the altair import cheaper)
+from balans.errors import BalansError, DataError, ScenarioError
+from balans.inputs.case import DEFAULT_CASE_DIR, Case, load_case
+from balans.inputs.scenario import (
+    Scenario,
+    json_schema,
+    load_scenario,
+    parse_scenario,
+    save_scenario,
+)
+from balans.model.api import Result, get_engine, json_safe, run, run_file
+from balans.model.engine import STEPS, BatchResult, Engine, LeverArrays
 
 __version__ = "0.1.0"
 MODEL_VERSION = __version__

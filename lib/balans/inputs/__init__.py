@@ -1,0 +1,1 @@
+"""What comes in: a case folder (case.py with its row models and rules), a ledger case (ledger.py) and `balans import` (ledger_import/), the scenario files (scenario.py) and the bounded YAML reader they share."""

@@ -1,0 +1,1 @@
+"""What people read: number formats and labels (fmt.py, with ../locale/), charts, the narrative, the headline summary, tables, the text alternatives, the board report, its PDF (paper.py) and the planners' workbooks (excel.py)."""
