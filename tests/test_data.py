@@ -626,7 +626,9 @@ def test_every_required_parameter_is_read_where_the_loader_says():
             assert reads, f"{rooms_files[room][0]} does not read {key}"
         for room in ("engine", "app", "feasibility", "narrative"):
             if room not in rooms:
-                assert not any(q in text[room] for q in quoted), f"{rooms_files[room][0]} reads {key} unnamed"
+                assert not any(q in text[room] for q in quoted), (
+                    f"{rooms_files[room][0]} reads {key} unnamed"
+                )
 
 
 # --------------------------------------------------------------------------- every problem at once
