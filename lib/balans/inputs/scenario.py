@@ -46,7 +46,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from balans.atomic import follow_umask, write_bytes_atomic, write_text_atomic  # noqa: F401 (their old home)
+from balans.atomic import write_text_atomic
 from balans.errors import MISSING, BalansError, ScenarioError, cut, shown
 from balans.inputs import yamlsafe
 from balans.model.levers import MAX_MEASURES, field, lever
