@@ -269,3 +269,13 @@ def test_a_file_beyond_a_sliders_range_opens_as_it_is(tmp_path):
     assert app.result.years_frame().equals(run(app.scenario).years_frame())
     app.load_scenario("baseline")
     assert app.controls["measures_mkr"].max == 1000  # the usual range again
+
+
+def test_a_share_link_may_carry_the_measures_sum_a_file_may_hold_and_no_more():
+    """The measures' slider is their sum: a link from a widened slider (two measures of
+    600 mkr) opens, and one beyond 50 measures of 1 000 mkr is named with what is allowed."""
+    values, problems = parse_query("measures_mkr=1200", [], [])
+    assert values == {"measures_mkr": 1200.0} and problems == []
+    values, problems = parse_query("measures_mkr=50001&staff_pct=21", [], [])
+    assert values == {}
+    assert problems == ["measures_mkr=50001 (0,0–50\u00a0000,0)", "staff_pct=21 (0,0–20,0)"]
