@@ -1474,10 +1474,9 @@ def paper_bytes(r: Result, lang: str = "sv") -> bytes:
 
 
 def query_from_environment() -> str:
-    """The page's query string in Voilà (waits for the request in a preheated kernel)."""
-    try:
-        from voila.utils import get_query_string
+    """The page's query string in Voilà: a preheated kernel waits here for its visitor
+    (:mod:`balans.faces.visitor`, Voilà's handshake without importing Voilà into the kernel);
+    elsewhere (a visitor's own kernel, JupyterLab, tests) ``QUERY_STRING`` or nothing."""
+    from balans.faces.visitor import query_string
 
-        return get_query_string() or ""
-    except Exception:  # not in Voilà (JupyterLab, tests)
-        return os.environ.get("QUERY_STRING", "")
+    return query_string()
