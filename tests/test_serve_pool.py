@@ -3,8 +3,11 @@ made once per server (``balans.faces.vega_bundle``), without a server.
 
 The pool runs on a stand-in for Voilà's ``VoilaKernelManager`` that behaves as Voilà 0.5.13
 does where it matters: ``fill_if_needed`` appends one task per missing kernel to the pool
-(each "kernel" here a future the test completes), ``get_rendered_notebook`` pops the pool's
-first entry, waits for it, and asks for a refill with the default delay.
+(each "kernel" here a future the test completes with what Voilà's ``_initialize`` returns:
+the kernel's id and the task rendering its notebook), ``get_rendered_notebook`` pops the
+pool's first entry, waits for it, and asks for a refill with the default delay. A kernel's
+notebook reaches the wait for its visitor when the test says so (``waiting``), as the real
+kernel's connecting to ``voila/query/ID`` does.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from jupyter_server._tz import utcnow
 
-from balans.faces.serve_voila import BalansPool
+from balans.faces.serve_voila import READY, STARTING, WARMING, BalansPool, pool_stage
 
 NB = "app.ipynb"
 
@@ -42,7 +45,12 @@ class FakeVoilaPool:
         self._pool_tasks_starting: set[asyncio.Future] = set()
         self._ever_connected: set[str] = set()
         self._arrivals: dict[str, float] = {}
+        self._waiting: set[str] = set()
         self.started: list[asyncio.Future] = []  # every kernel start the pool asked for
+        self.renders: list[asyncio.Future] = []  # each started kernel's notebook rendering
+
+    def kernel_waiting(self, kernel_id: str) -> None:  # BalansMappingKernelManager's
+        self._waiting.add(kernel_id)
 
     async def shutdown_all(self, *args, **kwargs):
         pass
@@ -64,10 +72,11 @@ class FakeVoilaPool:
 
     async def get_rendered_notebook(self, notebook_name, extra_kernel_env_variables=None, **kw):
         kernel = self._pools[notebook_name].pop(0)
-        kernel_id = await kernel
+        content = await kernel
+        kernel_id = content["kernel_id"]
         self._kernels[kernel_id] = Kernel()
         self.fill_if_needed(delay=None, notebook_name=notebook_name)
-        return None, [], kernel_id
+        return content["task"], [], kernel_id
 
 
 class Kernel:
@@ -84,22 +93,85 @@ class Pool(BalansPool, FakeVoilaPool):
     QUIET_RETRY_S = 0.1
 
 
-def ready(pool: Pool, *which: int) -> None:
+def started(pool: Pool, *which: int) -> None:
+    """These kernels have started; their notebooks run (the app is being built)."""
     for i in which:
-        pool.started[i].set_result(f"k{i}")
+        render = asyncio.get_event_loop().create_future()
+        pool.renders.append(render)
+        pool.started[i].set_result({"kernel_id": f"k{i}", "task": render})
 
 
-def test_kernels_start_two_at_a_time_and_the_pool_fills():
+def ready(pool: Pool, *which: int) -> None:
+    """These kernels have started and their notebooks wait for a visitor."""
+    for i in which:
+        if not pool.started[i].done():
+            started(pool, i)
+        pool.kernel_waiting(f"k{i}")
+
+
+def stages(pool: Pool) -> list[int]:
+    return [pool_stage(t, pool._waiting) for t in pool.started]
+
+
+def test_kernels_start_and_build_the_app_two_at_a_time_and_the_pool_fills():
     async def go():
         pool = Pool(5)
         pool.fill_if_needed(delay=0, notebook_name=NB)
         assert len(pool.started) == 2  # not five at once on two cores
+        started(pool, 0)
+        await asyncio.sleep(0)
+        # a started kernel still runs the notebook (builds the app): it holds its core
+        assert len(pool.started) == 2
         ready(pool, 0)
         await asyncio.sleep(0)
-        assert len(pool.started) == 3  # one ready: the next starts
+        assert len(pool.started) == 3  # one waits for its visitor: the next starts
         ready(pool, 1, 2)
         await asyncio.sleep(0)
         assert len(pool.started) == 5 and pool.get_pool_size(NB) == 5
+
+    asyncio.run(go())
+
+
+def test_a_kernel_ready_while_a_visitor_arrives_holds_the_next_start_back():
+    async def go():
+        pool = Pool(4)
+        pool.fill_if_needed(delay=0, notebook_name=NB)
+        assert len(pool.started) == 2
+        pool._tickets.add("visitor")  # a visitor's own kernel is starting
+        ready(pool, 0)
+        await asyncio.sleep(0.25)
+        assert len(pool.started) == 2, "the pool's next start competed with a visitor"
+        pool._tickets.clear()
+        await asyncio.sleep(0.3)
+        assert len(pool.started) == 3
+
+    asyncio.run(go())
+
+
+def test_a_notebook_that_ends_without_waiting_counts_as_ready():
+    async def go():
+        pool = Pool(3)
+        pool.fill_if_needed(delay=0, notebook_name=NB)
+        started(pool, 0, 1)
+        assert stages(pool) == [WARMING, WARMING]
+        pool.renders[0].set_result(([], None))  # its notebook ran to its end (or failed)
+        await asyncio.sleep(0)
+        assert stages(pool) == [READY, WARMING, STARTING]  # and the third started
+
+    asyncio.run(go())
+
+
+def test_a_visitor_gets_a_kernel_waiting_for_them_before_one_building_the_app():
+    async def go():
+        pool = Pool(3)
+        pool.fill_if_needed(delay=0, notebook_name=NB)
+        started(pool, 0)  # building the app
+        ready(pool, 1)  # the second waits for a visitor before the first
+        await asyncio.sleep(0)
+        assert stages(pool) == [WARMING, READY, STARTING]
+        _, _, kernel = await pool.get_rendered_notebook(NB)
+        assert kernel == "k1"  # Voilà hands out the first entry: one still building the app
+        assert "k1" not in pool._waiting  # handed out: no longer the pool's
 
     asyncio.run(go())
 
@@ -150,9 +222,12 @@ def test_a_failed_start_is_never_handed_out_nor_counted():
     async def go():
         pool = Pool(2)
         pool.fill_if_needed(delay=0, notebook_name=NB)
-        pool.started[0].set_exception(RuntimeError("kernel died"))
+        failed = pool.started[0]
+        failed.set_exception(RuntimeError("kernel died"))
         ready(pool, 1)
-        assert pool.get_pool_size(NB) == 1
+        # the failed start holds no seat: k1 and a new start in its place
+        assert failed not in pool._pools[NB] and len(pool.started) == 3
+        assert pool.get_pool_size(NB) == 2
         _, _, kernel = await pool.get_rendered_notebook(NB)
         assert kernel == "k1"
 

@@ -374,17 +374,29 @@ def _end_family(family: dict[int, Any]) -> None:
             p.kill()
 
 
+SAME_STOP_S = 0.5  # signals this close to the first are one stop (see supervise)
+
+
 def supervise(proc: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> int:
     """Wait for Voilà. SIGTERM, SIGINT and SIGHUP are passed on to it as SIGTERM (once; a
     second signal stops it at once); after ``grace_s`` s it and what is left of its kernels
-    are killed. Returns 0 after a stop asked for by a signal, else Voilà's exit code."""
-    signals: list[int] = []
+    are killed. Returns 0 after a stop asked for by a signal, else Voilà's exit code.
+
+    Signals within ``SAME_STOP_S`` of the first are the same stop, not a second one: a
+    stop of the whole process group (``make run`` stopped, a terminal closed) reaches this
+    process once from the group and once more from its parent passing it on, milliseconds
+    apart, and counting that as "stop at once" killed Voilà before it had shut down its
+    kernels (measured under ``make run``)."""
+    signals: list[float] = []  # when each distinct stop was asked for
 
     def on_signal(signum: int, frame: Any) -> None:
+        now = time.monotonic()
         if not signals:
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGTERM)
-        signals.append(signum)
+        elif now - signals[0] < SAME_STOP_S:
+            return
+        signals.append(now)
 
     watched = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
     before = {s: signal.signal(s, on_signal) for s in watched}

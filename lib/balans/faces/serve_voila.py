@@ -44,6 +44,7 @@ from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelMana
 from jupyter_server.utils import url_path_join
 from traitlets import Integer, Unicode
 from voila import app as voila_app
+from voila.request_info_handler import RequestInfoSocketHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
@@ -87,11 +88,30 @@ a {{ display: inline-block; padding: .5rem 1rem; background: #0b5cad; color: #ff
 """
 
 
+STARTING, WARMING, READY = 2, 1, 0  # a pool entry's stage; visitors get the lowest first
+
+
 def _pool_task_alive(task: asyncio.Future) -> bool:
     """A pool entry that holds, or will hold, a kernel (not one that failed)."""
     if not task.done():
         return True
     return not task.cancelled() and task.exception() is None
+
+
+def pool_stage(task: asyncio.Future, waiting: set[str]) -> int:
+    """Where a live pool entry is: STARTING (its kernel starting), WARMING (started, its
+    notebook running: the app being built) or READY (its notebook waits for a visitor,
+    its kernel id in ``waiting``, or has run to its end). An entry of Voilà's pool is the
+    task of ``_initialize``, whose result holds ``kernel_id`` and the rendering ``task``."""
+    if not task.done():
+        return STARTING
+    content = task.result()
+    if content.get("kernel_id") in waiting:
+        return READY
+    render = content.get("task")
+    if render is None or render.done():
+        return READY
+    return WARMING
 
 
 class BalansMappingKernelManager(AsyncMappingKernelManager):
@@ -125,6 +145,9 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
         self._pool_tasks_starting: set[asyncio.Task] = set()
         self._ever_connected: set[str] = set()  # kernels a page has connected to
         self._arrivals: dict[str, float] = {}  # visitors' kernels whose page is loading
+        # pool kernels whose notebook has run up to the wait for its visitor (the app built):
+        # they connected to voila/query/ID (BalansRequestInfoHandler)
+        self._waiting: set[str] = set()
         super().__init__(**kwargs)
 
     # -- counting -------------------------------------------------------------------------
@@ -171,8 +194,15 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
             "seats_taken": self.seats_taken(),
             "max_kernels": self.max_kernels,
             "pool": len(self._pool_entries()),
-            "pool_ready": sum(1 for t in self._pool_entries() if t.done()),
+            "pool_ready": sum(
+                1 for t in self._pool_entries() if pool_stage(t, self._waiting) == READY
+            ),
         }
+
+    def kernel_waiting(self, kernel_id: str) -> None:
+        """A pool kernel's notebook waits for its visitor now: it is ready to hand out."""
+        if kernel_id in self._pool_kernel_ids:
+            self._waiting.add(kernel_id)
 
     # -- starting and stopping ------------------------------------------------------------
     async def start_kernel(self, **kwargs: Any) -> str:  # type: ignore[override]
@@ -200,12 +230,25 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
     async def shutdown_kernel(self, kernel_id: str, *args: Any, **kwargs: Any) -> None:
         BalansKernelWebsocketHandler.close_kernel(kernel_id, STOP_CLOSE_CODE, "shutdown")
         self._pool_kernel_ids.discard(kernel_id)
+        self._waiting.discard(kernel_id)
         self._ever_connected.discard(kernel_id)
         await super().shutdown_kernel(kernel_id, *args, **kwargs)
 
+    PENDING_WAIT_S = 3.0  # at a stop, a kernel still starting gets this long to finish
+
     async def shutdown_all(self, *args: Any, **kwargs: Any) -> None:
+        """End every kernel. One still starting is waited for (a few seconds at most) and
+        ended with the rest: Jupyter Server asks to shut down the starting ones too, but
+        raises "Kernel does not exist" (HTTP 404) for each, a traceback on the operator's
+        console at SIGTERM (seen when a refill had just begun)."""
         self._stopping = True
-        await super().shutdown_all(*args, **kwargs)
+        pending = [f for f in list(self._pending_kernels.values()) if not f.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=self.PENDING_WAIT_S)
+        try:
+            await super().shutdown_all(*args, **kwargs)
+        except tornado.web.HTTPError as exc:  # still starting: the supervisor ends it
+            self.log.warning("Balans: a kernel still starting at the stop: %s", exc.log_message)
 
     # -- culling ---------------------------------------------------------------------------
     def notify_connect(self, kernel_id: str) -> None:
@@ -245,12 +288,6 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
             await self.shutdown_kernel(kernel_id)
 
 
-def _ready_first(task: asyncio.Future) -> int:
-    """The order in which pool entries go to visitors: a kernel ready (its notebook run up to
-    the viewer's arrival) first, then one still starting."""
-    return 0 if task.done() else 1
-
-
 class BalansPool:
     """Voilà's preheated pool within the cap, put on top of ``VoilaKernelManager``, with a
     refill that is honest about what it holds:
@@ -262,9 +299,15 @@ class BalansPool:
       outside the pool: the pool holds only kernels that are starting or ready, a visitor
       during the delay gets a kernel of their own at once, and the refill starts when the
       delay is over and no visitor's kernel is starting (it would compete on the cores);
-    - a visitor gets a ready kernel before one still starting, and never a failed one;
-    - kernels start at most ``cpu_count`` at a time (the rest follow as those are ready), so
-      the first are ready soon rather than all late.
+    - a visitor gets a ready kernel (its notebook run up to the wait for a visitor: the app
+      built) before one whose notebook still runs, that before one still starting, and
+      never a failed one;
+    - kernels start and run their notebook at most ``cpu_count`` at a time (the next starts
+      when one is ready), so the first are ready soon rather than all late. Ready is
+      measured, not assumed: a kernel is ready when its notebook has connected to wait for
+      its visitor (before, "ready" meant the kernel had started, and a meeting's first
+      visitors were handed kernels still building the app: measured, 1.2-1.9 s of the
+      kernel's CPU after the visitor came).
     """
 
     QUIET_RETRY_S = 2.0  # a refill due while visitors' kernels start waits this long again
@@ -283,7 +326,7 @@ class BalansPool:
         pool[:] = [t for t in pool if _pool_task_alive(t)]  # a failed start holds no seat
         have = len(pool)
         room = size if self.max_kernels <= 0 else self.max_kernels - self.seats_taken()
-        starting = sum(1 for t in pool if not t.done())
+        starting = sum(1 for t in pool if pool_stage(t, self._waiting) != READY)
         at_once = max(0, self.start_at_once - starting)
         target = min(size, have + max(room, 0), have + at_once)
         if target <= have:
@@ -296,6 +339,22 @@ class BalansPool:
             self.kernel_pools_config = saved
         for task in pool[have:]:  # when one is ready, the next may start
             task.add_done_callback(lambda t, nb=notebook_name: self._started(t, nb))
+
+    def kernel_waiting(self, kernel_id: str) -> None:
+        super().kernel_waiting(kernel_id)
+        if self.notebook_path is not None:
+            self._next_may_start(self.notebook_path)
+
+    def _next_may_start(self, notebook_name) -> None:
+        """A pool kernel is ready (or failed): the next held back by ``start_at_once`` may
+        start, unless visitors are on their way in (a refill then waits, as after the
+        delay: it would compete with their pages on the cores)."""
+        if self._stopping:
+            return
+        if self.visitors_starting():
+            self._refill_later(notebook_name, self.QUIET_RETRY_S, {})
+            return
+        self.fill_if_needed(delay=0, notebook_name=notebook_name)
 
     @property
     def start_at_once(self) -> int:
@@ -359,10 +418,25 @@ class BalansPool:
         self.fill_if_needed(delay=0, notebook_name=notebook_name, **kwargs)
 
     def _started(self, task, notebook_name) -> None:
-        """A pool kernel is ready: start the next one held back by ``start_at_once``. (One
-        a visitor took while it started has already asked for a refill, after the delay.)"""
-        if not self._stopping and task in self._pools.get(notebook_name, ()):
-            self.fill_if_needed(delay=0, notebook_name=notebook_name)
+        """A pool kernel has started: when its notebook has run (to the wait for a visitor,
+        :meth:`kernel_waiting`, or to its end, here), start the next one held back by
+        ``start_at_once``. (One a visitor took meanwhile has already asked for a refill,
+        after the delay.)"""
+        if self._stopping or task not in self._pools.get(notebook_name, ()):
+            return
+        if not _pool_task_alive(task):  # its start failed: the next may start now
+            self._next_may_start(notebook_name)
+            return
+        render = task.result().get("task")
+        if render is None or render.done():
+            self._next_may_start(notebook_name)
+        else:
+            render.add_done_callback(lambda _r: self._rendered(task, notebook_name))
+
+    def _rendered(self, task, notebook_name) -> None:
+        """A pool kernel's notebook has run to its end (it did not wait, or failed)."""
+        if task in self._pools.get(notebook_name, ()):
+            self._next_may_start(notebook_name)
 
     def get_pool_size(self, notebook_name):
         """Kernels in the pool, ready or starting (Voilà's handler uses the pool when > 0)."""
@@ -370,7 +444,9 @@ class BalansPool:
 
     async def get_rendered_notebook(self, notebook_name, extra_kernel_env_variables=None, **kw):
         pool = self._pools.get(notebook_name, [])
-        pool[:] = sorted((t for t in pool if _pool_task_alive(t)), key=_ready_first)
+        pool[:] = sorted(
+            (t for t in pool if _pool_task_alive(t)), key=lambda t: pool_stage(t, self._waiting)
+        )
         self._handing_out += 1
         try:
             result = await super().get_rendered_notebook(
@@ -380,6 +456,7 @@ class BalansPool:
             self._handing_out -= 1
         kernel_id = result[2]
         self._pool_kernel_ids.discard(kernel_id)
+        self._waiting.discard(kernel_id)
         self._arrived(kernel_id)
         _PAGE_KERNEL.set(kernel_id)
         kernel = self._kernels.get(kernel_id)
@@ -445,6 +522,18 @@ class BalansKernelWebsocketHandler(VoilaKernelWebsocketHandler):
     def close_all(cls, code: int, reason: str) -> None:
         for kernel_id in list(cls.open_sockets):
             cls.close_kernel(kernel_id, code, reason)
+
+
+class BalansRequestInfoHandler(RequestInfoSocketHandler):
+    """Voilà's ``voila/query/ID`` websocket, on which a preheated kernel's notebook waits for
+    its visitor (:mod:`balans.faces.visitor`): its opening tells the kernel manager that this
+    pool kernel is ready to hand out."""
+
+    def open(self, kernel_id: str) -> None:  # type: ignore[override]
+        super().open(kernel_id)
+        manager = self.settings.get("kernel_manager")
+        if manager is not None and hasattr(manager, "kernel_waiting"):
+            manager.kernel_waiting(kernel_id)
 
 
 class BalansVoilaHandler(TornadoVoilaHandler):
@@ -608,6 +697,7 @@ class BalansVoila(voila_app.Voila):
         swap = {
             TornadoVoilaHandler: BalansVoilaHandler,
             VoilaKernelWebsocketHandler: BalansKernelWebsocketHandler,
+            RequestInfoSocketHandler: BalansRequestInfoHandler,
         }
         # the identity provider's own pages (/login; under JupyterHub /oauth_callback and
         # /logout) are added by Voilà without its URL prefix: put them under it, where the

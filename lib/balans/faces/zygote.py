@@ -213,7 +213,11 @@ class Zygote:
             conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
 
     def close(self) -> None:
-        """Terminate every kernel forked (SIGKILL for any left after 2 s), then go."""
+        """Terminate every kernel forked (SIGKILL for any left after 2 s), then go. Further
+        stop signals are ignored meanwhile: a stop often comes twice (from Voilà, and again
+        when Voilà exits, PR_SET_PDEATHSIG), and the second must not cut this short."""
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
         if self.sock is not None:
             self.sock.close()
             with contextlib.suppress(OSError):
