@@ -22,6 +22,10 @@ board member's machine) per visitor, all pages opened at the same moment. Prints
                                    page does, until the headline's widget state arrives: the
                                    server's share of a meeting (each member's own device
                                    draws); CPU of the server and its kernels, of the clients
+  busy_viewer_MODE (--busy)        one viewer who opens every tab, the analysis drawn and the
+                                   downloads prepared (Excel, the board paper, the charts):
+                                   the kernel's memory (USS, RSS) idle, then after each step,
+                                   against the 300 MB a kernel the cap's default allows
   storm (--storm)                  200 page loads in 2 minutes against --max-kernels M: the
                                    peak of the server's memory (Voilà and every kernel, RSS
                                    and USS) and of its kernels, against M x a kernel's memory
@@ -93,6 +97,8 @@ class App:
             start_new_session=True,
         )
         self.url = f"http://127.0.0.1:{self.port}/"
+        started = time.monotonic()
+        self.pool_ready_s: float | None = None  # from the start until the pool waits for visitors
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -102,6 +108,7 @@ class App:
                 time.sleep(0.2)
         if pool > 0:
             self.wait_pool_ready()
+            self.pool_ready_s = round(time.monotonic() - started, 1)
 
     def status(self) -> dict:
         with urllib.request.urlopen(self.url + "balans/status", timeout=5) as r:
@@ -109,7 +116,8 @@ class App:
 
     def wait_pool_ready(self, timeout: float = 600) -> None:
         """Until the pool's kernels have started and run the notebook up to the point where
-        they wait for a viewer (their CPU falls quiet), as a server is before a meeting."""
+        they wait for a viewer (the server's ``pool_ready``; then their CPU falls quiet), as
+        a server is before a meeting."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:  # Voilà may be too busy starting 20 kernels to answer within 5 s
@@ -417,6 +425,7 @@ async def light_meeting(n: int, want: float, timeout_s: float, flags: tuple[str,
             "kernels": flags[1] if flags[:1] == ("--kernels",) else "default",
             "load_avg_at_start": load,
             "status_before": before,
+            "pool_ready_after_start_s": app.pool_ready_s,
             "headline_all_s": round(max(heads), 1) if len(heads) == n else None,
             "headline_s": summary(heads, 2),
             "page_s": summary([v["page_s"] for v in visits if "page_s" in v], 2),
@@ -463,6 +472,7 @@ async def meeting(
         res = {
             "pool_size": n,
             "status_before": before,
+            "pool_ready_after_start_s": app.pool_ready_s,
             "headline_all_s": round(max(heads), 1) if len(heads) == n else None,
             "headline_s": summary(heads),
             "charts_s": summary([v["charts_s"] for v in visits if "charts_s" in v]),
@@ -494,6 +504,49 @@ async def meeting(
             res[f"kernels_left_{int(release_wait_s)}s_after_close"] = len(left)
         res["status_after"] = app.status()
         return res
+    finally:
+        app.stop()
+
+
+TAB_ANALYSIS, TAB_SHARE = "Osäkerhet och mål", "Dela och spara"
+
+
+async def busy_viewer(browser, flags=()) -> dict:
+    """One viewer who uses everything: the kernel's memory after each step."""
+    app = App(*flags, pool=1)
+    try:
+        ctx = await browser.new_context(viewport={"width": 1500, "height": 1300})
+        page = await ctx.new_page()
+        await page.goto(app.url)
+        await page.wait_for_selector(".balans-headline", timeout=120_000)
+        kernel_id = await page.evaluate(
+            "JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId"
+        )
+        proc = app.kernels()[kernel_id]
+
+        def mem() -> dict:
+            m = proc.memory_full_info()
+            return {"uss_mb": round(m.uss / MB), "rss_mb": round(m.rss / MB)}
+
+        await asyncio.sleep(3)
+        out = {"idle": mem()}
+        tabs = page.locator(".balans-tabs .lm-TabBar-tab")
+        for i in range(await tabs.count()):
+            name = (await tabs.nth(i).inner_text()).strip()
+            await tabs.nth(i).click()
+            if name == TAB_ANALYSIS:
+                await page.wait_for_selector("text=sannolikheten att nå balans", timeout=120_000)
+            if name == TAB_SHARE:
+                await page.get_by_role(
+                    "button", name="Förbered diagram och tabeller för nedladdning"
+                ).click()
+                await page.wait_for_selector("a[download$='.xlsx']", timeout=120_000)
+            await asyncio.sleep(2)
+            out[f"after_tab_{i + 1}"] = mem()
+        out["peak_rss_mb"] = max(v["rss_mb"] for v in out.values() if isinstance(v, dict))
+        out["cap_allows_mb"] = 300
+        await ctx.close()
+        return out
     finally:
         app.stop()
 
@@ -595,6 +648,11 @@ async def main_async(args) -> dict:
                     key = f"meeting_{n}" + (f"_{flags[1]}" if flags else "")
                     out[key] = await meeting(browser, n, want, args.visit_timeout, wait, flags)
                     print(json.dumps({key: out[key]}), file=sys.stderr)
+        if args.busy:
+            for flags in modes:
+                key = "busy_viewer" + (f"_{flags[1]}" if flags else "")
+                out[key] = await busy_viewer(browser, flags)
+                print(json.dumps({key: out[key]}), file=sys.stderr)
         if args.storm or args.only_storm:
             out["storm"] = await storm(
                 browser, args.storm_loads, args.storm_seconds, args.storm_max_kernels, 4
@@ -624,6 +682,9 @@ def main() -> None:
     ap.add_argument("--release-wait", type=float, default=60)
     ap.add_argument("--storm", action="store_true", help="also the reload storm (about 3 min)")
     ap.add_argument("--only-storm", action="store_true", help="only the reload storm")
+    ap.add_argument(
+        "--busy", action="store_true", help="also one viewer who uses every tab (memory)"
+    )
     ap.add_argument("--no-single", action="store_true", help="skip first slider and redraw")
     ap.add_argument("--storm-loads", type=int, default=200)
     ap.add_argument("--storm-seconds", type=float, default=120)

@@ -131,6 +131,12 @@ def get(url: str, timeout: float = 120) -> tuple[int, str]:
         return e.code, e.read().decode("utf-8")
 
 
+def page_kernel(page_html: str) -> str:
+    """The kernel id a page was given (Voilà's ``#jupyter-config-data``)."""
+    config = page_html.split('id="jupyter-config-data" type="application/json">')[1]
+    return json.loads(config.split("</script>")[0])["kernelId"]
+
+
 def port_open(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
@@ -272,12 +278,40 @@ def wait_gone(server: Server, kernel_id: str, limit: float = 60) -> float:
 def test_a_request_without_a_websocket_holds_no_kernel(short_server):
     status, page = get(short_server.url)  # like curl: the page, never its websocket
     assert status == 200
-    kernel_id = json.loads(
-        page.split('id="jupyter-config-data" type="application/json">')[1].split("</script>")[0]
-    )["kernelId"]
+    kernel_id = page_kernel(page)
     assert kernel_id in short_server.kernels()
     took = wait_gone(short_server, kernel_id)
     print(f"kernel of a request without websocket gone after {took:.1f} s")
+
+
+def test_a_page_still_loading_keeps_its_kernel_and_a_curl_does_not(short_server, browser):
+    """A slow device (here: Voilà's scripts never arrive, so the page never opens its
+    websocket) says every 10 s that its page is still loading, and keeps its kernel well past
+    the 10 s a page that never connected is given; once it is gone, the kernel goes."""
+    page = browser.new_page()
+    pings: list[str] = []
+    page.on(
+        "response",
+        lambda r: pings.append(f"{r.status} {r.url}") if "/balans/loading/" in r.url else None,
+    )
+    page.route("**/voila/static/voila.js", lambda route: route.abort())
+    page.goto(short_server.url)
+    config = page.locator("#jupyter-config-data").first.text_content()
+    kernel_id = json.loads(config)["kernelId"]
+    page.wait_for_timeout(25_000)  # twice --release-after 5 and the culler's rounds, well past
+    assert kernel_id in short_server.kernels(), "a page still loading lost its kernel"
+    assert len(pings) >= 2 and all(u.startswith("204 ") and kernel_id in u for u in pings), pings
+    page.close()
+    took = wait_gone(short_server, kernel_id)
+    print(f"a loading page kept its kernel 25 s; gone {took:.1f} s after the page closed")
+    # the server answers whether it still keeps a kernel for a loading page
+    status, _ = get(short_server.url + f"balans/loading/{kernel_id}")
+    assert status == 410  # gone: the page stops asking
+    status, page_html = get(short_server.url)  # a curl: a page, no script ever runs
+    curl_kernel = page_kernel(page_html)
+    status, _ = get(short_server.url + f"balans/loading/{curl_kernel}")
+    assert status == 204  # not connected yet: kept while it says it loads
+    wait_gone(short_server, curl_kernel)
 
 
 @pytest.fixture(scope="module")

@@ -148,6 +148,7 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
         # pool kernels whose notebook has run up to the wait for its visitor (the app built):
         # they connected to voila/query/ID (BalansRequestInfoHandler)
         self._waiting: set[str] = set()
+        self._page_sent: dict[str, float] = {}  # when each kernel's page was sent
         super().__init__(**kwargs)
 
     # -- counting -------------------------------------------------------------------------
@@ -232,6 +233,7 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
         self._pool_kernel_ids.discard(kernel_id)
         self._waiting.discard(kernel_id)
         self._ever_connected.discard(kernel_id)
+        self._page_sent.pop(kernel_id, None)
         await super().shutdown_kernel(kernel_id, *args, **kwargs)
 
     PENDING_WAIT_S = 3.0  # at a stop, a kernel still starting gets this long to finish
@@ -251,6 +253,26 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
             self.log.warning("Balans: a kernel still starting at the stop: %s", exc.log_message)
 
     # -- culling ---------------------------------------------------------------------------
+    # A page still loading (its scripts, before it opens the kernel's websocket) says so
+    # every LOADING_PING_S s (static/balans-session.js): its kernel is kept meanwhile, up to
+    # LOADING_MAX_S s after the page was sent. Without it, a page slower than twice
+    # --release-after lost its kernel before it could use it: measured, 3 of 20 pages
+    # opened at once in Chromium on the 2-core machine, after 80 s, never showed the app.
+    LOADING_MAX_S = 600.0
+
+    def page_loading(self, kernel_id: str) -> bool:
+        """The page of this kernel is still loading; False if that no longer keeps it
+        (unknown kernel, already connected once, or loading longer than LOADING_MAX_S)."""
+        kernel = self._kernels.get(kernel_id)
+        if kernel is None or kernel_id in self._ever_connected:
+            return False
+        # a page may begin to ask a moment before its last bytes have left the server
+        sent = self._page_sent.setdefault(kernel_id, time.monotonic())
+        if time.monotonic() - sent > self.LOADING_MAX_S:
+            return False
+        kernel.last_activity = utcnow()
+        return True
+
     def notify_connect(self, kernel_id: str) -> None:
         self._ever_connected.add(kernel_id)
         super().notify_connect(kernel_id)
@@ -260,6 +282,7 @@ class BalansMappingKernelManager(AsyncMappingKernelManager):
         kernel = self._kernels.get(kernel_id) if kernel_id else None
         if kernel is not None:
             kernel.last_activity = utcnow()
+            self._page_sent[kernel_id] = time.monotonic()
 
     async def cull_kernel_if_idle(self, kernel_id: str) -> None:
         """Shut down a kernel no page uses: none connected and idle ``release_after`` s
@@ -613,6 +636,23 @@ class BalansStatusHandler(JupyterHandler):
         self.finish(json.dumps({"ok": True, **status}))
 
 
+class BalansLoadingHandler(JupyterHandler):
+    """``GET /balans/loading/ID``: the page of kernel ID is still loading (its scripts, before
+    its websocket opens), so its kernel is kept (``page_loading``). 204 while that holds,
+    410 when it no longer does (the page then stops asking). Behind the same login as the
+    page under JupyterHub."""
+
+    def initialize(self, kernel_manager: Any) -> None:
+        self.km = kernel_manager
+
+    @tornado.web.authenticated
+    def get(self, kernel_id: str) -> None:
+        self.set_header("Cache-Control", "no-store")
+        kept = hasattr(self.km, "page_loading") and self.km.page_loading(kernel_id)
+        self.set_status(204 if kept else 410)
+        self.finish()
+
+
 class BalansStatementHandler(tornado.web.RequestHandler):
     """``GET /balans/tillganglighet``: the accessibility statement (tillgänglighetsredogörelse),
     without a kernel; ``?lang=en`` in English. The organisation and the contact come from
@@ -722,11 +762,16 @@ class BalansVoila(voila_app.Voila):
             url_path_join(self.server_url, r"/balans/tillganglighet"),
             BalansStatementHandler,
         )
+        loading = (
+            url_path_join(self.server_url, r"/balans/loading/([-0-9a-f]{36})"),
+            BalansLoadingHandler,
+            {"kernel_manager": self.kernel_manager},
+        )
         bundle = (
             url_path_join(self.server_url, r"/balans/(jupyterchart-[0-9a-f]{16}\.js)"),
             BalansBundleHandler,
         )
-        return [status, statement, bundle, *handlers]
+        return [status, statement, loading, bundle, *handlers]
 
     def stop(self) -> None:
         """Close every page's socket (they show that the server stops), then end every

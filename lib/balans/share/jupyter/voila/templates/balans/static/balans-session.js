@@ -2,7 +2,10 @@
    back to the same setting (the app's share link). Loaded in <head>, before Voilà's own
    scripts, it watches the kernel websocket Voilà opens; the server closes that socket with
    code 4001 ("idle:<seconds>") when an idle page is released and 1001 ("stopping") when the
-   server stops (balans/serve_voila.py). A file of its own, not inline, for the CSP. */
+   server stops (balans/serve_voila.py). While the page is still loading its scripts, before
+   that socket opens, it tells the server every 10 s that it is coming (GET
+   balans/loading/<kernel>), so a slow device keeps its kernel; the server stops keeping it
+   10 minutes after the page was sent. A file of its own, not inline, for the CSP. */
 (function () {
   "use strict";
   var Native = window.WebSocket;
@@ -12,6 +15,43 @@
   var leaving = false; // the viewer closes or reloads the page: its sockets close as expected
   var ended = false; // the kernel is gone for good: the notice stays
   var lostTimer = null;
+  var connected = false; // the kernel's websocket has opened once: the page has loaded
+  var LOADING_PING_MS = 10000;
+  var LOADING_MAX_MS = 600000;
+
+  function loadingPings() {
+    var el = document.getElementById("jupyter-config-data");
+    var cfg = null;
+    try {
+      cfg = el ? JSON.parse(el.textContent) : null;
+    } catch (e) {
+      cfg = null;
+    }
+    if (!cfg || !cfg.kernelId) {
+      return;
+    }
+    var base = String(cfg.baseUrl || "/").replace(/\/?$/, "/");
+    var url = base + "balans/loading/" + encodeURIComponent(cfg.kernelId);
+    var started = Date.now();
+    function ping() {
+      if (connected || Date.now() - started > LOADING_MAX_MS) {
+        return;
+      }
+      fetch(url, { cache: "no-store", credentials: "same-origin" }).then(
+        function (r) {
+          if (r.status !== 410) {
+            // 204: kept; anything else (a proxy's hiccup): ask again; 410: no longer kept
+            setTimeout(ping, LOADING_PING_MS);
+          }
+        },
+        function () {
+          setTimeout(ping, LOADING_PING_MS);
+        }
+      );
+    }
+    ping();
+  }
+  document.addEventListener("DOMContentLoaded", loadingPings);
 
   function leave() {
     leaving = true;
@@ -96,6 +136,7 @@
     var ws = protocols === undefined ? new Native(url) : new Native(url, protocols);
     if (/\/api\/kernels\/[^/]+\/channels/.test(String(url))) {
       ws.addEventListener("open", function () {
+        connected = true;
         clearTimeout(lostTimer);
         hide();
       });
