@@ -311,15 +311,35 @@ async def visit(browser, url: str, t0: float, timeout_s: float) -> dict:
     return out
 
 
-def light_visit(url: str, t0: float, timeout_s: float) -> dict:
+STATIC = ("/voila/static/", "/voila/labextensions/", "/voila/templates/", "/balans/jupyterchart-")
+
+
+async def static_urls(url: str) -> list[str]:
+    """Every script, style sheet and font a first visit in Chromium fetches (Voilà's page
+    loads about a hundred of them, most by script), for the light visitors to fetch too."""
+    from playwright.async_api import async_playwright
+
+    seen: list[str] = []
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = await browser.new_page()
+        page.on("request", lambda r: seen.append(r.url))
+        await page.goto(url)
+        await page.wait_for_selector(".balans-headline", timeout=120_000)
+        await page.wait_for_function("document.querySelectorAll('.vega-embed svg').length >= 2")
+        await browser.close()
+    return sorted({u for u in seen if any(k in u for k in STATIC)})
+
+
+def light_visit(url: str, t0: float, timeout_s: float, statics: list[str] | None = None) -> dict:
     """One visitor without a browser: what a page asks of the server, up to its headline.
     GET the page (Voilà renders it with a preheated kernel; the kernel id is in
     ``#jupyter-config-data``), open the kernel's websocket (``api/kernels/ID/channels``, the
     JSON protocol), ask for the kernel's info and, as the page's widget manager does, open
     the ``jupyter.widget.control`` comm and send ``request_states``; done when the
     ``update_states`` answer arrives holding the headline's widget. The page's scripts,
-    styles and the charts' bundle are fetched too (static files, as a browser would on
-    its first visit), not drawn."""
+    styles and the charts' bundle are fetched too (``statics``: every static file a browser
+    fetched on its first visit; else the page's own script and style links), not drawn."""
     import re
     import uuid
     from http.cookiejar import CookieJar
@@ -336,11 +356,14 @@ def light_visit(url: str, t0: float, timeout_s: float) -> dict:
         cfg = page.split('id="jupyter-config-data" type="application/json">')[1]
         kernel = json.loads(cfg.split("</script>")[0])["kernelId"]
         out["kernel"] = kernel
-        for src in re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', page)[:20]:
-            full = urllib.parse.urljoin(url, src)
+        if statics is None:
+            srcs = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', page)[:20]
+            statics = [urllib.parse.urljoin(url, src) for src in srcs]
+        for full in statics:
             if full.startswith(url):
                 with contextlib.suppress(OSError), opener.open(full, timeout=timeout_s) as r:
                     r.read()
+        out["statics"] = len(statics)
         cookies = "; ".join(f"{c.name}={c.value}" for c in jar)
         ws = websocket.create_connection(
             url.replace("http", "ws", 1)
@@ -406,16 +429,21 @@ def light_visit(url: str, t0: float, timeout_s: float) -> dict:
 
 async def light_meeting(n: int, want: float, timeout_s: float, flags: tuple[str, ...]) -> dict:
     """n light visitors at once (:func:`light_visit`, one thread each) against a server whose
-    pool holds n kernels: the server's capacity, the browsers' drawing left out."""
-    app = App(*flags, pool=n)
+    pool holds n kernels: the server's capacity, the browsers' drawing left out. One page in
+    Chromium first (with a kernel of its own, the pool one larger) records the static files
+    a first visit fetches; each light visitor fetches them all."""
+    app = App(*flags, pool=n + 1)
     try:
+        statics = await static_urls(app.url)
+        await asyncio.sleep(2)
+        app.wait_quiet(time.monotonic() + 60)
         before = app.status()
         load = [round(x, 2) for x in os.getloadavg()]
         me = psutil.Process()
         cpu0 = cpu_seconds(app.processes()), cpu_seconds([me])
         t0 = time.perf_counter()
         visits = await asyncio.gather(
-            *(asyncio.to_thread(light_visit, app.url, t0, timeout_s) for _ in range(n))
+            *(asyncio.to_thread(light_visit, app.url, t0, timeout_s, statics) for _ in range(n))
         )
         took = time.perf_counter() - t0
         cpu1 = cpu_seconds(app.processes()), cpu_seconds([me])
@@ -432,6 +460,7 @@ async def light_meeting(n: int, want: float, timeout_s: float, flags: tuple[str,
             "seen": len(heads),
             "right_figure": sum(1 for v in visits if v.get("value") == want),
             "state_kb": summary([v["state_kb"] for v in visits if "state_kb" in v], 0),
+            "static_files_per_visitor": len(statics),
             "errors": sorted({v["error"] for v in visits if "error" in v})[:3],
             "cpu_s_server_and_kernels": round(cpu1[0] - cpu0[0], 1),
             "cpu_s_clients": round(cpu1[1] - cpu0[1], 1),

@@ -278,4 +278,8 @@ def test_a_share_link_may_carry_the_measures_sum_a_file_may_hold_and_no_more():
     assert values == {"measures_mkr": 1200.0} and problems == []
     values, problems = parse_query("measures_mkr=50001&staff_pct=21", [], [])
     assert values == {}
-    assert problems == ["measures_mkr=50001 (0,0–50\u00a0000,0)", "staff_pct=21 (0,0–20,0)"]
+    # each range with its unit (the Swedish editor: "0,0–20,0" alone said nothing)
+    assert problems == [
+        "measures_mkr=50001 (0,0–50\u00a0000,0 mkr per år)",
+        "staff_pct=21 (0,0–20,0 %)",
+    ]

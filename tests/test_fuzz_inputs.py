@@ -147,7 +147,7 @@ def check_answer(kind: str, argv: list[str], code: int, out: str, err: str, file
             assert not bad, f"null where a figure belongs: {bad[:10]} for {argv}"
         else:
             # fmt.number writes a NaN as "–": "– mkr", "– %"; a Python float as nan or inf
-            shown = re.search(r"(–|\bnan|\binf)\s?(mkr|%|åa|kr)", out, flags=re.IGNORECASE)
+            shown = re.search(r"(–|\bnan|\binf)\s?(mkr|%|årsarbetare|kr)", out, flags=re.IGNORECASE)
             assert not shown, f"a figure that is not a number ({shown[0]!r}) in:\n{out}"
         return
     count(kind, "exit 2")

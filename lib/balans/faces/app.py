@@ -59,6 +59,9 @@ SCENARIOS_DIR = case_scenarios_dir()  # the shipped case's scenarios/ (package d
 
 # --------------------------------------------------------------------------- controls
 
+# the units a share link's range is given with (a month or a division names itself)
+RANGE_UNITS = ("pct", "pct_per_year", "months", "mkr_per_year")
+
 
 @dataclass(frozen=True)
 class Control:
@@ -74,6 +77,7 @@ class Control:
     source: str | None = None  # parameters.csv key whose source is shown beside it
     source_is_default: bool = True  # False: a reference (the slider starts elsewhere)
     most: float | None = None  # the largest value a share link may give (default: hi)
+    unit: str = ""  # the lever's unit (as the locale's units.*), named with its range
 
     @classmethod
     def of(cls, lever: Lever, year: int | None = None) -> Control:
@@ -89,6 +93,7 @@ class Control:
             source=lever.param_key(year) or lever.reference_param,
             source_is_default=lever.default_param is not None,
             most=most,
+            unit=lever.unit,
         )
 
     @property
@@ -373,7 +378,8 @@ def parse_query(
                 if "–" in str(exc) or "|" in str(exc)
                 else f"{number(c.allowed[0], 1, lang)}–{number(c.allowed[1], 1, lang)}"
             )
-            problems.append(f"{key}={raw} ({allowed})")
+            unit = label(f"units.{c.unit}", lang) if c.unit in RANGE_UNITS else ""
+            problems.append(f"{key}={raw} ({allowed}{' ' + unit if unit else ''})")
     return out, problems
 
 

@@ -57,7 +57,7 @@ def _serving_flags(p: argparse.ArgumentParser, pool_size: int, max_kernels: int 
         default=max_kernels,
         metavar="N",
         help="at most N live kernels, one per open page (default: "
-        + (str(max_kernels) if max_kernels else "(memory - 2 GB) / 300 MB, at least 2")
+        + (str(max_kernels) if max_kernels else "(memory - 2 GB) / 450 MB, at least 2")
         + "); a visitor over the cap gets a page saying the app is full",
     )
     p.add_argument(

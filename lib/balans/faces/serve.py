@@ -100,13 +100,15 @@ class BalansKernelManager(ServerKernelManager):  # type: ignore[misc,valid-type]
 KERNEL_MODES = ("fork", "spawn")  # balans app --kernels: forked from the zygote, or spawned
 DEFAULT_KERNELS = "spawn"
 
-KERNEL_MB = 300  # a kernel's memory with the app loaded (about 275 MB measured), rounded up
+# a viewer's kernel at its largest: 429 MB RSS measured after every tab and the downloads
+# (they load WeasyPrint, openpyxl and vl-convert; idle, 152 MB), rounded up
+KERNEL_MB = 450
 RESERVED_MB = 2048  # left to the server, the system and the rest
 STOP_GRACE_S = 6.0  # the child's own clean stop; then what is left is killed (10 s in all)
 
 
 def default_max_kernels(total_bytes: int | None = None) -> int:
-    """The cap on live kernels that fits this machine: (memory - 2 GB) / 300 MB, at least 2."""
+    """The cap on live kernels that fits this machine: (memory - 2 GB) / 450 MB, at least 2."""
     if total_bytes is None:
         import psutil
 
