@@ -27,13 +27,14 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 5.0  # as Voilà's helper: the server is on the same machine
 
 
-def query_url(environ: os._Environ[str] | dict[str, str] | None = None) -> str | None:
+def query_url(environ: Mapping[str, str] | None = None) -> str | None:
     """The websocket on which this preheated kernel waits for its visitor (None: not one
     of Voilà's pool, or no kernel id yet)."""
     env = os.environ if environ is None else environ
